@@ -1,0 +1,501 @@
+package dsl
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/containerd/platforms"
+	"github.com/distribution/reference"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/client/llb/sourceresolver"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"github.com/moby/buildkit/util/system"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	digest "github.com/opencontainers/go-digest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// ImageConfigKey is the description key, on the metadata of a definition's
+// last op, under which [Compile] stores the JSON image config. It rides with
+// the LLB without changing any op digest, so an LLB file alone is a complete
+// image recipe.
+const ImageConfigKey = "containerimage.config"
+
+// historyComment marks history entries as the Dockerfile frontend does, so
+// images built either way carry the same history.
+const historyComment = "buildkit.dockerfile.v0"
+
+// Result is a compiled build.
+type Result struct {
+	// State is the final filesystem state, for callers that want to keep
+	// composing with BuildKit's llb package.
+	State llb.State
+	// Definition is the marshaled LLB. The image config is in the metadata
+	// of its last op under ImageConfigKey.
+	Definition *llb.Definition
+	// Image is the OCI image config of the result, as the Dockerfile
+	// frontend would produce it.
+	Image *dockerspec.DockerOCIImage
+}
+
+// CompileOption configures [Compile].
+type CompileOption func(*compileOptions)
+
+type compileOptions struct {
+	resolver llb.ImageMetaResolver
+	platform *ocispecs.Platform
+}
+
+// WithResolver sets where base image configs come from: the daemon when
+// building, a registry, or an image lock file. Compile needs one for every
+// stage that is not FROM scratch.
+func WithResolver(r llb.ImageMetaResolver) CompileOption {
+	return func(o *compileOptions) { o.resolver = r }
+}
+
+// WithPlatform sets the target platform, as `docker build --platform` does.
+// Without it the build targets the platform of the machine, and a base image
+// of another os/arch keeps its own, as the Dockerfile frontend does.
+func WithPlatform(p ocispecs.Platform) CompileOption {
+	return func(o *compileOptions) { o.platform = &p }
+}
+
+// Compile turns a stage into LLB and an image config.
+func Compile(ctx context.Context, s Stage, opts ...CompileOption) (*Result, error) {
+	var o compileOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	c := &compiler{opt: o}
+	c.target = platforms.DefaultSpec()
+	if o.platform != nil {
+		c.target = *o.platform
+	}
+	return c.compile(ctx, s)
+}
+
+type compiler struct {
+	opt    compileOptions
+	target ocispecs.Platform
+}
+
+// stageState is what dispatching a stage builds up, the counterpart of the
+// frontend's dispatchState.
+type stageState struct {
+	state    llb.State
+	image    dockerspec.DockerOCIImage
+	platform ocispecs.Platform
+	name     string
+	cmdIndex int
+	cmdTotal int
+	cmdSet   bool
+	lex      *shell.Lex
+}
+
+func (c *compiler) compile(ctx context.Context, s Stage) (*Result, error) {
+	ins := s.instructions()
+	if len(ins) == 0 {
+		return nil, fmt.Errorf("empty stage: start a build with dsl.From: %w", ErrInvalid)
+	}
+	from, ok := ins[0].(*fromIns)
+	if !ok {
+		return nil, argError(1, ins[0].keyword(), "a stage must start with FROM")
+	}
+	d := &stageState{name: "stage-0", lex: shell.NewLex('\\')}
+	d.cmdTotal = countSteps(ins[1:])
+	if err := c.resolveBase(ctx, d, from); err != nil {
+		return nil, err
+	}
+	c.initFromImage(d)
+	for i, in := range ins[1:] {
+		if err := c.dispatch(d, in); err != nil {
+			return nil, fmt.Errorf("instruction %d (%s): %w", i+2, in.keyword(), err)
+		}
+	}
+	return c.finish(ctx, d)
+}
+
+// countSteps counts the instructions that show as numbered steps in the
+// progress display, as the frontend counts them.
+func countSteps(ins []instruction) int {
+	n := 0
+	for _, in := range ins {
+		switch in.(type) {
+		case *runIns, *workdirIns:
+			n++
+		}
+	}
+	return n
+}
+
+func (c *compiler) resolveBase(ctx context.Context, d *stageState, from *fromIns) error {
+	if from.ref == "scratch" {
+		d.state = llb.Scratch()
+		d.image = emptyImage(c.target)
+		d.platform = c.target
+		return nil
+	}
+	d.cmdTotal++ // FROM of an image is a step of its own
+	if strings.TrimSpace(from.ref) == "" {
+		return argError(1, "FROM", "empty image reference")
+	}
+	ref, err := reference.ParseNormalizedNamed(from.ref)
+	if err != nil {
+		return argError(1, "FROM", "image reference %q: %v", from.ref, err)
+	}
+	name := reference.TagNameOnly(ref).String()
+	if c.opt.resolver == nil {
+		return argError(1, "FROM", "image %q: no image resolver (use dsl.WithResolver)", from.ref)
+	}
+	platform := c.target
+	resolved, dgst, dt, err := c.opt.resolver.ResolveImageConfig(ctx, name, sourceresolver.Opt{
+		LogName: fmt.Sprintf("[internal] load metadata for %s", name),
+		ImageOpt: &sourceresolver.ResolveImageOpt{
+			Platform:    &platform,
+			ResolveMode: llb.ResolveModeDefault.String(),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("instruction 1 (FROM): resolving %s: %w", from.ref, err)
+	}
+	if resolved != ref.String() {
+		if ref, err = reference.ParseNormalizedNamed(resolved); err != nil {
+			return fmt.Errorf("instruction 1 (FROM): resolver returned reference %q: %w", resolved, err)
+		}
+	}
+	var img dockerspec.DockerOCIImage
+	if err := json.Unmarshal(dt, &img); err != nil {
+		return fmt.Errorf("instruction 1 (FROM): image config of %s: %w", from.ref, err)
+	}
+	if len(img.Config.OnBuild) > 0 {
+		return argError(1, "FROM", "image %q has ONBUILD triggers, which slipway does not run yet", from.ref)
+	}
+	img.Created = nil
+	if dgst != "" {
+		if ref, err = reference.WithDigest(ref, dgst); err != nil {
+			return fmt.Errorf("instruction 1 (FROM): pinning %s: %w", from.ref, err)
+		}
+	}
+	d.image = img
+	d.platform = platform
+	if isScratch(img) {
+		d.state = llb.Scratch()
+		return nil
+	}
+	pinned := ref.String()
+	d.state = llb.Image(pinned,
+		dfCmd("FROM "+from.ref),
+		llb.Platform(platform),
+		llb.ResolveModeDefault,
+		llb.WithCustomName(d.prefix("FROM "+pinned)),
+	)
+	return nil
+}
+
+// isScratch reports an image with no layers, which the frontend builds on as
+// on scratch.
+func isScratch(img dockerspec.DockerOCIImage) bool {
+	if len(img.RootFS.DiffIDs) > 0 {
+		return false
+	}
+	for _, h := range img.History {
+		if !h.EmptyLayer {
+			return false
+		}
+	}
+	return true
+}
+
+func emptyImage(p ocispecs.Platform) dockerspec.DockerOCIImage {
+	var img dockerspec.DockerOCIImage
+	img.Architecture = p.Architecture
+	img.OS = p.OS
+	img.OSVersion = p.OSVersion
+	img.OSFeatures = slices.Clone(p.OSFeatures)
+	img.Variant = p.Variant
+	img.RootFS.Type = "layers"
+	img.Config.WorkingDir = "/"
+	if p.OS != "windows" {
+		img.Config.Env = []string{"PATH=" + system.DefaultPathEnv(p.OS)}
+	}
+	return img
+}
+
+// initFromImage applies the base image's environment, working directory and
+// user to the stage, as a container started from that image would see them.
+func (c *compiler) initFromImage(d *stageState) {
+	if _, ok := shell.EnvsFromSlice(d.image.Config.Env).Get("PATH"); !ok && d.platform.OS != "windows" {
+		d.image.Config.Env = append(d.image.Config.Env, "PATH="+system.DefaultPathEnv(d.platform.OS))
+	}
+	for _, kv := range d.image.Config.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		d.state = d.state.AddEnv(k, v)
+	}
+	if wd := d.image.Config.WorkingDir; wd != "" {
+		if nwd, err := system.NormalizeWorkdir("", wd, d.platform.OS); err == nil {
+			d.image.Config.WorkingDir = nwd
+			d.state = d.state.Dir(system.ToSlash(nwd, d.platform.OS))
+		}
+	}
+	if u := d.image.Config.User; u != "" {
+		d.state = d.state.User(u)
+	}
+	d.state = d.state.Network(0)
+}
+
+func (c *compiler) dispatch(d *stageState, in instruction) error {
+	switch in := in.(type) {
+	case *fromIns:
+		return fmt.Errorf("FROM %q in the middle of a stage: start a new stage with dsl.From instead", in.ref)
+	case *runIns:
+		return c.dispatchRun(d, in)
+	case *cmdIns:
+		return c.dispatchCmd(d, in)
+	case *envIns:
+		return c.dispatchEnv(d, in)
+	case *workdirIns:
+		return c.dispatchWorkdir(d, in)
+	default:
+		return fmt.Errorf("unknown instruction %T", in)
+	}
+}
+
+func (c *compiler) dispatchRun(d *stageState, in *runIns) error {
+	if len(in.args) == 0 || (in.shell && strings.TrimSpace(in.args[0]) == "") {
+		return fmt.Errorf("empty command: %w", ErrInvalid)
+	}
+	if !in.shell && in.args[0] == "" {
+		return fmt.Errorf("empty program name in %q: %w", in.args, ErrInvalid)
+	}
+	args := in.args
+	var display string
+	if in.shell {
+		display = "RUN " + in.args[0]
+		args = withShell(d.image, args)
+	} else {
+		display = "RUN " + jsonArray(in.args)
+	}
+	rawLex := *d.lex
+	rawLex.RawQuotes = true
+	rawLex.RawEscapes = true
+	rawLex.SkipUnsetEnv = true
+	env := envOf(d.state)
+	name := display
+	if w, _, err := rawLex.ProcessWord(display, env); err == nil {
+		name = w
+	}
+	d.state = d.state.Run(
+		llb.Args(args),
+		dfCmd(display),
+		llb.WithCustomName(d.prefix(name)),
+	).Root()
+	d.commit("RUN "+strings.Join(args, " ")+" # buildkit", true)
+	return nil
+}
+
+func (c *compiler) dispatchCmd(d *stageState, in *cmdIns) error {
+	args := in.args
+	if in.shell {
+		args = withShell(d.image, args)
+	}
+	d.image.Config.Cmd = args
+	d.image.Config.ArgsEscaped = true //nolint:staticcheck // the frontend sets it for Docker's image spec
+	d.cmdSet = true
+	d.commit(fmt.Sprintf("CMD %q", args), false)
+	return nil
+}
+
+func (c *compiler) dispatchEnv(d *stageState, in *envIns) error {
+	if in.err != nil {
+		return in.err
+	}
+	// Every word is expanded against the environment from before the
+	// instruction, as the frontend does: ENV A=1 B=$A does not see A=1.
+	pairs := make([]keyValue, len(in.pairs))
+	for i, kv := range in.pairs {
+		key, err := d.expand(kv.key)
+		if err != nil {
+			return fmt.Errorf("key %q: %w", kv.key, err)
+		}
+		if key == "" {
+			return fmt.Errorf("empty variable name: %w", ErrInvalid)
+		}
+		if strings.ContainsAny(key, "= \t\n") {
+			return fmt.Errorf("variable name %q contains '=' or white space: %w", key, ErrInvalid)
+		}
+		value, err := d.expand(kv.value)
+		if err != nil {
+			return fmt.Errorf("value of %s %q: %w", key, kv.value, err)
+		}
+		pairs[i] = keyValue{key, value}
+	}
+	msg := "ENV"
+	for _, kv := range pairs {
+		msg += " " + kv.key + "=" + kv.value
+		d.state = d.state.AddEnv(kv.key, kv.value)
+		d.image.Config.Env = addEnv(d.image.Config.Env, kv.key, kv.value)
+	}
+	d.commit(msg, false)
+	return nil
+}
+
+func (c *compiler) dispatchWorkdir(d *stageState, in *workdirIns) error {
+	p, err := d.expand(in.path)
+	if err != nil {
+		return fmt.Errorf("path %q: %w", in.path, err)
+	}
+	if p == "" {
+		return fmt.Errorf("empty path: %w", ErrInvalid)
+	}
+	wd, err := system.NormalizeWorkdir(d.image.Config.WorkingDir, p, d.platform.OS)
+	if err != nil {
+		return fmt.Errorf("path %q: %w", in.path, err)
+	}
+	d.image.Config.WorkingDir = wd
+	wd = system.ToSlash(wd, d.platform.OS)
+	d.state = d.state.Dir(wd)
+	withLayer := false
+	if wd != "/" {
+		var mkdirOpts []llb.MkdirOption
+		mkdirOpts = append(mkdirOpts, llb.WithParents(true))
+		if u := d.image.Config.User; u != "" {
+			mkdirOpts = append(mkdirOpts, llb.WithUser(u))
+		}
+		display := "WORKDIR " + in.path
+		name := display
+		if w, _, err := d.lex.ProcessWord(display, envOf(d.state)); err == nil {
+			name = w
+		}
+		d.state = d.state.File(llb.Mkdir(wd, 0o755, mkdirOpts...),
+			llb.WithCustomName(d.prefix(name)),
+			llb.Platform(d.platform),
+		)
+		withLayer = true
+	}
+	d.commit("WORKDIR "+wd, withLayer)
+	return nil
+}
+
+func (c *compiler) finish(ctx context.Context, d *stageState) (*Result, error) {
+	st := d.state.SetMarshalDefaults(llb.Platform(c.target))
+	img := d.image
+	if c.opt.platform != nil {
+		sameOsArch := c.target.OS == img.OS && c.target.Architecture == img.Architecture
+		img.OS = c.target.OS
+		img.Architecture = c.target.Architecture
+		if c.target.Variant != "" || !sameOsArch {
+			img.Variant = c.target.Variant
+		}
+		if c.target.OSVersion != "" || !sameOsArch {
+			img.OSVersion = c.target.OSVersion
+		}
+		if c.target.OSFeatures != nil {
+			img.OSFeatures = slices.Clone(c.target.OSFeatures)
+		}
+	}
+	img.Platform = platforms.Normalize(img.Platform)
+
+	def, err := st.Marshal(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("marshaling LLB: %w", err)
+	}
+	if err := attachImageConfig(def, &img); err != nil {
+		return nil, err
+	}
+	return &Result{State: st, Definition: def, Image: &img}, nil
+}
+
+// attachImageConfig stores the image config in the metadata of the
+// definition's last op, which changes no digest.
+func attachImageConfig(def *llb.Definition, img *dockerspec.DockerOCIImage) error {
+	if len(def.Def) == 0 {
+		return nil
+	}
+	dt, err := json.Marshal(img)
+	if err != nil {
+		return fmt.Errorf("encoding image config: %w", err)
+	}
+	last := digest.FromBytes(def.Def[len(def.Def)-1])
+	md := def.Metadata[last]
+	desc := make(map[string]string, len(md.Description)+1)
+	for k, v := range md.Description {
+		desc[k] = v
+	}
+	desc[ImageConfigKey] = string(dt)
+	md.Description = desc
+	if def.Metadata == nil {
+		def.Metadata = map[digest.Digest]llb.OpMetadata{}
+	}
+	def.Metadata[last] = md
+	return nil
+}
+
+func (d *stageState) expand(word string) (string, error) {
+	out, _, err := d.lex.ProcessWord(word, envOf(d.state))
+	return out, err
+}
+
+// prefix names a step as the frontend does in the progress display:
+// "[stage-0 2/3] RUN …".
+func (d *stageState) prefix(s string) string {
+	if d.cmdTotal == 0 {
+		return s
+	}
+	d.cmdIndex++
+	width := int(1 + math.Log10(float64(d.cmdTotal)))
+	return fmt.Sprintf("[%s %*d/%d] %s", d.name, width, d.cmdIndex, d.cmdTotal, s)
+}
+
+func (d *stageState) commit(msg string, withLayer bool) {
+	d.image.History = append(d.image.History, ocispecs.History{
+		CreatedBy:  msg,
+		Comment:    historyComment,
+		EmptyLayer: !withLayer,
+	})
+}
+
+func withShell(img dockerspec.DockerOCIImage, args []string) []string {
+	sh := slices.Clone(img.Config.Shell)
+	if len(sh) == 0 {
+		if img.OS == "windows" {
+			sh = []string{"cmd", "/S", "/C"}
+		} else {
+			sh = []string{"/bin/sh", "-c"}
+		}
+	}
+	return append(sh, strings.Join(args, " "))
+}
+
+func addEnv(env []string, k, v string) []string {
+	for i, kv := range env {
+		key, _, _ := strings.Cut(kv, "=")
+		if shell.EqualEnvKeys(key, k) {
+			env[i] = k + "=" + v
+			return env
+		}
+	}
+	return append(env, k+"="+v)
+}
+
+// envOf reads the environment a state carries; it never fails for states
+// this package builds.
+func envOf(st llb.State) shell.EnvGetter {
+	env, err := st.Env(context.Background())
+	if err != nil || env == nil {
+		return &llb.EnvList{}
+	}
+	return env
+}
+
+func dfCmd(cmd string) llb.ConstraintsOpt {
+	return llb.WithDescription(map[string]string{"com.docker.dockerfile.v1.command": cmd})
+}
+
+func jsonArray(args []string) string {
+	dt, _ := json.Marshal(args) // []string always encodes
+	return string(dt)
+}

@@ -1,0 +1,201 @@
+package dsl_test
+
+import (
+	"testing"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	digest "github.com/opencontainers/go-digest"
+	"github.com/stretchr/testify/require"
+
+	"github.com/slipway-build/slipway/dsl"
+	"github.com/slipway-build/slipway/internal/fakeresolver"
+)
+
+// parseDef decodes a definition's ops, keyed by digest, and returns the op
+// the definition ends in (the input of its final return op).
+func parseDef(t *testing.T, def *llb.Definition) (map[digest.Digest]*pb.Op, *pb.Op) {
+	t.Helper()
+	ops := map[digest.Digest]*pb.Op{}
+	var last *pb.Op
+	for _, dt := range def.Def {
+		var op pb.Op
+		require.NoError(t, op.UnmarshalVT(dt))
+		ops[digest.FromBytes(dt)] = &op
+		last = &op
+	}
+	require.NotNil(t, last, "empty definition")
+	require.Len(t, last.Inputs, 1, "the last op returns the result")
+	return ops, ops[digest.Digest(last.Inputs[0].Digest)]
+}
+
+// input returns the op feeding input i of op.
+func input(t *testing.T, ops map[digest.Digest]*pb.Op, op *pb.Op, i int) *pb.Op {
+	t.Helper()
+	require.Greater(t, len(op.Inputs), i)
+	in, ok := ops[digest.Digest(op.Inputs[i].Digest)]
+	require.True(t, ok, "input %d points nowhere", i)
+	return in
+}
+
+func compile(t *testing.T, s dsl.Stage, opts ...dsl.CompileOption) *dsl.Result {
+	t.Helper()
+	res, err := dsl.Compile(t.Context(), s, append([]dsl.CompileOption{dsl.WithResolver(fakeresolver.New(baseImages()))}, opts...)...)
+	require.NoError(t, err)
+	return res
+}
+
+func TestRunIsShellFormExecOp(t *testing.T) {
+	t.Parallel()
+	res := compile(t, dsl.From("alpine").Env("GREETING", "hi").Run("echo $GREETING > /out"))
+	ops, last := parseDef(t, res.Definition)
+	exec := last.GetExec()
+	require.NotNil(t, exec, "RUN makes an exec op")
+	require.Equal(t, []string{"/bin/sh", "-c", "echo $GREETING > /out"}, exec.Meta.Args, "the command is not expanded: the shell does it")
+	require.Contains(t, exec.Meta.Env, "GREETING=hi")
+	require.Contains(t, exec.Meta.Env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+	require.Equal(t, "/", exec.Meta.Cwd)
+	require.Len(t, exec.Mounts, 1)
+	require.Equal(t, "/", exec.Mounts[0].Dest)
+
+	src := input(t, ops, last, 0).GetSource()
+	require.NotNil(t, src, "the base is a source op")
+	require.Regexp(t, `^docker-image://docker\.io/library/alpine:latest@sha256:[0-9a-f]{64}$`, src.Identifier)
+}
+
+func TestWorkdirMakesDirectoryAsBaseUser(t *testing.T) {
+	t.Parallel()
+	// example/app:1 runs as user "app" in /srv.
+	res := compile(t, dsl.From("example/app:1").Workdir("data").Run("pwd"))
+	ops, last := parseDef(t, res.Definition)
+	require.Equal(t, "/srv/data", last.GetExec().Meta.Cwd)
+	require.Equal(t, "app", last.GetExec().Meta.User)
+
+	mk := input(t, ops, last, 0).GetFile()
+	require.NotNil(t, mk, "WORKDIR makes a file op")
+	require.Len(t, mk.Actions, 1)
+	mkdir := mk.Actions[0].GetMkdir()
+	require.NotNil(t, mkdir)
+	require.Equal(t, "/srv/data", mkdir.Path)
+	require.True(t, mkdir.MakeParents)
+	require.Equal(t, int32(0o755), mkdir.Mode)
+	require.Equal(t, "app", mkdir.Owner.User.GetByName().Name)
+
+	require.Equal(t, "/srv/data", res.Image.Config.WorkingDir)
+	require.Equal(t, "app", res.Image.Config.User)
+}
+
+func TestImageConfig(t *testing.T) {
+	t.Parallel()
+	res := compile(t, dsl.From("example/app:1").Env("LANG", "en_US.UTF-8").Cmd("redis-server", "--port", "6380"))
+	img := res.Image
+	require.Equal(t, []string{"redis-server", "--port", "6380"}, img.Config.Cmd)
+	require.Equal(t, []string{
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=/home/app",
+		"LANG=en_US.UTF-8",
+	}, img.Config.Env, "ENV replaces an inherited variable in place")
+	require.Equal(t, "linux", img.OS)
+	require.Nil(t, img.Created)
+	require.Len(t, img.History, 2)
+	require.Equal(t, "ENV LANG=en_US.UTF-8", img.History[0].CreatedBy)
+	require.True(t, img.History[0].EmptyLayer)
+	require.Equal(t, `CMD ["redis-server" "--port" "6380"]`, img.History[1].CreatedBy)
+}
+
+func TestImageConfigRidesInMetadata(t *testing.T) {
+	t.Parallel()
+	res := compile(t, dsl.From("alpine").Run("true").Cmd("sh"))
+	last := digest.FromBytes(res.Definition.Def[len(res.Definition.Def)-1])
+	cfg := res.Definition.Metadata[last].Description[dsl.ImageConfigKey]
+	require.NotEmpty(t, cfg)
+	require.Contains(t, cfg, `"Cmd":["sh"]`)
+
+	// Metadata changes no digest: the same build compiles to the same ops.
+	again := compile(t, dsl.From("alpine").Run("true").Cmd("sh"))
+	require.Equal(t, res.Definition.Def, again.Definition.Def)
+}
+
+func TestStagesAreImmutable(t *testing.T) {
+	t.Parallel()
+	base := dsl.From("alpine").Env("A", "1")
+	a := base.Run("echo a")
+	b := base.Run("echo b")
+	_ = base.Env("A", "2") // discarded: must not change base
+	ra, rb, rbase := compile(t, a), compile(t, b), compile(t, base)
+	require.NotEqual(t, ra.Definition.Def, rb.Definition.Def)
+	require.Equal(t, []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "A=1"}, rbase.Image.Config.Env)
+	_, lastA := parseDef(t, ra.Definition)
+	require.Equal(t, "echo a", lastA.GetExec().Meta.Args[2])
+}
+
+func TestFreeFunctionTwins(t *testing.T) {
+	t.Parallel()
+	setup := []dsl.StageOption{dsl.Env("A", "1"), dsl.Workdir("/app"), dsl.Run("make"), dsl.Cmd("app")}
+	chained := compile(t, dsl.From("alpine").Env("A", "1").Workdir("/app").Run("make").Cmd("app"))
+	stored := compile(t, dsl.From("alpine").With(setup...))
+	require.Equal(t, chained.Definition.Def, stored.Definition.Def)
+	require.Equal(t, chained.Image, stored.Image)
+}
+
+func TestCompileErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		stage dsl.Stage
+		want  string
+	}{
+		{"zero stage", dsl.Stage{}, "empty stage"},
+		{"empty run", dsl.From("alpine").Run("  "), "instruction 2 (RUN): empty command"},
+		{"empty exec", dsl.From("alpine").RunExec(), "instruction 2 (RUN): empty command"},
+		{"bad reference", dsl.From("Not A Ref"), `instruction 1 (FROM): image reference "Not A Ref"`},
+		{"empty reference", dsl.From(""), "instruction 1 (FROM): empty image reference"},
+		{"empty env key", dsl.From("alpine").Env("", "x"), "instruction 2 (ENV): empty variable name"},
+		{"env key with =", dsl.From("alpine").Env("A=B", "x"), `instruction 2 (ENV): variable name "A=B"`},
+		{"odd env pairs", dsl.From("alpine").Env("A", "1", "B"), `instruction 2 (ENV): key "B" has no value`},
+		{"bad expansion", dsl.From("alpine").Env("A", "${B"), `instruction 2 (ENV): value of A "${B"`},
+		{"empty workdir", dsl.From("alpine").Workdir(""), "instruction 2 (WORKDIR): empty path"},
+		{"workdir of unset var", dsl.From("alpine").Workdir("$NOPE"), "instruction 2 (WORKDIR): empty path"},
+		{"error after good steps", dsl.From("alpine").Run("ok").Cmd("x").Run(""), "instruction 4 (RUN): empty command"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := dsl.Compile(t.Context(), tc.stage, dsl.WithResolver(fakeresolver.New(nil)))
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestCompileNeedsResolverForImages(t *testing.T) {
+	t.Parallel()
+	_, err := dsl.Compile(t.Context(), dsl.From("alpine"))
+	require.ErrorContains(t, err, `FROM): image "alpine": no image resolver`)
+
+	// scratch needs none.
+	res, err := dsl.Compile(t.Context(), dsl.From("scratch").Cmd("/app"))
+	require.NoError(t, err)
+	require.Equal(t, []string{"/app"}, res.Image.Config.Cmd)
+}
+
+func TestBaseImageWithOnbuildIsRefused(t *testing.T) {
+	t.Parallel()
+	img := fakeresolver.Default()
+	img.Config.OnBuild = []string{"RUN echo triggered"}
+	r := fakeresolver.New(map[string]dockerspec.DockerOCIImage{"docker.io/library/onbuild:latest": img})
+	_, err := dsl.Compile(t.Context(), dsl.From("onbuild").Run("true"), dsl.WithResolver(r))
+	require.ErrorContains(t, err, "ONBUILD triggers")
+}
+
+func FuzzBuilder(f *testing.F) {
+	f.Add("alpine", "echo hi", "A", "$B", "/app", "redis-server")
+	f.Add("scratch", "", "", "", "", "")
+	f.Add("Bad Ref", "x", "=", "${", "..", "")
+	f.Fuzz(func(t *testing.T, ref, run, key, value, wd, cmd string) {
+		s := dsl.From(ref).Env(key, value).Workdir(wd).Run(run).RunExec(run, cmd).Cmd(cmd).CmdShell(run)
+		res, err := dsl.Compile(t.Context(), s, dsl.WithResolver(fakeresolver.New(nil)))
+		if err == nil {
+			require.NotNil(t, res.Image)
+		}
+	})
+}

@@ -1,0 +1,184 @@
+package dsl_test
+
+import (
+	"fmt"
+	"testing"
+
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/stretchr/testify/require"
+
+	"github.com/slipway-build/slipway/dsl"
+	"github.com/slipway-build/slipway/internal/fakeresolver"
+	"github.com/slipway-build/slipway/internal/parity"
+)
+
+// parityCase is one build written both ways.
+type parityCase struct {
+	name       string
+	dockerfile string
+	build      dsl.Stage
+	platform   *ocispecs.Platform
+}
+
+// baseImages are the configs the fake resolver answers with, beyond its
+// default one-layer image.
+func baseImages() map[string]dockerspec.DockerOCIImage {
+	app := fakeresolver.Default()
+	app.Config.Env = append(app.Config.Env, "HOME=/home/app", "LANG=C.UTF-8")
+	app.Config.WorkingDir = "/srv"
+	app.Config.User = "app"
+	app.Config.Cmd = []string{"/bin/app"}
+	empty := fakeresolver.Default()
+	empty.RootFS.DiffIDs = nil
+	return map[string]dockerspec.DockerOCIImage{
+		"docker.io/example/app:1":      app,
+		"docker.io/example/nolayers:1": empty,
+	}
+}
+
+var arm64 = &ocispecs.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}
+
+func parityCases() []parityCase {
+	return []parityCase{
+		{
+			name: "seed",
+			dockerfile: `FROM alpine
+RUN apk add --update redis
+CMD ["redis-server"]
+`,
+			build: dsl.From("alpine").Run("apk add --update redis").Cmd("redis-server"),
+		},
+		{
+			name: "seed-debian",
+			dockerfile: `FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends redis-server
+CMD ["redis-server"]
+`,
+			build: dsl.From("debian:bookworm-slim").
+				Run("apt-get update && apt-get install -y --no-install-recommends redis-server").
+				Cmd("redis-server"),
+		},
+		{
+			name: "env-workdir-expansion",
+			dockerfile: `FROM busybox
+ENV APP=/opt/app MODE="fast and loose"
+ENV PATH=$APP/bin:$PATH
+WORKDIR $APP
+WORKDIR sub/dir
+RUN echo "$MODE" > mode.txt
+CMD echo running in ${APP:-nowhere}
+`,
+			build: dsl.From("busybox").
+				With(func(s dsl.Stage) dsl.Stage {
+					return s.Env("APP", "/opt/app", "MODE", `"fast and loose"`)
+				}).
+				Env("PATH", "$APP/bin:$PATH").
+				Workdir("$APP").
+				Workdir("sub/dir").
+				Run(`echo "$MODE" > mode.txt`).
+				CmdShell("echo running in ${APP:-nowhere}"),
+		},
+		{
+			name: "inherits-base-config",
+			dockerfile: `FROM example/app:1
+WORKDIR data
+RUN touch x
+ENV HOME=/tmp
+`,
+			build: dsl.From("example/app:1").Workdir("data").Run("touch x").Env("HOME", "/tmp"),
+		},
+		{
+			name: "exec-forms",
+			dockerfile: `FROM busybox:1.36
+RUN ["/bin/echo", "hello", "$HOME"]
+CMD ["/bin/sh", "-c", "echo hi"]
+`,
+			build: dsl.From("busybox:1.36").RunExec("/bin/echo", "hello", "$HOME").Cmd("/bin/sh", "-c", "echo hi"),
+		},
+		{
+			name: "workdir-root-and-unchanged",
+			dockerfile: `FROM busybox
+WORKDIR /
+WORKDIR /a/../b
+`,
+			build: dsl.From("busybox").Workdir("/").Workdir("/a/../b"),
+		},
+		{
+			name:     "target-platform",
+			platform: arm64,
+			dockerfile: `FROM debian:bookworm
+RUN uname -m
+CMD ["bash"]
+`,
+			build: dsl.From("debian:bookworm").Run("uname -m").Cmd("bash"),
+		},
+		{
+			name: "base-without-layers",
+			dockerfile: `FROM example/nolayers:1
+WORKDIR /w
+RUN true
+`,
+			build: dsl.From("example/nolayers:1").Workdir("/w").Run("true"),
+		},
+		{
+			name: "scratch",
+			dockerfile: `FROM scratch
+WORKDIR /app
+ENV A=b
+CMD ["/app/run"]
+`,
+			build: dsl.From("scratch").Workdir("/app").Env("A", "b").Cmd("/app/run"),
+		},
+		{
+			name: "many-steps-numbering",
+			dockerfile: `FROM busybox
+RUN echo 1
+RUN echo 2
+RUN echo 3
+RUN echo 4
+RUN echo 5
+RUN echo 6
+RUN echo 7
+RUN echo 8
+RUN echo 9
+RUN echo 10
+`,
+			build: func() dsl.Stage {
+				s := dsl.From("busybox")
+				for i := 1; i <= 10; i++ {
+					s = s.Run(fmt.Sprintf("echo %d", i))
+				}
+				return s
+			}(),
+		},
+	}
+}
+
+// knownDifferences lists parity cases expected to differ, with the reason.
+// It is empty: every case above matches the frontend.
+var knownDifferences = map[string]string{}
+
+func TestParity(t *testing.T) {
+	ctx := t.Context()
+	cases := parityCases()
+	passed := 0
+	for _, tc := range cases {
+		ok := t.Run(tc.name, func(t *testing.T) {
+			o := parity.Options{Resolver: fakeresolver.New(baseImages()), Platform: tc.platform}
+			want, err := parity.Dockerfile(ctx, []byte(tc.dockerfile), o)
+			require.NoError(t, err)
+			got, err := parity.DSL(ctx, tc.build, o)
+			require.NoError(t, err)
+			if reason, known := knownDifferences[tc.name]; known {
+				t.Skipf("known difference: %s", reason)
+			}
+			require.Empty(t, parity.Diff(want, got))
+			require.NotEmpty(t, want.Ops, "a case must produce ops")
+		})
+		if ok {
+			passed++
+		}
+	}
+	t.Logf("parity: %d/%d", passed, len(cases))
+}

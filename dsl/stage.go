@@ -1,0 +1,201 @@
+package dsl
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Stage is one stage of a build: a base image and the instructions applied to
+// it, in order. The zero Stage is not valid; start one with [From].
+//
+// Stage is an immutable value. Every method returns a new Stage that shares
+// the history of its receiver, so branching is cheap:
+//
+//	base := dsl.From("debian:bookworm-slim").Env("LANG", "C.UTF-8")
+//	a := base.Run("make a")
+//	b := base.Run("make b") // base is unchanged by the line above
+type Stage struct {
+	n *node
+}
+
+// node is one instruction of a stage, linked to the instruction before it.
+// Nodes are never mutated once made.
+type node struct {
+	parent *node
+	ins    instruction
+	depth  int // number of nodes from the root, this one included
+}
+
+// StageOption is a build step that can be stored and applied later with
+// [Stage.With]. Every chain method has a free-function twin returning one.
+type StageOption func(Stage) Stage
+
+// instruction is one recorded builder call.
+type instruction interface {
+	// keyword is the Dockerfile instruction this call stands for.
+	keyword() string
+}
+
+func (s Stage) then(ins instruction) Stage {
+	n := &node{parent: s.n, ins: ins, depth: 1}
+	if s.n != nil {
+		n.depth = s.n.depth + 1
+	}
+	return Stage{n: n}
+}
+
+// instructions returns the stage's instructions from its base to its tip.
+func (s Stage) instructions() []instruction {
+	if s.n == nil {
+		return nil
+	}
+	out := make([]instruction, s.n.depth)
+	for n := s.n; n != nil; n = n.parent {
+		out[n.depth-1] = n.ins
+	}
+	return out
+}
+
+// With applies build steps in order and returns the resulting stage.
+func (s Stage) With(opts ...StageOption) Stage {
+	for _, o := range opts {
+		if o != nil {
+			s = o(s)
+		}
+	}
+	return s
+}
+
+// From starts a stage from a base image reference, as FROM does. The
+// reference is normalized as Docker does: "alpine" means
+// "docker.io/library/alpine:latest". "scratch" starts from an empty
+// filesystem.
+func From(ref string) Stage {
+	return Stage{}.then(&fromIns{ref: ref})
+}
+
+type fromIns struct {
+	ref string
+}
+
+func (*fromIns) keyword() string { return "FROM" }
+
+// Run runs a command in the stage's filesystem with the default shell
+// (`/bin/sh -c` on Linux), as the shell form of RUN does:
+//
+//	RUN apt-get update && apt-get install -y curl
+//
+// is
+//
+//	s.Run("apt-get update && apt-get install -y curl")
+func (s Stage) Run(command string) Stage { return Run(command)(s) }
+
+// Run is the free-function form of [Stage.Run].
+func Run(command string) StageOption {
+	return func(s Stage) Stage {
+		return s.then(&runIns{args: []string{command}, shell: true})
+	}
+}
+
+// RunExec runs a program with its arguments and no shell, as the exec
+// (JSON) form of RUN does: RUN ["make", "all"] is s.RunExec("make", "all").
+func (s Stage) RunExec(args ...string) Stage { return RunExec(args...)(s) }
+
+// RunExec is the free-function form of [Stage.RunExec].
+func RunExec(args ...string) StageOption {
+	return func(s Stage) Stage {
+		return s.then(&runIns{args: append([]string(nil), args...)})
+	}
+}
+
+type runIns struct {
+	args  []string
+	shell bool
+}
+
+func (*runIns) keyword() string { return "RUN" }
+
+// Cmd sets the image's default command in exec form, as
+// CMD ["redis-server"] does: s.Cmd("redis-server").
+func (s Stage) Cmd(args ...string) Stage { return Cmd(args...)(s) }
+
+// Cmd is the free-function form of [Stage.Cmd].
+func Cmd(args ...string) StageOption {
+	return func(s Stage) Stage {
+		return s.then(&cmdIns{args: append([]string(nil), args...)})
+	}
+}
+
+// CmdShell sets the default command in shell form, as CMD redis-server
+// --port 6380 does: the command is run by the image's shell.
+func (s Stage) CmdShell(command string) Stage { return CmdShell(command)(s) }
+
+// CmdShell is the free-function form of [Stage.CmdShell].
+func CmdShell(command string) StageOption {
+	return func(s Stage) Stage {
+		return s.then(&cmdIns{args: []string{command}, shell: true})
+	}
+}
+
+type cmdIns struct {
+	args  []string
+	shell bool
+}
+
+func (*cmdIns) keyword() string { return "CMD" }
+
+// Env sets environment variables for the following instructions and in the
+// image config, as ENV key=value does. More pairs may follow the first, as in
+// ENV A=1 B=2, which is s.Env("A", "1", "B", "2"). Values are Dockerfile
+// words: `$OTHER` and `${OTHER:-default}` expand against the stage's
+// environment as it was before the instruction.
+func (s Stage) Env(key, value string, more ...string) Stage { return Env(key, value, more...)(s) }
+
+// Env is the free-function form of [Stage.Env].
+func Env(key, value string, more ...string) StageOption {
+	return func(s Stage) Stage {
+		in := &envIns{pairs: []keyValue{{key, value}}}
+		if len(more)%2 != 0 {
+			in.err = fmt.Errorf("key %q has no value (pairs must come as key, value): %w", more[len(more)-1], ErrInvalid)
+		}
+		for i := 0; i+1 < len(more); i += 2 {
+			in.pairs = append(in.pairs, keyValue{more[i], more[i+1]})
+		}
+		return s.then(in)
+	}
+}
+
+type keyValue struct{ key, value string }
+
+type envIns struct {
+	pairs []keyValue
+	err   error
+}
+
+func (*envIns) keyword() string { return "ENV" }
+
+// Workdir sets the working directory for the following instructions and in
+// the image config, and creates it, as WORKDIR does. A relative path is taken
+// from the previous working directory; `$VAR` expands.
+func (s Stage) Workdir(path string) Stage { return Workdir(path)(s) }
+
+// Workdir is the free-function form of [Stage.Workdir].
+func Workdir(path string) StageOption {
+	return func(s Stage) Stage {
+		return s.then(&workdirIns{path: path})
+	}
+}
+
+type workdirIns struct {
+	path string
+}
+
+func (*workdirIns) keyword() string { return "WORKDIR" }
+
+// ErrInvalid is wrapped by every error that reports a bad builder argument.
+var ErrInvalid = errors.New("invalid argument")
+
+// argError names the instruction, its position and the argument at fault.
+func argError(pos int, keyword, format string, args ...any) error {
+	return fmt.Errorf("instruction %d (%s): %s: %w", pos, keyword, fmt.Sprintf(format, args...), ErrInvalid)
+}

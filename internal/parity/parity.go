@@ -1,0 +1,121 @@
+// Package parity compiles a build both as a Dockerfile, with BuildKit's own
+// frontend (dockerfile2llb), and as DSL code, and compares the results: the
+// definition digest (which covers every op, and so every cache key) and the
+// image config. The DSL's parity suite and the generator's corpus tests share
+// it.
+package parity
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
+	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/slipway-build/slipway/dsl"
+)
+
+// Output is one side of a comparison.
+type Output struct {
+	// Digest identifies the whole graph: the digest of the definition's
+	// last op, whose inputs chain to every other op.
+	Digest digest.Digest
+	// Image is the JSON image config.
+	Image []byte
+	// Ops are the decoded ops, root first, for diffs.
+	Ops []*pb.Op
+}
+
+// Options are shared by both sides.
+type Options struct {
+	Resolver llb.ImageMetaResolver
+	Platform *ocispecs.Platform
+}
+
+// Dockerfile compiles a Dockerfile with BuildKit's frontend.
+func Dockerfile(ctx context.Context, dt []byte, o Options) (*Output, error) {
+	res, err := dockerfile2llb.Dockerfile2LLB(ctx, dt, dockerfile2llb.ConvertOpt{
+		MetaResolver:   o.Resolver,
+		TargetPlatform: o.Platform,
+	})
+	if err != nil {
+		return nil, err
+	}
+	def, err := res.State.Marshal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	img, err := json.Marshal(res.Image)
+	if err != nil {
+		return nil, err
+	}
+	return newOutput(def, img)
+}
+
+// DSL compiles a DSL stage.
+func DSL(ctx context.Context, s dsl.Stage, o Options) (*Output, error) {
+	opts := []dsl.CompileOption{dsl.WithResolver(o.Resolver)}
+	if o.Platform != nil {
+		opts = append(opts, dsl.WithPlatform(*o.Platform))
+	}
+	res, err := dsl.Compile(ctx, s, opts...)
+	if err != nil {
+		return nil, err
+	}
+	img, err := json.Marshal(res.Image)
+	if err != nil {
+		return nil, err
+	}
+	return newOutput(res.Definition, img)
+}
+
+func newOutput(def *llb.Definition, img []byte) (*Output, error) {
+	out := &Output{Image: img}
+	for i, dt := range def.Def {
+		var op pb.Op
+		if err := op.UnmarshalVT(dt); err != nil {
+			return nil, fmt.Errorf("decoding op %d: %w", i, err)
+		}
+		out.Ops = append(out.Ops, &op)
+	}
+	if n := len(def.Def); n > 0 {
+		out.Digest = digest.FromBytes(def.Def[n-1])
+	}
+	return out, nil
+}
+
+// Diff describes how b differs from a, or returns "" when the digests and
+// image configs are equal.
+func Diff(a, b *Output) string {
+	var msgs []string
+	if a.Digest != b.Digest {
+		msgs = append(msgs, fmt.Sprintf("definition digest %s != %s; %s", a.Digest, b.Digest, firstOpDiff(a.Ops, b.Ops)))
+	}
+	if !bytes.Equal(a.Image, b.Image) {
+		msgs = append(msgs, fmt.Sprintf("image config differs:\n  want %s\n  got  %s", a.Image, b.Image))
+	}
+	return strings.Join(msgs, "\n")
+}
+
+func firstOpDiff(a, b []*pb.Op) string {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if !a[i].EqualVT(b[i]) {
+			return fmt.Sprintf("first differing op #%d:\n  want %s\n  got  %s", i, opString(a[i]), opString(b[i]))
+		}
+	}
+	return fmt.Sprintf("op counts %d != %d", len(a), len(b))
+}
+
+func opString(op *pb.Op) string {
+	dt, err := json.Marshal(op)
+	if err != nil {
+		return op.String()
+	}
+	return string(dt)
+}
