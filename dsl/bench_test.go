@@ -1,0 +1,33 @@
+package dsl_test
+
+import (
+	"testing"
+
+	"github.com/slipway-build/slipway/internal/fakeresolver"
+	"github.com/slipway-build/slipway/internal/parity"
+)
+
+// BenchmarkCompile compiles every parity case both ways in one run:
+// BuildKit's Dockerfile frontend on the Dockerfile (the anchor), then the DSL
+// on the same build. Compare the pairs with benchstat.
+func BenchmarkCompile(b *testing.B) {
+	for _, tc := range parityCases() {
+		o := parity.Options{Resolver: fakeresolver.New(baseImages()), Platform: tc.platform}
+		b.Run(tc.name+"/dockerfile2llb", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := parity.Dockerfile(b.Context(), []byte(tc.dockerfile), o); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(tc.name+"/dsl", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := parity.DSL(b.Context(), tc.build, o); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
