@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/slipway-build/slipway/internal/testenv"
+)
+
+// syncBuffer is a strings.Builder safe to read while a process writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Ctrl-C during a build cancels the solve and exits non-zero, leaving no
+// output file.
+func TestInterruptCancelsBuild(t *testing.T) {
+	env := testenv.Get(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "sleeper")
+	out, err := exec.Command("go", "build", "-o", bin, "./testdata/sleeper").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	work := t.TempDir()
+	cmd := exec.Command(bin, "--addr", env.BuildkitHost, "--progress", "plain")
+	cmd.Dir = work
+	seconds := strconv.FormatInt(1e8+time.Now().UnixNano()%1e8, 10)
+	marker := "sleep\x00" + seconds
+	cmd.Env = append(os.Environ(), "SLEEPER_SECONDS="+seconds)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(stderr.String(), "sleeping") {
+		require.True(t, time.Now().Before(deadline), "the step never started:\n%s", stderr.String())
+		select {
+		case err := <-done:
+			t.Fatalf("the build ended before the interrupt: %v\n%s", err, stderr.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	require.True(t, processRunning(marker), "the step's shell runs on this machine's daemon")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	select {
+	case err := <-done:
+		var exit *exec.ExitError
+		require.ErrorAs(t, err, &exit)
+		require.Equal(t, 1, exit.ExitCode())
+		require.Contains(t, stderr.String(), "build canceled")
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the program did not stop after Ctrl-C")
+	}
+	entries, err := os.ReadDir(work)
+	require.NoError(t, err)
+	require.Empty(t, entries, "no output file is left behind")
+
+	// The daemon stops the step's process too (it runs on this machine).
+	require.Eventually(t, func() bool { return !processRunning(marker) }, 20*time.Second, 100*time.Millisecond,
+		"the RUN step is still running on the daemon")
+}
+
+// processRunning reports a process whose command line contains s.
+func processRunning(s string) bool {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		if dt, err := os.ReadFile(p); err == nil && strings.Contains(string(dt), s) {
+			return true
+		}
+	}
+	return false
+}
