@@ -37,7 +37,6 @@ import (
 	"syscall"
 
 	"github.com/containerd/platforms"
-	"github.com/moby/buildkit/client/llb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/slipway-build/slipway/driver"
@@ -77,12 +76,13 @@ func exitCode(err error, stderr io.Writer) int {
 	}
 }
 
+// options are all flags. Each command keeps its own in its own file.
 type options struct {
 	addr     string
-	outputs  stringList
-	push     string
 	platform string
 	progress string
+	build    buildOptions
+	llb      llbOptions
 }
 
 type stringList []string
@@ -92,11 +92,25 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func (o *options) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.addr, "addr", "", "BuildKit daemon address (default: $BUILDKIT_HOST, the system socket, or a private daemon)")
-	fs.Var(&o.outputs, "output", "export in buildctl's syntax, e.g. type=oci,dest=img.tar or type=local,dest=dir (repeatable)")
-	fs.Var(&o.outputs, "o", "shorthand for --output")
-	fs.StringVar(&o.push, "push", "", "push the image to this registry reference")
 	fs.StringVar(&o.platform, "platform", "", "target platform, os/arch[/variant] (default: the daemon's)")
 	fs.StringVar(&o.progress, "progress", "auto", "progress display: auto, tty, plain, rawjson or quiet")
+	o.build.register(fs)
+	o.llb.register(fs)
+}
+
+// invocation is one parsed command line, handed to a command.
+type invocation struct {
+	opts     options
+	stage    func() dsl.Stage
+	platform *ocispecs.Platform
+	stdout   io.Writer
+	stderr   io.Writer
+}
+
+// commands are the subcommands; build is the default.
+var commands = map[string]func(context.Context, *invocation) error{
+	"build": runBuild,
+	"llb":   runLLB,
 }
 
 // Run is Main without the exit: it parses args with fs (the program's own
@@ -138,105 +152,18 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 		}
 		platform = &p
 	}
-	switch command {
-	case "build":
-		outputs, err := o.parseOutputs()
-		if err != nil {
-			return fmt.Errorf("%w: %v", errUsage, err)
-		}
-		return runBuild(ctx, o, build(), outputs, platform, stderr)
-	case "llb":
-		return runLLB(ctx, o, build(), platform, stdout, stderr)
-	default:
+	run, ok := commands[command]
+	if !ok {
 		return fmt.Errorf("%w: unknown command %q (want build or llb)", errUsage, command)
 	}
+	return run(ctx, &invocation{opts: o, stage: build, platform: platform, stdout: stdout, stderr: stderr})
 }
 
-func (o options) parseOutputs() ([]driver.Output, error) {
-	var outs []driver.Output
-	for _, s := range o.outputs {
-		out, err := driver.ParseOutput(s)
-		if err != nil {
-			return nil, err
-		}
-		outs = append(outs, out)
-	}
-	if o.push != "" {
-		outs = append(outs, driver.Output{Type: "image", Attrs: map[string]string{"name": o.push, "push": "true"}})
-	}
-	if len(outs) == 0 {
-		name := programName()
-		outs = append(outs, driver.Output{
-			Type:  "oci",
-			Dest:  name + ".oci.tar",
-			Attrs: map[string]string{"name": name + ":latest"},
-		})
-	}
-	return outs, nil
-}
-
-func connect(ctx context.Context, o options, stderr io.Writer) (*driver.Client, error) {
+func connect(ctx context.Context, inv *invocation) (*driver.Client, error) {
 	return driver.Connect(ctx, driver.ConnectOptions{
-		Addr: o.addr,
-		Log:  func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) },
+		Addr: inv.opts.addr,
+		Log:  func(format string, args ...any) { fmt.Fprintf(inv.stderr, format+"\n", args...) },
 	})
-}
-
-func runBuild(ctx context.Context, o options, s dsl.Stage, outputs []driver.Output, platform *ocispecs.Platform, stderr io.Writer) error {
-	c, err := connect(ctx, o, stderr)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	res, err := c.Build(ctx, s, driver.BuildOptions{
-		Outputs:     outputs,
-		Platform:    platform,
-		Progress:    o.progress,
-		ProgressOut: stderr,
-	})
-	if err != nil {
-		return err
-	}
-	if o.progress != "quiet" {
-		for _, out := range outputs {
-			describeOutput(stderr, out, res.ImageDigest())
-		}
-	}
-	return nil
-}
-
-// describeOutput tells the user where the image went and how to use it.
-func describeOutput(w io.Writer, out driver.Output, dgst string) {
-	switch {
-	case out.Type == "oci" && out.Dest != "":
-		name := out.Attrs["name"]
-		fmt.Fprintf(w, "wrote %s (OCI image archive, manifest %s)\n", out.Dest, dgst)
-		fmt.Fprintf(w, "  load it:  docker load -i %s   (or podman load -i %s)\n", out.Dest, out.Dest)
-		if name != "" {
-			fmt.Fprintf(w, "  run it:   docker run --rm %s\n", name)
-		}
-	case out.Type == "image" && out.Attrs["push"] == "true":
-		fmt.Fprintf(w, "pushed %s@%s\n", out.Attrs["name"], dgst)
-	case out.Dest != "":
-		fmt.Fprintf(w, "wrote %s (%s)\n", out.Dest, out.Type)
-	}
-}
-
-func runLLB(ctx context.Context, o options, s dsl.Stage, platform *ocispecs.Platform, stdout, stderr io.Writer) error {
-	c, err := connect(ctx, o, stderr)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	var opts []dsl.CompileOption
-	if platform != nil {
-		opts = append(opts, dsl.WithPlatform(*platform))
-	}
-	res, err := c.Compile(ctx, s, opts...)
-	if err != nil {
-		return err
-	}
-	return llb.WriteTo(res.Definition, stdout)
 }
 
 // programName is the name of the program's package folder: "redis" for

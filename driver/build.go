@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/util/progress/progressui"
@@ -34,6 +35,19 @@ type BuildOptions struct {
 	ProgressOut io.Writer
 	// OnStatus, if set, sees every status update the daemon sends.
 	OnStatus func(*client.SolveStatus)
+	// Resolver, if set, chooses where base image configs come from, given
+	// the daemon's resolver: an image lock file, say. Nil means the daemon.
+	Resolver ResolverWrapper
+}
+
+// ResolverWrapper returns the resolver a build uses, given the daemon's.
+type ResolverWrapper func(daemon llb.ImageMetaResolver) llb.ImageMetaResolver
+
+func (w ResolverWrapper) wrap(daemon llb.ImageMetaResolver) llb.ImageMetaResolver {
+	if w == nil {
+		return daemon
+	}
+	return w(daemon)
 }
 
 // Result is a finished build.
@@ -92,7 +106,7 @@ func (c *Client) Build(ctx context.Context, s dsl.Stage, o BuildOptions) (*Resul
 	eg.Go(func() error {
 		var err error
 		resp, err = c.bk.Build(egctx, client.SolveOpt{Exports: entries}, "", func(ctx context.Context, gw gwclient.Client) (*gwclient.Result, error) {
-			opts := []dsl.CompileOption{dsl.WithResolver(gw)}
+			opts := []dsl.CompileOption{dsl.WithResolver(o.Resolver.wrap(gw))}
 			if o.Platform != nil {
 				opts = append(opts, dsl.WithPlatform(*o.Platform))
 			}
@@ -236,13 +250,13 @@ type StepError struct {
 func (e *StepError) Error() string { return e.Msg }
 func (e *StepError) Unwrap() error { return e.Err }
 
-// Compile compiles the stage with base images resolved by the daemon, and
-// solves nothing. It is the LLB mode of a DSL program when no lock file pins
-// the images.
-func (c *Client) Compile(ctx context.Context, s dsl.Stage, opts ...dsl.CompileOption) (*dsl.Result, error) {
+// Compile compiles the stage with base images resolved by the daemon (or by
+// the resolver w makes of it), and solves nothing. It is the LLB mode of a
+// DSL program when no lock file pins the images.
+func (c *Client) Compile(ctx context.Context, s dsl.Stage, w ResolverWrapper, opts ...dsl.CompileOption) (*dsl.Result, error) {
 	var compiled *dsl.Result
 	_, err := c.bk.Build(ctx, client.SolveOpt{}, "", func(ctx context.Context, gw gwclient.Client) (*gwclient.Result, error) {
-		r, err := dsl.Compile(ctx, s, append([]dsl.CompileOption{dsl.WithResolver(gw)}, opts...)...)
+		r, err := dsl.Compile(ctx, s, append([]dsl.CompileOption{dsl.WithResolver(w.wrap(gw))}, opts...)...)
 		if err != nil {
 			return nil, err
 		}
