@@ -259,6 +259,26 @@ func (c *compiler) dispatch(d *stageState, in instruction) error {
 		return c.dispatchEnv(d, in)
 	case *workdirIns:
 		return c.dispatchWorkdir(d, in)
+	case *labelIns:
+		return c.dispatchLabel(d, in)
+	case *exposeIns:
+		return c.dispatchExpose(d, in)
+	case *userIns:
+		return c.dispatchUser(d, in)
+	case *entrypointIns:
+		return c.dispatchEntrypoint(d, in)
+	case *shellIns:
+		return c.dispatchShell(d, in)
+	case *stopSignalIns:
+		return c.dispatchStopSignal(d, in)
+	case *volumeIns:
+		return c.dispatchVolume(d, in)
+	case *maintainerIns:
+		return c.dispatchMaintainer(d, in)
+	case *onBuildIns:
+		return c.dispatchOnBuild(d, in)
+	case *healthIns:
+		return c.dispatchHealth(d, in)
 	default:
 		return fmt.Errorf("unknown instruction %T", in)
 	}

@@ -2,6 +2,7 @@ package dsl_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
@@ -157,6 +158,19 @@ func TestCompileErrors(t *testing.T) {
 		{"bad expansion", dsl.From("alpine").Env("A", "${B"), `instruction 2 (ENV): value of A "${B"`},
 		{"empty workdir", dsl.From("alpine").Workdir(""), "instruction 2 (WORKDIR): empty path"},
 		{"workdir of unset var", dsl.From("alpine").Workdir("$NOPE"), "instruction 2 (WORKDIR): empty path"},
+		{"invalid port", dsl.From("alpine").Expose("80/icmp"), `instruction 2 (EXPOSE): invalid port "80/icmp": invalid proto: icmp`},
+		{"port out of range", dsl.From("alpine").Expose("70000"), `instruction 2 (EXPOSE): invalid port "70000"`},
+		{"reversed port range", dsl.From("alpine").Expose("90-80"), `instruction 2 (EXPOSE): invalid port "90-80"`},
+		{"no port", dsl.From("alpine").Expose(), "instruction 2 (EXPOSE): no port given"},
+		{"bad signal", dsl.From("alpine").StopSignal("SIGNOPE"), `instruction 2 (STOPSIGNAL): signal "SIGNOPE"`},
+		{"empty user", dsl.From("alpine").User(""), "instruction 2 (USER): empty user"},
+		{"empty volume", dsl.From("alpine").Volume("/a", ""), "instruction 2 (VOLUME): empty path"},
+		{"empty shell", dsl.From("alpine").Shell(), "instruction 2 (SHELL): empty shell"},
+		{"negative retries", dsl.From("alpine").HealthcheckShell("true", dsl.Retries(-1)), "instruction 2 (HEALTHCHECK): retries cannot be negative (-1)"},
+		{"tiny interval", dsl.From("alpine").HealthcheckShell("true", dsl.Interval(time.Microsecond)), "instruction 2 (HEALTHCHECK): interval 1µs is less than 1ms"},
+		{"empty healthcheck", dsl.From("alpine").Healthcheck(nil), "instruction 2 (HEALTHCHECK): empty command"},
+		{"odd label pairs", dsl.From("alpine").Label("a", "1", "b"), `instruction 2 (LABEL): key "b" has no value`},
+		{"empty onbuild", dsl.From("alpine").OnBuild(" "), "instruction 2 (ONBUILD): empty trigger"},
 		{"error after good steps", dsl.From("alpine").Run("ok").Cmd("x").Run(""), "instruction 4 (RUN): empty command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -192,7 +206,9 @@ func FuzzBuilder(f *testing.F) {
 	f.Add("scratch", "", "", "", "", "")
 	f.Add("Bad Ref", "x", "=", "${", "..", "")
 	f.Fuzz(func(t *testing.T, ref, run, key, value, wd, cmd string) {
-		s := dsl.From(ref).Env(key, value).Workdir(wd).Run(run).RunExec(run, cmd).Cmd(cmd).CmdShell(run)
+		s := dsl.From(ref).Env(key, value).Workdir(wd).Run(run).RunExec(run, cmd).Cmd(cmd).CmdShell(run).
+			Label(key, value).Expose(value, cmd).User(value).Volume(wd).StopSignal(cmd).Shell(cmd).
+			Entrypoint(run).HealthcheckShell(run).OnBuild(cmd)
 		res, err := dsl.Compile(t.Context(), s, dsl.WithResolver(fakeresolver.New(nil)))
 		if err == nil {
 			require.NotNil(t, res.Image)

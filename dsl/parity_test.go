@@ -3,6 +3,7 @@ package dsl_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -151,6 +152,65 @@ RUN echo 10
 				}
 				return s
 			}(),
+		},
+		{
+			name: "config-instructions",
+			dockerfile: `FROM busybox
+ENV PORT=8080 NAME=web
+LABEL org.opencontainers.image.title="$NAME server" version=1.0
+LABEL "multi word"="a b"
+EXPOSE $PORT 53/udp 9000-9002/tcp 127.0.0.1:81:80/SCTP
+USER nobody
+VOLUME /data "/var/log/$NAME"
+STOPSIGNAL SIGQUIT
+MAINTAINER Jane Doe <jane@example.com>
+ONBUILD RUN echo triggered
+HEALTHCHECK --interval=30s --timeout=3s --start-period=5s --start-interval=1s --retries=4 CMD wget -q -O- http://localhost:$PORT/ || exit 1
+CMD ["httpd", "-f"]
+`,
+			build: dsl.From("busybox").
+				Env("PORT", "8080", "NAME", "web").
+				Label("org.opencontainers.image.title", `"$NAME server"`, "version", "1.0").
+				Label("multi word", "a b").
+				Expose("$PORT", "53/udp", "9000-9002/tcp", "127.0.0.1:81:80/SCTP").
+				User("nobody").
+				Volume("/data", "/var/log/$NAME").
+				StopSignal("SIGQUIT").
+				Maintainer("Jane Doe <jane@example.com>").
+				OnBuild("RUN echo triggered").
+				HealthcheckShell("wget -q -O- http://localhost:$PORT/ || exit 1",
+					dsl.Interval(30*time.Second), dsl.Timeout(3*time.Second), dsl.StartPeriod(5*time.Second),
+					dsl.StartInterval(time.Second), dsl.Retries(4)).
+				Cmd("httpd", "-f"),
+		},
+		{
+			name: "entrypoint-resets-inherited-cmd",
+			dockerfile: `FROM example/app:1
+ENTRYPOINT ["/bin/app", "serve"]
+`,
+			build: dsl.From("example/app:1").Entrypoint("/bin/app", "serve"),
+		},
+		{
+			name: "cmd-then-entrypoint-keeps-cmd",
+			dockerfile: `FROM example/app:1
+CMD ["--port", "80"]
+ENTRYPOINT /bin/app
+HEALTHCHECK CMD ["/bin/app", "check"]
+`,
+			build: dsl.From("example/app:1").Cmd("--port", "80").EntrypointShell("/bin/app").
+				Healthcheck([]string{"/bin/app", "check"}),
+		},
+		{
+			name: "shell-and-healthcheck-none",
+			dockerfile: `FROM example/app:1
+SHELL ["/bin/bash", "-eo", "pipefail", "-c"]
+RUN echo a | tee /a
+CMD echo $HOME
+ENTRYPOINT exec /bin/app
+HEALTHCHECK NONE
+`,
+			build: dsl.From("example/app:1").Shell("/bin/bash", "-eo", "pipefail", "-c").
+				Run("echo a | tee /a").CmdShell("echo $HOME").EntrypointShell("exec /bin/app").HealthcheckNone(),
 		},
 	}
 }

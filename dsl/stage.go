@@ -154,14 +154,8 @@ func (s Stage) Env(key, value string, more ...string) Stage { return Env(key, va
 // Env is the free-function form of [Stage.Env].
 func Env(key, value string, more ...string) StageOption {
 	return func(s Stage) Stage {
-		in := &envIns{pairs: []keyValue{{key, value}}}
-		if len(more)%2 != 0 {
-			in.err = fmt.Errorf("key %q has no value (pairs must come as key, value): %w", more[len(more)-1], ErrInvalid)
-		}
-		for i := 0; i+1 < len(more); i += 2 {
-			in.pairs = append(in.pairs, keyValue{more[i], more[i+1]})
-		}
-		return s.then(in)
+		pairs, err := pairsOf(key, value, more)
+		return s.then(&envIns{pairs: pairs, err: err})
 	}
 }
 
