@@ -46,8 +46,9 @@ type Result struct {
 type CompileOption func(*compileOptions)
 
 type compileOptions struct {
-	resolver llb.ImageMetaResolver
-	platform *ocispecs.Platform
+	resolver  llb.ImageMetaResolver
+	platform  *ocispecs.Platform
+	buildArgs map[string]string
 }
 
 // WithResolver sets where base image configs come from: the daemon when
@@ -75,12 +76,20 @@ func Compile(ctx context.Context, s Stage, opts ...CompileOption) (*Result, erro
 	if o.platform != nil {
 		c.target = *o.platform
 	}
+	// Without a worker to ask, the build platform is the target when one is
+	// given, else this machine's: what the frontend assumes in the same case.
+	build := c.target
+	if o.platform == nil {
+		build = platforms.DefaultSpec()
+	}
+	c.globalArgs = predefinedArgs(build, c.target, o.buildArgs, "")
 	return c.compile(ctx, s)
 }
 
 type compiler struct {
-	opt    compileOptions
-	target ocispecs.Platform
+	opt        compileOptions
+	target     ocispecs.Platform
+	globalArgs *llb.EnvList
 }
 
 // stageState is what dispatching a stage builds up, the counterpart of the
@@ -94,6 +103,8 @@ type stageState struct {
 	cmdTotal int
 	cmdSet   bool
 	lex      *shell.Lex
+	// buildArgs are the ARGs declared so far, in order.
+	buildArgs []buildArg
 }
 
 func (c *compiler) compile(ctx context.Context, s Stage) (*Result, error) {
@@ -279,6 +290,8 @@ func (c *compiler) dispatch(d *stageState, in instruction) error {
 		return c.dispatchOnBuild(d, in)
 	case *healthIns:
 		return c.dispatchHealth(d, in)
+	case *argIns:
+		return c.dispatchArg(d, in)
 	default:
 		return fmt.Errorf("unknown instruction %T", in)
 	}
@@ -313,7 +326,7 @@ func (c *compiler) dispatchRun(d *stageState, in *runIns) error {
 		dfCmd(display),
 		llb.WithCustomName(d.prefix(name)),
 	).Root()
-	d.commit("RUN "+strings.Join(args, " ")+" # buildkit", true)
+	d.commit(d.runHistory(args)+" # buildkit", true)
 	return nil
 }
 

@@ -171,6 +171,9 @@ func TestCompileErrors(t *testing.T) {
 		{"empty healthcheck", dsl.From("alpine").Healthcheck(nil), "instruction 2 (HEALTHCHECK): empty command"},
 		{"odd label pairs", dsl.From("alpine").Label("a", "1", "b"), `instruction 2 (LABEL): key "b" has no value`},
 		{"empty onbuild", dsl.From("alpine").OnBuild(" "), "instruction 2 (ONBUILD): empty trigger"},
+		{"two arg defaults", dsl.From("alpine").Arg("V", "1", "2"), "instruction 2 (ARG): ARG V has 2 defaults, want at most one"},
+		{"empty arg name", dsl.From("alpine").Arg(""), "instruction 2 (ARG): empty argument name"},
+		{"bad arg default", dsl.From("alpine").Arg("V", "${X"), `instruction 2 (ARG): default of V "${X"`},
 		{"error after good steps", dsl.From("alpine").Run("ok").Cmd("x").Run(""), "instruction 4 (RUN): empty command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -208,7 +211,7 @@ func FuzzBuilder(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ref, run, key, value, wd, cmd string) {
 		s := dsl.From(ref).Env(key, value).Workdir(wd).Run(run).RunExec(run, cmd).Cmd(cmd).CmdShell(run).
 			Label(key, value).Expose(value, cmd).User(value).Volume(wd).StopSignal(cmd).Shell(cmd).
-			Entrypoint(run).HealthcheckShell(run).OnBuild(cmd)
+			Entrypoint(run).HealthcheckShell(run).OnBuild(cmd).Arg(key, value).Run(run)
 		res, err := dsl.Compile(t.Context(), s, dsl.WithResolver(fakeresolver.New(nil)))
 		if err == nil {
 			require.NotNil(t, res.Image)

@@ -20,6 +20,7 @@ type parityCase struct {
 	dockerfile string
 	build      dsl.Stage
 	platform   *ocispecs.Platform
+	buildArgs  map[string]string
 }
 
 // baseImages are the configs the fake resolver answers with, beyond its
@@ -212,6 +213,46 @@ HEALTHCHECK NONE
 			build: dsl.From("example/app:1").Shell("/bin/bash", "-eo", "pipefail", "-c").
 				Run("echo a | tee /a").CmdShell("echo $HOME").EntrypointShell("exec /bin/app").HealthcheckNone(),
 		},
+		{
+			name: "args-defaults-values-predefined",
+			dockerfile: `FROM busybox
+ARG VERSION=1.0
+ARG GIVEN=default
+ARG NODEFAULT
+ARG TARGETARCH
+ARG BUILDPLATFORM
+ENV DERIVED=v$VERSION
+RUN echo $VERSION $GIVEN $NODEFAULT $TARGETARCH $BUILDPLATFORM $DERIVED
+ARG VERSION=2.0
+ARG LATE=${VERSION}-late
+RUN echo $VERSION $LATE
+`,
+			buildArgs: map[string]string{"GIVEN": "from-cli", "UNDECLARED": "x"},
+			build: dsl.From("busybox").
+				Arg("VERSION", "1.0").
+				Arg("GIVEN", "default").
+				Arg("NODEFAULT").
+				Arg("TARGETARCH").
+				Arg("BUILDPLATFORM").
+				Env("DERIVED", "v$VERSION").
+				Run("echo $VERSION $GIVEN $NODEFAULT $TARGETARCH $BUILDPLATFORM $DERIVED").
+				Arg("VERSION", "2.0").
+				Arg("LATE", "${VERSION}-late").
+				Run("echo $VERSION $LATE"),
+		},
+		{
+			name:     "args-with-target-platform",
+			platform: arm64,
+			dockerfile: `FROM debian:bookworm
+ARG TARGETPLATFORM
+ARG TARGETVARIANT
+ARG BUILDARCH
+WORKDIR /out/$TARGETPLATFORM
+RUN echo $TARGETVARIANT $BUILDARCH
+`,
+			build: dsl.From("debian:bookworm").Arg("TARGETPLATFORM").Arg("TARGETVARIANT").Arg("BUILDARCH").
+				Workdir("/out/$TARGETPLATFORM").Run("echo $TARGETVARIANT $BUILDARCH"),
+		},
 	}
 }
 
@@ -225,7 +266,7 @@ func TestParity(t *testing.T) {
 	passed := 0
 	for _, tc := range cases {
 		ok := t.Run(tc.name, func(t *testing.T) {
-			o := parity.Options{Resolver: fakeresolver.New(baseImages()), Platform: tc.platform}
+			o := parity.Options{Resolver: fakeresolver.New(baseImages()), Platform: tc.platform, BuildArgs: tc.buildArgs}
 			want, err := parity.Dockerfile(ctx, []byte(tc.dockerfile), o)
 			require.NoError(t, err)
 			got, err := parity.DSL(ctx, tc.build, o)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
+	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -34,13 +35,15 @@ type Output struct {
 
 // Options are shared by both sides.
 type Options struct {
-	Resolver llb.ImageMetaResolver
-	Platform *ocispecs.Platform
+	Resolver  llb.ImageMetaResolver
+	Platform  *ocispecs.Platform
+	BuildArgs map[string]string
 }
 
 // Dockerfile compiles a Dockerfile with BuildKit's frontend.
 func Dockerfile(ctx context.Context, dt []byte, o Options) (*Output, error) {
 	res, err := dockerfile2llb.Dockerfile2LLB(ctx, dt, dockerfile2llb.ConvertOpt{
+		Config:         dockerui.Config{BuildArgs: o.BuildArgs},
 		MetaResolver:   o.Resolver,
 		TargetPlatform: o.Platform,
 	})
@@ -60,7 +63,7 @@ func Dockerfile(ctx context.Context, dt []byte, o Options) (*Output, error) {
 
 // DSL compiles a DSL stage.
 func DSL(ctx context.Context, s dsl.Stage, o Options) (*Output, error) {
-	opts := []dsl.CompileOption{dsl.WithResolver(o.Resolver)}
+	opts := []dsl.CompileOption{dsl.WithResolver(o.Resolver), dsl.WithBuildArgs(o.BuildArgs)}
 	if o.Platform != nil {
 		opts = append(opts, dsl.WithPlatform(*o.Platform))
 	}
