@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"path"
 	"slices"
 	"strings"
 
@@ -49,6 +51,21 @@ type compileOptions struct {
 	resolver  llb.ImageMetaResolver
 	platform  *ocispecs.Platform
 	buildArgs map[string]string
+	contextID string
+}
+
+// DefaultContextID scopes the build context's file-sync cache on the daemon
+// when no WithContextID is given. It is fixed, so that the same program
+// always compiles to the same bytes.
+const DefaultContextID = "slipway-context"
+
+// WithContextID sets the identity of the build context on the daemon (the
+// local source's unique ID): builds with the same ID reuse each other's
+// file-sync state. The driver derives one from the context directory, as
+// buildx does; the ID is part of the local source op, so of the cache key of
+// the steps that copy from it.
+func WithContextID(id string) CompileOption {
+	return func(o *compileOptions) { o.contextID = id }
 }
 
 // WithResolver sets where base image configs come from: the daemon when
@@ -67,29 +84,37 @@ func WithPlatform(p ocispecs.Platform) CompileOption {
 
 // Compile turns a stage into LLB and an image config.
 func Compile(ctx context.Context, s Stage, opts ...CompileOption) (*Result, error) {
-	var o compileOptions
+	o := compileOptions{contextID: DefaultContextID}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	c := &compiler{opt: o}
-	c.target = platforms.DefaultSpec()
+	c.platform = platforms.DefaultSpec()
 	if o.platform != nil {
-		c.target = *o.platform
+		c.platform = *o.platform
 	}
 	// Without a worker to ask, the build platform is the target when one is
 	// given, else this machine's: what the frontend assumes in the same case.
-	build := c.target
+	build := c.platform
 	if o.platform == nil {
 		build = platforms.DefaultSpec()
 	}
-	c.globalArgs = predefinedArgs(build, c.target, o.buildArgs, "")
+	c.globalArgs = predefinedArgs(build, c.platform, o.buildArgs, "")
+	c.target = s.n
 	return c.compile(ctx, s)
 }
 
 type compiler struct {
+	ctx        context.Context
 	opt        compileOptions
-	target     ocispecs.Platform
+	target     *node // the stage being compiled
+	platform   ocispecs.Platform
 	globalArgs *llb.EnvList
+
+	stages       map[*node]*stageState
+	nextIndex    int
+	context      *lateOutput
+	contextPaths map[string]struct{}
 }
 
 // stageState is what dispatching a stage builds up, the counterpart of the
@@ -103,31 +128,166 @@ type stageState struct {
 	cmdTotal int
 	cmdSet   bool
 	lex      *shell.Lex
+	// dispatching is set while the stage's instructions are dispatched.
+	dispatching bool
 	// buildArgs are the ARGs declared so far, in order.
 	buildArgs []buildArg
 }
 
 func (c *compiler) compile(ctx context.Context, s Stage) (*Result, error) {
+	c.ctx = ctx
+	c.stages = map[*node]*stageState{}
+	c.context = &lateOutput{}
+	c.contextPaths = map[string]struct{}{}
+	d, err := c.stage(s)
+	if err != nil {
+		return nil, err
+	}
+	c.context.Output = mainContext(c.contextPaths).Output()
+	return c.finish(ctx, d)
+}
+
+// mainContext is the build context as the frontend names it, limited to the
+// paths the build copies from it, so a build sends only what it uses.
+func mainContext(paths map[string]struct{}) llb.State {
+	opts := []llb.LocalOption{
+		llb.SharedKeyHint("context"),
+		llb.WithCustomName("[internal] load build context"),
+	}
+	var include []string
+	for p := range paths {
+		if p == "/" {
+			include = nil
+			break
+		}
+		include = append(include, path.Join(".", p))
+	}
+	if len(include) > 0 {
+		slices.Sort(include)
+		opts = append(opts, llb.FollowPaths(include))
+	}
+	return llb.Local("context", opts...)
+}
+
+// stage dispatches a stage once, after the stages it depends on, so that
+// stages are numbered as they would be in a Dockerfile written in order.
+func (c *compiler) stage(s Stage) (*stageState, error) {
+	if d, ok := c.stages[s.n]; ok {
+		if d.dispatching {
+			return nil, fmt.Errorf("stage %s depends on itself: %w", d.name, ErrInvalid)
+		}
+		return d, nil
+	}
 	ins := s.instructions()
 	if len(ins) == 0 {
 		return nil, fmt.Errorf("empty stage: start a build with dsl.From: %w", ErrInvalid)
 	}
-	from, ok := ins[0].(*fromIns)
-	if !ok {
-		return nil, argError(1, ins[0].keyword(), "a stage must start with FROM")
+	d := &stageState{lex: shell.NewLex('\\'), dispatching: true}
+	c.stages[s.n] = d
+	for i, in := range ins {
+		for _, dep := range dependencies(in) {
+			if dep.n == nil {
+				return nil, c.inStage(d, s, fmt.Errorf("instruction %d (%s): refers to an empty stage (start one with dsl.From): %w", i+1, in.keyword(), ErrInvalid))
+			}
+			if _, err := c.stage(dep); err != nil {
+				return nil, err
+			}
+		}
 	}
-	d := &stageState{name: "stage-0", lex: shell.NewLex('\\')}
+	for _, in := range ins {
+		if a, ok := in.(*asIns); ok {
+			d.name = a.name
+		}
+	}
+	if d.name == "" {
+		d.name = fmt.Sprintf("stage-%d", c.nextIndex)
+	} else if !validStageName(d.name) {
+		return nil, fmt.Errorf("stage name %q: must start with a letter and hold only lowercase letters, digits, '-', '_' and '.': %w", d.name, ErrInvalid)
+	}
+	c.nextIndex++
 	d.cmdTotal = countSteps(ins[1:])
-	if err := c.resolveBase(ctx, d, from); err != nil {
-		return nil, err
+	switch root := ins[0].(type) {
+	case *fromIns:
+		if err := c.resolveBase(d, root); err != nil {
+			return nil, c.inStage(d, s, err)
+		}
+	case *fromStageIns:
+		base, err := c.stage(root.base)
+		if err != nil {
+			return nil, err
+		}
+		d.state = base.state
+		d.platform = base.platform
+		if len(base.image.Config.OnBuild) > 0 {
+			return nil, c.inStage(d, s, argError(1, "FROM", "stage %s has ONBUILD triggers, which slipway does not run yet", base.name))
+		}
+		d.image = cloneImage(base.image)
+		d.buildArgs = slices.Clone(base.buildArgs)
+	default:
+		return nil, c.inStage(d, s, argError(1, ins[0].keyword(), "a stage must start with FROM"))
 	}
 	c.initFromImage(d)
 	for i, in := range ins[1:] {
 		if err := c.dispatch(d, in); err != nil {
-			return nil, fmt.Errorf("instruction %d (%s): %w", i+2, in.keyword(), err)
+			return nil, c.inStage(d, s, fmt.Errorf("instruction %d (%s): %w", i+2, in.keyword(), err))
 		}
 	}
-	return c.finish(ctx, d)
+	d.dispatching = false
+	return d, nil
+}
+
+// inStage names the stage in an error from a stage other than the one
+// being compiled, which needs no name.
+func (c *compiler) inStage(d *stageState, s Stage, err error) error {
+	if s.n == c.target {
+		return err
+	}
+	return fmt.Errorf("stage %s: %w", d.name, err)
+}
+
+// dependencies are the stages an instruction refers to.
+func dependencies(in instruction) []Stage {
+	switch in := in.(type) {
+	case *fromStageIns:
+		return []Stage{in.base}
+	case *copyIns:
+		if in.opts.from != nil {
+			return []Stage{*in.opts.from}
+		}
+	}
+	return nil
+}
+
+func validStageName(name string) bool {
+	for i, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z':
+		case i > 0 && (r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'):
+		default:
+			return false
+		}
+	}
+	return name != ""
+}
+
+func cloneImage(src dockerspec.DockerOCIImage) dockerspec.DockerOCIImage {
+	img := src
+	img.Config.Env = slices.Clone(src.Config.Env)
+	img.Config.Cmd = slices.Clone(src.Config.Cmd)
+	img.Config.Entrypoint = slices.Clone(src.Config.Entrypoint)
+	img.Config.OnBuild = slices.Clone(src.Config.OnBuild)
+	img.Config.Shell = slices.Clone(src.Config.Shell)
+	img.Config.ExposedPorts = maps.Clone(src.Config.ExposedPorts)
+	img.Config.Volumes = maps.Clone(src.Config.Volumes)
+	img.Config.Labels = maps.Clone(src.Config.Labels)
+	if src.Config.Healthcheck != nil {
+		hc := *src.Config.Healthcheck
+		hc.Test = slices.Clone(hc.Test)
+		img.Config.Healthcheck = &hc
+	}
+	img.History = slices.Clone(src.History)
+	img.RootFS.DiffIDs = slices.Clone(src.RootFS.DiffIDs)
+	return img
 }
 
 // countSteps counts the instructions that show as numbered steps in the
@@ -136,25 +296,31 @@ func countSteps(ins []instruction) int {
 	n := 0
 	for _, in := range ins {
 		switch in.(type) {
-		case *runIns, *workdirIns:
+		case *runIns, *workdirIns, *copyIns:
 			n++
 		}
 	}
 	return n
 }
 
-func (c *compiler) resolveBase(ctx context.Context, d *stageState, from *fromIns) error {
-	if from.ref == "scratch" {
+func (c *compiler) resolveBase(d *stageState, from *fromIns) error {
+	ctx := c.ctx
+	// The reference expands with the predefined args: FROM alpine:$TARGETARCH.
+	word, _, err := d.lex.ProcessWord(from.ref, c.globalArgs)
+	if err != nil {
+		return argError(1, "FROM", "image reference %q: %v", from.ref, err)
+	}
+	if word == "scratch" {
 		d.state = llb.Scratch()
-		d.image = emptyImage(c.target)
-		d.platform = c.target
+		d.image = emptyImage(c.platform)
+		d.platform = c.platform
 		return nil
 	}
 	d.cmdTotal++ // FROM of an image is a step of its own
-	if strings.TrimSpace(from.ref) == "" {
+	if strings.TrimSpace(word) == "" {
 		return argError(1, "FROM", "empty image reference")
 	}
-	ref, err := reference.ParseNormalizedNamed(from.ref)
+	ref, err := reference.ParseNormalizedNamed(word)
 	if err != nil {
 		return argError(1, "FROM", "image reference %q: %v", from.ref, err)
 	}
@@ -162,7 +328,7 @@ func (c *compiler) resolveBase(ctx context.Context, d *stageState, from *fromIns
 	if c.opt.resolver == nil {
 		return argError(1, "FROM", "image %q: no image resolver (use dsl.WithResolver)", from.ref)
 	}
-	platform := c.target
+	platform := c.platform
 	resolved, dgst, dt, err := c.opt.resolver.ResolveImageConfig(ctx, name, sourceresolver.Opt{
 		LogName: fmt.Sprintf("[internal] load metadata for %s", name),
 		ImageOpt: &sourceresolver.ResolveImageOpt{
@@ -292,6 +458,12 @@ func (c *compiler) dispatch(d *stageState, in instruction) error {
 		return c.dispatchHealth(d, in)
 	case *argIns:
 		return c.dispatchArg(d, in)
+	case *copyIns:
+		return c.dispatchCopy(d, in)
+	case *asIns:
+		return nil // names the stage; read before dispatch
+	case *fromStageIns:
+		return fmt.Errorf("FROM in the middle of a stage: start a new stage with dsl.FromStage instead")
 	default:
 		return fmt.Errorf("unknown instruction %T", in)
 	}
@@ -414,25 +586,26 @@ func (c *compiler) dispatchWorkdir(d *stageState, in *workdirIns) error {
 }
 
 func (c *compiler) finish(ctx context.Context, d *stageState) (*Result, error) {
-	st := d.state.SetMarshalDefaults(llb.Platform(c.target))
-	img := d.image
+	st := d.state.SetMarshalDefaults(llb.Platform(c.platform))
+	img := cloneImage(d.image)
 	if c.opt.platform != nil {
-		sameOsArch := c.target.OS == img.OS && c.target.Architecture == img.Architecture
-		img.OS = c.target.OS
-		img.Architecture = c.target.Architecture
-		if c.target.Variant != "" || !sameOsArch {
-			img.Variant = c.target.Variant
+		t := c.platform
+		sameOsArch := t.OS == img.OS && t.Architecture == img.Architecture
+		img.OS = t.OS
+		img.Architecture = t.Architecture
+		if t.Variant != "" || !sameOsArch {
+			img.Variant = t.Variant
 		}
-		if c.target.OSVersion != "" || !sameOsArch {
-			img.OSVersion = c.target.OSVersion
+		if t.OSVersion != "" || !sameOsArch {
+			img.OSVersion = t.OSVersion
 		}
-		if c.target.OSFeatures != nil {
-			img.OSFeatures = slices.Clone(c.target.OSFeatures)
+		if t.OSFeatures != nil {
+			img.OSFeatures = slices.Clone(t.OSFeatures)
 		}
 	}
 	img.Platform = platforms.Normalize(img.Platform)
 
-	def, err := st.Marshal(ctx)
+	def, err := st.Marshal(ctx, llb.LocalUniqueID(c.opt.contextID))
 	if err != nil {
 		return nil, fmt.Errorf("marshaling LLB: %w", err)
 	}

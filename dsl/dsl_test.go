@@ -174,6 +174,17 @@ func TestCompileErrors(t *testing.T) {
 		{"two arg defaults", dsl.From("alpine").Arg("V", "1", "2"), "instruction 2 (ARG): ARG V has 2 defaults, want at most one"},
 		{"empty arg name", dsl.From("alpine").Arg(""), "instruction 2 (ARG): empty argument name"},
 		{"bad arg default", dsl.From("alpine").Arg("V", "${X"), `instruction 2 (ARG): default of V "${X"`},
+		{"bad chmod", dsl.From("alpine").Copy("a", "/a", dsl.Chmod("0999")), `instruction 2 (COPY): --chmod "0999": it should be an octal string`},
+		{"chmod too big", dsl.From("alpine").Copy("a", "/a", dsl.Chmod("17777")), `instruction 2 (COPY): --chmod "17777"`},
+		{"empty copy source", dsl.From("alpine").Copy("", "/a"), "instruction 2 (COPY): empty source path"},
+		{"no copy sources", dsl.From("alpine").CopyPaths(nil, "/a"), "instruction 2 (COPY): no source given"},
+		{"chown name with link", dsl.From("alpine").Copy("a", "/a", dsl.Chown("app"), dsl.Link()), "instruction 2 (COPY): --chown=app: user and group names can't be resolved when used with --link"},
+		{"add url", dsl.From("alpine").Add("https://example.com/x.tgz", "/x"), `instruction 2 (ADD): source "https://example.com/x.tgz": ADD of URLs is not supported by slipway yet`},
+		{"bad stage name", dsl.From("alpine").As("Builder"), `stage name "Builder": must start with a letter`},
+		{"error in a source stage", dsl.From("alpine").Copy("/x", "/x", dsl.From("golang").As("builder").Run("")), "stage builder: instruction 3 (RUN): empty command"},
+		{"error in a base stage", dsl.FromStage(dsl.From("alpine").Workdir("")).Run("true"), "stage stage-0: instruction 2 (WORKDIR): empty path"},
+		{"stage with onbuild as base", dsl.FromStage(dsl.From("alpine").OnBuild("RUN x")).Run("true"), "instruction 1 (FROM): stage stage-0 has ONBUILD triggers"},
+		{"zero stage as copy source", dsl.From("alpine").Copy("/x", "/x", dsl.Stage{}), "instruction 2 (COPY): refers to an empty stage"},
 		{"error after good steps", dsl.From("alpine").Run("ok").Cmd("x").Run(""), "instruction 4 (RUN): empty command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -204,6 +215,49 @@ func TestBaseImageWithOnbuildIsRefused(t *testing.T) {
 	require.ErrorContains(t, err, "ONBUILD triggers")
 }
 
+func TestCopyFromStageAndContext(t *testing.T) {
+	t.Parallel()
+	builder := dsl.From("golang").Run("go build -o /out/app")
+	res := compile(t, dsl.From("alpine").Workdir("/srv").
+		Copy("/out/app", "bin/", builder, dsl.Chown("10:20"), dsl.Chmod("0750")).
+		Copy("conf/*.yaml", "./conf/"))
+	ops, last := parseDef(t, res.Definition)
+
+	ctxCopy := last.GetFile()
+	require.NotNil(t, ctxCopy)
+	cp := ctxCopy.Actions[0].GetCopy()
+	require.Equal(t, "/conf/*.yaml", cp.Src)
+	require.Equal(t, "/srv/conf/", cp.Dest, "a relative destination is taken from WORKDIR and keeps its slash")
+	require.True(t, cp.AllowWildcard)
+	local := input(t, ops, last, 1).GetSource()
+	require.Equal(t, "local://context", local.Identifier)
+	require.Equal(t, `["conf/*.yaml"]`, local.Attrs["local.followpaths"], "the context sends only what the build copies")
+	require.Equal(t, dsl.DefaultContextID, local.Attrs["local.unique"])
+
+	stageCopyOp := input(t, ops, last, 0).GetFile()
+	require.NotNil(t, stageCopyOp)
+	scp := stageCopyOp.Actions[0].GetCopy()
+	require.Equal(t, "/out/app", scp.Src)
+	require.Equal(t, "/srv/bin/", scp.Dest)
+	require.Equal(t, int32(0o750), scp.Mode)
+	require.Equal(t, uint32(10), scp.Owner.User.GetByID())
+	require.Equal(t, uint32(20), scp.Owner.Group.GetByID())
+	run := input(t, ops, input(t, ops, last, 0), 1).GetExec()
+	require.NotNil(t, run, "the second input is the builder stage's result")
+	require.Equal(t, "go build -o /out/app", run.Meta.Args[2])
+}
+
+func TestCompileIsDeterministic(t *testing.T) {
+	t.Parallel()
+	build := func() dsl.Stage {
+		b := dsl.From("golang").As("b").Copy(".", "/src").Run("make")
+		return dsl.From("alpine").Copy("/src/out", "/out", b).Copy("README.md", "/").Cmd("x")
+	}
+	a, b := compile(t, build()), compile(t, build())
+	require.Equal(t, a.Definition.Def, b.Definition.Def)
+	require.Equal(t, a.Image, b.Image)
+}
+
 func FuzzBuilder(f *testing.F) {
 	f.Add("alpine", "echo hi", "A", "$B", "/app", "redis-server")
 	f.Add("scratch", "", "", "", "", "")
@@ -211,7 +265,9 @@ func FuzzBuilder(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ref, run, key, value, wd, cmd string) {
 		s := dsl.From(ref).Env(key, value).Workdir(wd).Run(run).RunExec(run, cmd).Cmd(cmd).CmdShell(run).
 			Label(key, value).Expose(value, cmd).User(value).Volume(wd).StopSignal(cmd).Shell(cmd).
-			Entrypoint(run).HealthcheckShell(run).OnBuild(cmd).Arg(key, value).Run(run)
+			Entrypoint(run).HealthcheckShell(run).OnBuild(cmd).Arg(key, value).Run(run).
+			Copy(value, wd, dsl.Chmod(key), dsl.Chown(cmd)).Add(run, value).
+			Copy(wd, value, dsl.From(ref).As(key).Workdir(wd), dsl.Parents(), dsl.Exclude(cmd))
 		res, err := dsl.Compile(t.Context(), s, dsl.WithResolver(fakeresolver.New(nil)))
 		if err == nil {
 			require.NotNil(t, res.Image)

@@ -253,6 +253,94 @@ RUN echo $TARGETVARIANT $BUILDARCH
 			build: dsl.From("debian:bookworm").Arg("TARGETPLATFORM").Arg("TARGETVARIANT").Arg("BUILDARCH").
 				Workdir("/out/$TARGETPLATFORM").Run("echo $TARGETVARIANT $BUILDARCH"),
 		},
+		{
+			name: "go-service-multi-stage",
+			dockerfile: `FROM golang:1.22 AS builder
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -o /out/app ./cmd/app
+
+FROM busybox
+COPY --from=builder /out/app /usr/local/bin/app
+USER 1000:1000
+ENTRYPOINT ["/usr/local/bin/app"]
+`,
+			build: func() dsl.Stage {
+				builder := dsl.From("golang:1.22").As("builder").
+					Workdir("/src").
+					CopyPaths([]string{"go.mod", "go.sum"}, "./").
+					Run("go mod download").
+					Copy(".", ".").
+					Run("CGO_ENABLED=0 go build -o /out/app ./cmd/app")
+				return dsl.From("busybox").
+					Copy("/out/app", "/usr/local/bin/app", builder).
+					User("1000:1000").
+					Entrypoint("/usr/local/bin/app")
+			}(),
+		},
+		{
+			name: "context-paths-and-copy-flags",
+			dockerfile: `FROM busybox AS assets
+COPY --chmod=0644 static/ /srv/static/
+COPY --chown=1000:1000 --chmod=u=rwx,go=rx bin/tool /usr/local/bin/
+COPY --exclude=*.md --exclude=tmp docs /srv/docs
+COPY --parents src/./cmd/app/main.go /build/
+COPY --link config.json /etc/app/
+ADD vendor.tar.gz /opt/vendor/
+ENV DEST=/data
+COPY --chown=nobody a*.txt $DEST/
+`,
+			build: dsl.From("busybox").As("assets").
+				Copy("static/", "/srv/static/", dsl.Chmod("0644")).
+				Copy("bin/tool", "/usr/local/bin/", dsl.Chown("1000:1000"), dsl.Chmod("u=rwx,go=rx")).
+				Copy("docs", "/srv/docs", dsl.Exclude("*.md", "tmp")).
+				Copy("src/./cmd/app/main.go", "/build/", dsl.Parents()).
+				Copy("config.json", "/etc/app/", dsl.Link()).
+				Add("vendor.tar.gz", "/opt/vendor/").
+				Env("DEST", "/data").
+				Copy("a*.txt", "$DEST/", dsl.Chown("nobody")),
+		},
+		{
+			name: "stage-as-base-and-shared-stage",
+			dockerfile: `FROM debian:bookworm AS base
+ENV APP_HOME=/app
+ARG VERSION=1
+LABEL stage=base
+WORKDIR $APP_HOME
+
+FROM base AS build
+RUN make VERSION=$VERSION
+
+FROM base AS test
+COPY --from=build /app/bin ./bin
+RUN ./bin/test
+
+FROM base
+COPY --from=build /app/bin /usr/bin/
+COPY --from=test /app/report.txt /report.txt
+CMD ["app"]
+`,
+			build: func() dsl.Stage {
+				base := dsl.From("debian:bookworm").As("base").
+					Env("APP_HOME", "/app").Arg("VERSION", "1").Label("stage", "base").
+					Workdir("$APP_HOME")
+				build := dsl.FromStage(base).As("build").Run("make VERSION=$VERSION")
+				test := dsl.FromStage(base).As("test").Copy("/app/bin", "./bin", build).Run("./bin/test")
+				return dsl.FromStage(base).
+					Copy("/app/bin", "/usr/bin/", build).
+					Copy("/app/report.txt", "/report.txt", test).
+					Cmd("app")
+			}(),
+		},
+		{
+			name: "from-with-predefined-arg",
+			dockerfile: `FROM busybox:$TARGETARCH
+RUN true
+`,
+			build: dsl.From("busybox:$TARGETARCH").Run("true"),
+		},
 	}
 }
 

@@ -80,6 +80,30 @@ type fromIns struct {
 
 func (*fromIns) keyword() string { return "FROM" }
 
+// FromStage starts a stage from another stage's result, as FROM builder
+// does. The new stage inherits the base's filesystem, image config and
+// ARGs, but not its ONBUILD triggers.
+func FromStage(base Stage) Stage {
+	return Stage{}.then(&fromStageIns{base: base})
+}
+
+type fromStageIns struct {
+	base Stage
+}
+
+func (*fromStageIns) keyword() string { return "FROM" }
+
+// As names the stage, as FROM … AS name does. The name shows in the
+// progress display ("[builder 2/4] RUN …"); in Go, the stage is referred
+// to by its value, not its name.
+func (s Stage) As(name string) Stage { return s.then(&asIns{name: name}) }
+
+type asIns struct {
+	name string
+}
+
+func (*asIns) keyword() string { return "AS" }
+
 // Run runs a command in the stage's filesystem with the default shell
 // (`/bin/sh -c` on Linux), as the shell form of RUN does:
 //

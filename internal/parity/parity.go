@@ -50,7 +50,9 @@ func Dockerfile(ctx context.Context, dt []byte, o Options) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	def, err := res.State.Marshal(ctx)
+	// Without a client the frontend gives the build context a random unique
+	// ID; both sides get the DSL's fixed one.
+	def, err := res.State.Marshal(ctx, llb.LocalUniqueID(dsl.DefaultContextID))
 	if err != nil {
 		return nil, err
 	}

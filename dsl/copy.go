@@ -1,0 +1,326 @@
+package dsl
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/util/system"
+	mode "github.com/tonistiigi/dchapes-mode"
+)
+
+// CopyOption is a flag of COPY and ADD. A [Stage] is one too: it is the
+// source to copy from, as --from=stage is:
+//
+//	final.Copy("/out/app", "/usr/local/bin/app", builder, dsl.Chmod("0755"))
+type CopyOption interface {
+	setCopy(*copyOpts)
+}
+
+type copyOpts struct {
+	from    *Stage
+	chown   string
+	chmod   string
+	link    bool
+	parents bool
+	exclude []string
+	unpack  *bool
+}
+
+type copyOptionFunc func(*copyOpts)
+
+func (f copyOptionFunc) setCopy(o *copyOpts) { f(o) }
+
+// setCopy makes a Stage the source of a COPY, as --from does.
+func (s Stage) setCopy(o *copyOpts) { o.from = &s }
+
+// Chown sets the owner of copied files, as --chown=user:group does.
+func Chown(owner string) CopyOption { return copyOptionFunc(func(o *copyOpts) { o.chown = owner }) }
+
+// Chmod sets the mode of copied files, as --chmod does: octal ("0755") or
+// symbolic ("u=rwx,go=rx").
+func Chmod(m string) CopyOption { return copyOptionFunc(func(o *copyOpts) { o.chmod = m }) }
+
+// Link copies into a layer of its own, as --link does, so the layer does not
+// depend on what is below it.
+func Link() CopyOption { return copyOptionFunc(func(o *copyOpts) { o.link = true }) }
+
+// Parents keeps the source paths' parent directories, as --parents does.
+func Parents() CopyOption { return copyOptionFunc(func(o *copyOpts) { o.parents = true }) }
+
+// Exclude leaves out files matching the patterns, as --exclude does.
+func Exclude(patterns ...string) CopyOption {
+	return copyOptionFunc(func(o *copyOpts) { o.exclude = append(o.exclude, patterns...) })
+}
+
+// Unpack sets whether ADD extracts archives (--unpack).
+func Unpack(v bool) CopyOption { return copyOptionFunc(func(o *copyOpts) { o.unpack = &v }) }
+
+// Copy copies a file or directory from the build context (or, with a Stage
+// among the options, from that stage) to dest, as COPY src dest does. src
+// may hold wildcards; a relative dest is taken from the working directory.
+func (s Stage) Copy(src, dest string, opts ...CopyOption) Stage { return Copy(src, dest, opts...)(s) }
+
+// Copy is the free-function form of [Stage.Copy].
+func Copy(src, dest string, opts ...CopyOption) StageOption {
+	return CopyPaths([]string{src}, dest, opts...)
+}
+
+// CopyPaths copies several sources to dest, as COPY a b c dest/ does.
+func (s Stage) CopyPaths(srcs []string, dest string, opts ...CopyOption) Stage {
+	return CopyPaths(srcs, dest, opts...)(s)
+}
+
+// CopyPaths is the free-function form of [Stage.CopyPaths].
+func CopyPaths(srcs []string, dest string, opts ...CopyOption) StageOption {
+	return func(s Stage) Stage { return s.then(newCopy(false, srcs, dest, opts)) }
+}
+
+// Add is COPY with ADD's extras: a local archive is extracted (unless
+// [Unpack](false)), as ADD src dest does.
+func (s Stage) Add(src, dest string, opts ...CopyOption) Stage { return Add(src, dest, opts...)(s) }
+
+// Add is the free-function form of [Stage.Add].
+func Add(src, dest string, opts ...CopyOption) StageOption {
+	return AddPaths([]string{src}, dest, opts...)
+}
+
+// AddPaths adds several sources to dest, as ADD a b dest/ does.
+func (s Stage) AddPaths(srcs []string, dest string, opts ...CopyOption) Stage {
+	return AddPaths(srcs, dest, opts...)(s)
+}
+
+// AddPaths is the free-function form of [Stage.AddPaths].
+func AddPaths(srcs []string, dest string, opts ...CopyOption) StageOption {
+	return func(s Stage) Stage { return s.then(newCopy(true, srcs, dest, opts)) }
+}
+
+func newCopy(add bool, srcs []string, dest string, opts []CopyOption) *copyIns {
+	in := &copyIns{add: add, srcs: append([]string(nil), srcs...), dest: dest}
+	for _, o := range opts {
+		if o != nil {
+			o.setCopy(&in.opts)
+		}
+	}
+	return in
+}
+
+type copyIns struct {
+	add  bool
+	srcs []string
+	dest string
+	opts copyOpts
+}
+
+func (in *copyIns) keyword() string {
+	if in.add {
+		return "ADD"
+	}
+	return "COPY"
+}
+
+// lateOutput is the build context, whose include paths are known only when
+// every stage has been dispatched; ops that copy from it marshal later.
+type lateOutput struct {
+	llb.Output
+}
+
+func (c *compiler) dispatchCopy(d *stageState, in *copyIns) error {
+	if len(in.srcs) == 0 {
+		return fmt.Errorf("no source given: %w", ErrInvalid)
+	}
+	o := in.opts
+	var source llb.State
+	fromContext := o.from == nil
+	if fromContext {
+		source = llb.NewState(c.context)
+	} else {
+		st, err := c.stage(*o.from)
+		if err != nil {
+			return fmt.Errorf("--from: %w", err)
+		}
+		source = st.state
+	}
+	// Sources and dest are Dockerfile words.
+	srcs := make([]string, len(in.srcs))
+	for i, s := range in.srcs {
+		w, err := d.expand(s)
+		if err != nil {
+			return fmt.Errorf("source %q: %w", s, err)
+		}
+		if w == "" {
+			return fmt.Errorf("empty source path: %w", ErrInvalid)
+		}
+		srcs[i] = w
+	}
+	destWord, err := d.expand(in.dest)
+	if err != nil {
+		return fmt.Errorf("destination %q: %w", in.dest, err)
+	}
+	chown, err := d.expand(o.chown)
+	if err != nil {
+		return fmt.Errorf("--chown %q: %w", o.chown, err)
+	}
+	chmod, err := d.expand(o.chmod)
+	if err != nil {
+		return fmt.Errorf("--chmod %q: %w", o.chmod, err)
+	}
+	dest, err := c.relativeToWorkdir(d, destWord)
+	if err != nil {
+		return fmt.Errorf("destination %q: %w", in.dest, err)
+	}
+
+	var copyOpt []llb.CopyOption
+	if chown != "" {
+		if o.link && chownByName(chown) {
+			return fmt.Errorf("--chown=%s: user and group names can't be resolved when used with --link, use numeric uid[:gid] instead: %w", chown, ErrInvalid)
+		}
+		copyOpt = append(copyOpt, llb.WithUser(chown))
+	}
+	if len(o.exclude) > 0 {
+		copyOpt = append(copyOpt, llb.WithExcludePatterns(o.exclude))
+	}
+	chopt, err := parseChmod(chmod)
+	if err != nil {
+		return err
+	}
+
+	msg := in.keyword()
+	if o.parents {
+		msg += " --parents"
+	}
+	if chown != "" {
+		msg += " --chown=" + chown
+	}
+	if chmod != "" {
+		msg += " --chmod=" + chmod
+	}
+	display := msg
+	var a *llb.FileAction
+	for _, src := range srcs {
+		msg += " " + src
+		if fromContext {
+			c.contextPaths[path.Join("/", filepath.ToSlash(src))] = struct{}{}
+		}
+		if in.add && (strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://")) {
+			return fmt.Errorf("source %q: ADD of URLs is not supported by slipway yet: %w", src, ErrInvalid)
+		}
+		var patterns, required []string
+		if o.parents {
+			parent, pattern, ok := strings.Cut(src, "/./")
+			if !ok {
+				pattern, src = src, "/"
+			} else {
+				src = parent
+			}
+			pattern, err = system.NormalizePath("/", pattern, d.platform.OS, false)
+			if err != nil {
+				return fmt.Errorf("source %q: %w", src, err)
+			}
+			patterns = []string{strings.TrimPrefix(pattern, "/")}
+			if !containsWildcards(src) && !containsWildcards(pattern) {
+				rp, err := system.NormalizePath("/", filepath.Join(src, pattern), d.platform.OS, false)
+				if err != nil {
+					return fmt.Errorf("source %q: %w", src, err)
+				}
+				required = []string{rp}
+			}
+		}
+		norm, err := system.NormalizePath("/", src, d.platform.OS, false)
+		if err != nil {
+			return fmt.Errorf("source %q: %w", src, err)
+		}
+		unpack := in.add
+		if o.unpack != nil {
+			unpack = *o.unpack
+		}
+		opts := append([]llb.CopyOption{&llb.CopyInfo{
+			Mode:                chopt,
+			FollowSymlinks:      true,
+			CopyDirContentsOnly: true,
+			IncludePatterns:     patterns,
+			RequiredPaths:       required,
+			AttemptUnpack:       unpack,
+			CreateDestPath:      true,
+			AllowWildcard:       true,
+			AllowEmptyWildcard:  true,
+		}}, copyOpt...)
+		if a == nil {
+			a = llb.Copy(source, norm, dest, opts...)
+		} else {
+			a = a.Copy(source, norm, dest, opts...)
+		}
+	}
+	msg += " " + destWord
+	display += " " + strings.Join(in.srcs, " ") + " " + in.dest
+	name := display
+	if w, _, err := d.lex.ProcessWord(display, envOf(d.state)); err == nil {
+		name = w
+	}
+	d.state = d.state.File(a, llb.WithCustomName(d.prefix(name)))
+	d.commit(msg+" # buildkit", true)
+	return nil
+}
+
+// relativeToWorkdir resolves a COPY destination as the frontend does: an
+// absolute path is cleaned, "." or "" means the working directory, and a
+// trailing slash is kept (it says "into this directory").
+func (c *compiler) relativeToWorkdir(d *stageState, p string) (string, error) {
+	dir, err := d.state.GetDir(c.ctx, llb.Platform(d.platform))
+	if err != nil {
+		return "", err
+	}
+	p, err = system.CheckSystemDriveAndRemoveDriveLetter(p, d.platform.OS, true)
+	if err != nil {
+		return "", err
+	}
+	if system.IsAbs(p, d.platform.OS) {
+		return system.NormalizePath("/", p, d.platform.OS, true)
+	}
+	if p == "." || p == "" {
+		p = "./"
+	}
+	return system.NormalizePath(dir, p, d.platform.OS, true)
+}
+
+func parseChmod(s string) (*llb.ChmodOpt, error) {
+	if s == "" {
+		return nil, nil
+	}
+	bad := fmt.Errorf("--chmod %q: it should be an octal string between 0 and 07777 or a symbolic mode: %w", s, ErrInvalid)
+	if p, err := strconv.ParseUint(s, 8, 32); err == nil {
+		if p > 0o7777 {
+			return nil, bad
+		}
+		return &llb.ChmodOpt{Mode: os.FileMode(p)}, nil
+	}
+	if _, err := mode.Parse(s); err != nil {
+		return nil, bad
+	}
+	return &llb.ChmodOpt{ModeStr: s}, nil
+}
+
+// chownByName reports a --chown naming a user or group rather than ids.
+func chownByName(chown string) bool {
+	co, ok := llb.WithUser(chown).(llb.ChownOpt)
+	if !ok {
+		return false
+	}
+	return (co.User != nil && co.User.Name != "") || (co.Group != nil && co.Group.Name != "")
+}
+
+func containsWildcards(name string) bool {
+	for i := 0; i < len(name); i++ {
+		switch name[i] {
+		case '*', '?', '[':
+			return true
+		case '\\':
+			i++
+		}
+	}
+	return false
+}
