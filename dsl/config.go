@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moby/sys/signal"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	"github.com/moby/sys/signal"
 )
 
 // This file holds the instructions that only change the image config:
