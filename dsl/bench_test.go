@@ -12,7 +12,7 @@ import (
 // on the same build. Compare the pairs with benchstat.
 func BenchmarkCompile(b *testing.B) {
 	for _, tc := range parityCases() {
-		o := parity.Options{Resolver: fakeresolver.New(baseImages()), Platform: tc.platform}
+		o := parity.Options{Resolver: fakeresolver.New(baseImages()), Platform: tc.platform, BuildArgs: tc.buildArgs, Caps: parity.AllCaps()}
 		b.Run(tc.name+"/dockerfile2llb", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

@@ -15,6 +15,7 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"github.com/moby/buildkit/util/apicaps"
 	"github.com/moby/buildkit/util/system"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	digest "github.com/opencontainers/go-digest"
@@ -48,10 +49,25 @@ type Result struct {
 type CompileOption func(*compileOptions)
 
 type compileOptions struct {
+	caps      *apicaps.CapSet
 	resolver  llb.ImageMetaResolver
 	platform  *ocispecs.Platform
 	buildArgs map[string]string
 	contextID string
+}
+
+// WithCaps tells the compiler what the daemon supports, as the frontend is
+// told: with them, a read-write bind mount discards its writes without a copy
+// and COPY --link becomes a merge of an independent layer. The driver passes
+// the daemon's; without them, Compile produces what the frontend does for a
+// daemon whose capabilities it does not know.
+func WithCaps(caps apicaps.CapSet) CompileOption {
+	return func(o *compileOptions) { o.caps = &caps }
+}
+
+// supports reports a daemon capability.
+func (c *compiler) supports(id apicaps.CapID) bool {
+	return c.opt.caps != nil && c.opt.caps.Supports(id) == nil
 }
 
 // DefaultContextID scopes the build context's file-sync cache on the daemon
@@ -254,6 +270,14 @@ func dependencies(in instruction) []Stage {
 		if in.opts.from != nil {
 			return []Stage{*in.opts.from}
 		}
+	case *runIns:
+		var deps []Stage
+		for _, m := range in.opts.mounts {
+			if m.from != nil {
+				deps = append(deps, *m.from)
+			}
+		}
+		return deps
 	}
 	return nil
 }
@@ -493,11 +517,14 @@ func (c *compiler) dispatchRun(d *stageState, in *runIns) error {
 	if w, _, err := rawLex.ProcessWord(display, env); err == nil {
 		name = w
 	}
-	d.state = d.state.Run(
-		llb.Args(args),
-		dfCmd(display),
-		llb.WithCustomName(d.prefix(name)),
-	).Root()
+	opts := []llb.RunOption{llb.Args(args), dfCmd(display)}
+	mounts, err := c.runOptions(d, in.opts)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, mounts...)
+	opts = append(opts, llb.WithCustomName(d.prefix(name)))
+	d.state = d.state.Run(opts...).Root()
 	d.commit(d.runHistory(args)+" # buildkit", true)
 	return nil
 }
@@ -586,7 +613,11 @@ func (c *compiler) dispatchWorkdir(d *stageState, in *workdirIns) error {
 }
 
 func (c *compiler) finish(ctx context.Context, d *stageState) (*Result, error) {
-	st := d.state.SetMarshalDefaults(llb.Platform(c.platform))
+	defaults := []llb.ConstraintsOpt{llb.Platform(c.platform)}
+	if c.opt.caps != nil {
+		defaults = append(defaults, llb.WithCaps(*c.opt.caps))
+	}
+	st := d.state.SetMarshalDefaults(defaults...)
 	img := cloneImage(d.image)
 	if c.opt.platform != nil {
 		t := c.platform

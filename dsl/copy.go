@@ -9,7 +9,9 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/util/system"
+	digest "github.com/opencontainers/go-digest"
 	mode "github.com/tonistiigi/dchapes-mode"
 )
 
@@ -261,7 +263,21 @@ func (c *compiler) dispatchCopy(d *stageState, in *copyIns) error {
 	if w, _, err := d.lex.ProcessWord(display, envOf(d.state)); err == nil {
 		name = w
 	}
-	d.state = d.state.File(a, llb.WithCustomName(d.prefix(name)))
+	if o.link && chmod == "" && c.supports(pb.CapMergeOp) {
+		// --link: the copy goes into a layer of its own, merged on top, so
+		// the layer's cache key does not depend on what is below it.
+		pgName := d.prefix(name)
+		d.cmdIndex--
+		linkName := d.prefix("LINK " + name)
+		// A fixed progress-group ID (the frontend's is random) keeps the
+		// LLB's bytes the same on every compile.
+		pgID := digest.FromString(d.name + "\x00" + pgName).Encoded()[:25]
+		layer := llb.Scratch().File(a, llb.Platform(d.platform), llb.WithCustomName(pgName), llb.ProgressGroup(pgID, pgName, true))
+		d.state = d.state.WithOutput(llb.Merge([]llb.State{d.state, layer},
+			llb.WithCustomName(pgName), llb.ProgressGroup(pgID, pgName, false), llb.WithCustomName(linkName)).Output())
+	} else {
+		d.state = d.state.File(a, llb.WithCustomName(d.prefix(name)))
+	}
 	d.commit(msg+" # buildkit", true)
 	return nil
 }

@@ -149,7 +149,7 @@ func TestCompileErrors(t *testing.T) {
 	}{
 		{"zero stage", dsl.Stage{}, "empty stage"},
 		{"empty run", dsl.From("alpine").Run("  "), "instruction 2 (RUN): empty command"},
-		{"empty exec", dsl.From("alpine").RunExec(), "instruction 2 (RUN): empty command"},
+		{"empty exec", dsl.From("alpine").RunExec(nil), "instruction 2 (RUN): empty command"},
 		{"bad reference", dsl.From("Not A Ref"), `instruction 1 (FROM): image reference "Not A Ref"`},
 		{"empty reference", dsl.From(""), "instruction 1 (FROM): empty image reference"},
 		{"empty env key", dsl.From("alpine").Env("", "x"), "instruction 2 (ENV): empty variable name"},
@@ -185,6 +185,18 @@ func TestCompileErrors(t *testing.T) {
 		{"error in a base stage", dsl.FromStage(dsl.From("alpine").Workdir("")).Run("true"), "stage stage-0: instruction 2 (WORKDIR): empty path"},
 		{"stage with onbuild as base", dsl.FromStage(dsl.From("alpine").OnBuild("RUN x")).Run("true"), "instruction 1 (FROM): stage stage-0 has ONBUILD triggers"},
 		{"zero stage as copy source", dsl.From("alpine").Copy("/x", "/x", dsl.Stage{}), "instruction 2 (COPY): refers to an empty stage"},
+		{"unknown network", dsl.From("alpine").Run("x", dsl.Network("bridge")), `instruction 2 (RUN): network "bridge": want default, none or host`},
+		{"unknown security", dsl.From("alpine").Run("x", dsl.Security("root")), `instruction 2 (RUN): security "root"`},
+		{"mount over root", dsl.From("alpine").Run("x", dsl.CacheMount("/")), `instruction 2 (RUN): mount 1 (type=cache): target "/": cannot mount over /`},
+		{"mount without target", dsl.From("alpine").Run("x", dsl.BindMount("")), "instruction 2 (RUN): mount 1 (type=bind): no target"},
+		{"bad sharing", dsl.From("alpine").Run("x", dsl.CacheMount("/c", dsl.Sharing("public"))), `mount 1 (type=cache): sharing "public"`},
+		{"sharing on bind", dsl.From("alpine").Run("x", dsl.BindMount("/c", dsl.Sharing("locked"))), "mount 1 (type=bind): sharing is only for cache mounts"},
+		{"uid on tmpfs", dsl.From("alpine").Run("x", dsl.TmpfsMount("/t", dsl.UID(1))), "mount 1 (type=tmpfs): mode, uid and gid are not allowed for tmpfs mounts"},
+		{"size on cache", dsl.From("alpine").Run("x", dsl.CacheMount("/c", dsl.Size(1))), "mount 1 (type=cache): size is only for tmpfs mounts"},
+		{"required bind", dsl.From("alpine").Run("x", dsl.BindMount("/c", dsl.Required())), "mount 1 (type=bind): required is only for secret and ssh mounts"},
+		{"secret without id", dsl.From("alpine").Run("x", dsl.SecretMount("")), "mount 1 (type=secret): a secret needs an id or a target"},
+		{"secret from stage", dsl.From("alpine").Run("x", dsl.SecretMount("s", dsl.From("busybox"))), "mount 1 (type=secret): a secret mount has no source stage"},
+		{"ssh with source", dsl.From("alpine").Run("x", dsl.SSHMount(dsl.Source("/x"))), "mount 1 (type=ssh): an ssh mount has no source"},
 		{"error after good steps", dsl.From("alpine").Run("ok").Cmd("x").Run(""), "instruction 4 (RUN): empty command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -247,6 +259,24 @@ func TestCopyFromStageAndContext(t *testing.T) {
 	require.Equal(t, "go build -o /out/app", run.Meta.Args[2])
 }
 
+func TestSecretMountKeepsValueOutOfLLB(t *testing.T) {
+	t.Parallel()
+	res := compile(t, dsl.From("alpine").Run("cat /run/secrets/token", dsl.SecretMount("token", dsl.Required()), dsl.Network(dsl.NetworkNone)))
+	_, last := parseDef(t, res.Definition)
+	exec := last.GetExec()
+	require.Equal(t, pb.NetMode_NONE, exec.Network)
+	var secret *pb.Mount
+	for _, m := range exec.Mounts {
+		if m.MountType == pb.MountType_SECRET {
+			secret = m
+		}
+	}
+	require.NotNil(t, secret)
+	require.Equal(t, "/run/secrets/token", secret.Dest)
+	require.Equal(t, "token", secret.SecretOpt.ID, "only the secret's id is in the LLB")
+	require.False(t, secret.SecretOpt.Optional)
+}
+
 func TestCompileIsDeterministic(t *testing.T) {
 	t.Parallel()
 	build := func() dsl.Stage {
@@ -263,7 +293,7 @@ func FuzzBuilder(f *testing.F) {
 	f.Add("scratch", "", "", "", "", "")
 	f.Add("Bad Ref", "x", "=", "${", "..", "")
 	f.Fuzz(func(t *testing.T, ref, run, key, value, wd, cmd string) {
-		s := dsl.From(ref).Env(key, value).Workdir(wd).Run(run).RunExec(run, cmd).Cmd(cmd).CmdShell(run).
+		s := dsl.From(ref).Env(key, value).Workdir(wd).Run(run).RunExec([]string{run, cmd}, dsl.CacheMount(wd, dsl.ID(key), dsl.Sharing(value)), dsl.BindMount(value, dsl.Source(cmd)), dsl.SecretMount(key, dsl.AsEnv(value)), dsl.Network(cmd)).Cmd(cmd).CmdShell(run).
 			Label(key, value).Expose(value, cmd).User(value).Volume(wd).StopSignal(cmd).Shell(cmd).
 			Entrypoint(run).HealthcheckShell(run).OnBuild(cmd).Arg(key, value).Run(run).
 			Copy(value, wd, dsl.Chmod(key), dsl.Chown(cmd)).Add(run, value).

@@ -107,34 +107,46 @@ func (*asIns) keyword() string { return "AS" }
 // Run runs a command in the stage's filesystem with the default shell
 // (`/bin/sh -c` on Linux), as the shell form of RUN does:
 //
-//	RUN apt-get update && apt-get install -y curl
+//	RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt
 //
 // is
 //
-//	s.Run("apt-get update && apt-get install -y curl")
-func (s Stage) Run(command string) Stage { return Run(command)(s) }
+//	s.Run("pip install -r requirements.txt", dsl.CacheMount("/root/.cache/pip"))
+func (s Stage) Run(command string, opts ...RunOption) Stage { return Run(command, opts...)(s) }
 
 // Run is the free-function form of [Stage.Run].
-func Run(command string) StageOption {
+func Run(command string, opts ...RunOption) StageOption {
 	return func(s Stage) Stage {
-		return s.then(&runIns{args: []string{command}, shell: true})
+		return s.then(newRun([]string{command}, true, opts))
 	}
 }
 
 // RunExec runs a program with its arguments and no shell, as the exec
-// (JSON) form of RUN does: RUN ["make", "all"] is s.RunExec("make", "all").
-func (s Stage) RunExec(args ...string) Stage { return RunExec(args...)(s) }
+// (JSON) form of RUN does: RUN ["make", "all"] is
+// s.RunExec([]string{"make", "all"}).
+func (s Stage) RunExec(args []string, opts ...RunOption) Stage { return RunExec(args, opts...)(s) }
 
 // RunExec is the free-function form of [Stage.RunExec].
-func RunExec(args ...string) StageOption {
+func RunExec(args []string, opts ...RunOption) StageOption {
 	return func(s Stage) Stage {
-		return s.then(&runIns{args: append([]string(nil), args...)})
+		return s.then(newRun(append([]string(nil), args...), false, opts))
 	}
+}
+
+func newRun(args []string, shell bool, opts []RunOption) *runIns {
+	in := &runIns{args: args, shell: shell}
+	for _, o := range opts {
+		if o != nil {
+			o.setRun(&in.opts)
+		}
+	}
+	return in
 }
 
 type runIns struct {
 	args  []string
 	shell bool
+	opts  runOpts
 }
 
 func (*runIns) keyword() string { return "RUN" }

@@ -16,6 +16,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/solver/pb"
+	"github.com/moby/buildkit/util/apicaps"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -35,17 +36,35 @@ type Output struct {
 
 // Options are shared by both sides.
 type Options struct {
+	// Caps are the daemon capabilities both sides compile for; nil means
+	// unknown, which the frontend cannot handle for every Dockerfile.
+	Caps      *apicaps.CapSet
 	Resolver  llb.ImageMetaResolver
 	Platform  *ocispecs.Platform
 	BuildArgs map[string]string
 }
 
-// Dockerfile compiles a Dockerfile with BuildKit's frontend.
-func Dockerfile(ctx context.Context, dt []byte, o Options) (*Output, error) {
+// AllCaps are the capabilities of a daemon of the BuildKit version in go.mod:
+// what a real build compiles for.
+func AllCaps() *apicaps.CapSet {
+	cs := pb.Caps.CapSet(pb.Caps.All())
+	return &cs
+}
+
+// Dockerfile compiles a Dockerfile with BuildKit's frontend. A panic of the
+// frontend (it has some for input it does not expect, such as unknown
+// capabilities) is returned as an error.
+func Dockerfile(ctx context.Context, dt []byte, o Options) (out *Output, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("dockerfile2llb panicked: %v", r)
+		}
+	}()
 	res, err := dockerfile2llb.Dockerfile2LLB(ctx, dt, dockerfile2llb.ConvertOpt{
 		Config:         dockerui.Config{BuildArgs: o.BuildArgs},
 		MetaResolver:   o.Resolver,
 		TargetPlatform: o.Platform,
+		LLBCaps:        o.Caps,
 	})
 	if err != nil {
 		return nil, err
@@ -68,6 +87,9 @@ func DSL(ctx context.Context, s dsl.Stage, o Options) (*Output, error) {
 	opts := []dsl.CompileOption{dsl.WithResolver(o.Resolver), dsl.WithBuildArgs(o.BuildArgs)}
 	if o.Platform != nil {
 		opts = append(opts, dsl.WithPlatform(*o.Platform))
+	}
+	if o.Caps != nil {
+		opts = append(opts, dsl.WithCaps(*o.Caps))
 	}
 	res, err := dsl.Compile(ctx, s, opts...)
 	if err != nil {

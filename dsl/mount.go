@@ -1,0 +1,400 @@
+package dsl
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
+	"github.com/moby/buildkit/util/system"
+)
+
+// RunOption is a flag of RUN: a mount, the network or the security mode.
+type RunOption interface {
+	setRun(*runOpts)
+}
+
+type runOpts struct {
+	mounts   []*mountSpec
+	network  string
+	security string
+}
+
+type runOptionFunc func(*runOpts)
+
+func (f runOptionFunc) setRun(o *runOpts) { f(o) }
+
+// MountOption sets a field of a RUN mount. A [Stage] is one too: it is the
+// source of a bind or cache mount, as from=stage is.
+type MountOption interface {
+	setMount(*mountSpec)
+}
+
+type mountOptionFunc func(*mountSpec)
+
+func (f mountOptionFunc) setMount(m *mountSpec) { f(m) }
+
+func (s Stage) setMount(m *mountSpec) { m.from = &s }
+
+// mountSpec is one --mount, with the frontend's field names.
+type mountSpec struct {
+	typ      string
+	from     *Stage
+	source   string
+	target   string
+	readOnly *bool
+	id       string
+	sharing  string
+	required bool
+	size     int64
+	mode     *uint64
+	uid      *uint64
+	gid      *uint64
+	env      *string
+}
+
+func (m *mountSpec) setRun(o *runOpts) { o.mounts = append(o.mounts, m) }
+
+func newMount(typ, target string, opts []MountOption) *mountSpec {
+	m := &mountSpec{typ: typ, target: target}
+	for _, o := range opts {
+		if o != nil {
+			o.setMount(m)
+		}
+	}
+	return m
+}
+
+// BindMount mounts a path of the build context (or, with a Stage among the
+// options, of that stage) at target for the RUN step, read-only unless
+// [ReadWrite], as --mount=type=bind does. [Source] picks the path; the
+// default is the whole context.
+func BindMount(target string, opts ...MountOption) RunOption { return newMount("bind", target, opts) }
+
+// CacheMount mounts a persistent cache directory at target, as
+// --mount=type=cache does; its id defaults to the target path.
+func CacheMount(target string, opts ...MountOption) RunOption { return newMount("cache", target, opts) }
+
+// TmpfsMount mounts an empty tmpfs at target, as --mount=type=tmpfs does.
+func TmpfsMount(target string, opts ...MountOption) RunOption { return newMount("tmpfs", target, opts) }
+
+// SecretMount makes the build secret id available to the RUN step, as
+// --mount=type=secret,id=… does: as a file in /run/secrets/ (or at
+// [Target]), or as an environment variable with [AsEnv]. Its value never
+// enters the LLB or the image.
+func SecretMount(id string, opts ...MountOption) RunOption {
+	m := newMount("secret", "", opts)
+	m.id = id
+	return m
+}
+
+// SSHMount forwards the client's SSH agent (or the one named by [ID]) to the
+// RUN step, as --mount=type=ssh does.
+func SSHMount(opts ...MountOption) RunOption { return newMount("ssh", "", opts) }
+
+// Source is the path in the mount's source: source= of --mount.
+func Source(p string) MountOption { return mountOptionFunc(func(m *mountSpec) { m.source = p }) }
+
+// Target is where a secret or SSH socket is mounted: target= of --mount.
+func Target(p string) MountOption { return mountOptionFunc(func(m *mountSpec) { m.target = p }) }
+
+// ReadOnly mounts read-only: ro of --mount.
+func ReadOnly() MountOption {
+	return mountOptionFunc(func(m *mountSpec) { v := true; m.readOnly = &v })
+}
+
+// ReadWrite mounts read-write: rw of --mount. Writes to a bind mount are
+// discarded after the step.
+func ReadWrite() MountOption {
+	return mountOptionFunc(func(m *mountSpec) { v := false; m.readOnly = &v })
+}
+
+// ID names a cache, secret or SSH agent: id= of --mount.
+func ID(id string) MountOption { return mountOptionFunc(func(m *mountSpec) { m.id = id }) }
+
+// Sharing modes of a cache mount.
+const (
+	SharingShared  = "shared"
+	SharingPrivate = "private"
+	SharingLocked  = "locked"
+)
+
+// Sharing sets how concurrent builds share a cache mount: SharingShared (the
+// default), SharingPrivate or SharingLocked.
+func Sharing(mode string) MountOption {
+	return mountOptionFunc(func(m *mountSpec) { m.sharing = mode })
+}
+
+// Required fails the step when the secret or SSH agent is not provided.
+func Required() MountOption { return mountOptionFunc(func(m *mountSpec) { m.required = true }) }
+
+// Size limits a tmpfs mount, in bytes.
+func Size(bytes int64) MountOption { return mountOptionFunc(func(m *mountSpec) { m.size = bytes }) }
+
+// Mode sets the file mode of a cache directory, secret file or SSH socket.
+func Mode(mode os.FileMode) MountOption {
+	return mountOptionFunc(func(m *mountSpec) { v := uint64(mode); m.mode = &v })
+}
+
+// UID sets the owner of a cache directory, secret file or SSH socket.
+func UID(uid uint32) MountOption {
+	return mountOptionFunc(func(m *mountSpec) { v := uint64(uid); m.uid = &v })
+}
+
+// GID sets the group of a cache directory, secret file or SSH socket.
+func GID(gid uint32) MountOption {
+	return mountOptionFunc(func(m *mountSpec) { v := uint64(gid); m.gid = &v })
+}
+
+// AsEnv exposes a secret as the environment variable name instead of a
+// file: env= of --mount=type=secret.
+func AsEnv(name string) MountOption { return mountOptionFunc(func(m *mountSpec) { m.env = &name }) }
+
+// Network modes of RUN.
+const (
+	NetworkDefault = "default"
+	NetworkNone    = "none"
+	NetworkHost    = "host"
+)
+
+// Network sets the network of a RUN step: --network=default|none|host.
+func Network(mode string) RunOption { return runOptionFunc(func(o *runOpts) { o.network = mode }) }
+
+// Security modes of RUN.
+const (
+	SecuritySandbox  = "sandbox"
+	SecurityInsecure = "insecure"
+)
+
+// Security sets the security mode of a RUN step: --security=sandbox|insecure.
+// Insecure needs the security.insecure entitlement at build time.
+func Security(mode string) RunOption { return runOptionFunc(func(o *runOpts) { o.security = mode }) }
+
+// runOptions turns the RUN flags into llb options, as the frontend's
+// dispatchRunMounts, dispatchRunNetwork and dispatchRunSecurity do.
+func (c *compiler) runOptions(d *stageState, o runOpts) ([]llb.RunOption, error) {
+	var out []llb.RunOption
+	for i, m := range o.mounts {
+		opt, err := c.mount(d, m)
+		if err != nil {
+			return nil, fmt.Errorf("mount %d (type=%s): %w", i+1, m.typ, err)
+		}
+		out = append(out, opt)
+	}
+	switch o.network {
+	case "", NetworkDefault:
+	case NetworkNone:
+		out = append(out, llb.Network(pb.NetMode_NONE))
+	case NetworkHost:
+		out = append(out, llb.Network(pb.NetMode_HOST))
+	default:
+		return nil, fmt.Errorf("network %q: want default, none or host: %w", o.network, ErrInvalid)
+	}
+	switch o.security {
+	case "":
+	case SecuritySandbox:
+		out = append(out, llb.Security(pb.SecurityMode_SANDBOX))
+	case SecurityInsecure:
+		out = append(out, llb.Security(pb.SecurityMode_INSECURE))
+	default:
+		return nil, fmt.Errorf("security %q: want sandbox or insecure: %w", o.security, ErrInvalid)
+	}
+	return out, nil
+}
+
+func (c *compiler) mount(d *stageState, spec *mountSpec) (llb.RunOption, error) {
+	m := *spec
+	// Fields are Dockerfile words, as in --mount.
+	for _, f := range []*string{&m.source, &m.target, &m.id} {
+		v, err := d.expand(*f)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", *f, err)
+		}
+		*f = v
+	}
+	fileInfo := m.typ == "secret" || m.typ == "ssh" || m.typ == "cache"
+	if !fileInfo && (m.mode != nil || m.uid != nil || m.gid != nil) {
+		return nil, fmt.Errorf("mode, uid and gid are not allowed for %s mounts: %w", m.typ, ErrInvalid)
+	}
+	if m.sharing != "" && m.typ != "cache" {
+		return nil, fmt.Errorf("sharing is only for cache mounts: %w", ErrInvalid)
+	}
+	if m.size != 0 && m.typ != "tmpfs" {
+		return nil, fmt.Errorf("size is only for tmpfs mounts: %w", ErrInvalid)
+	}
+	if m.required && m.typ != "secret" && m.typ != "ssh" {
+		return nil, fmt.Errorf("required is only for secret and ssh mounts: %w", ErrInvalid)
+	}
+	readOnly := m.typ != "cache" && m.typ != "tmpfs"
+	if m.readOnly != nil {
+		readOnly = *m.readOnly
+	}
+	switch m.typ {
+	case "secret":
+		if m.from != nil {
+			return nil, fmt.Errorf("a secret mount has no source stage: %w", ErrInvalid)
+		}
+		return c.secret(d, &m)
+	case "ssh":
+		return c.ssh(&m)
+	case "bind", "cache", "tmpfs":
+	default:
+		return nil, fmt.Errorf("unknown mount type %q: %w", m.typ, ErrInvalid)
+	}
+
+	st := llb.NewState(c.context)
+	switch {
+	case m.from != nil:
+		src, err := c.stage(*m.from)
+		if err != nil {
+			return nil, err
+		}
+		st = src.state
+	case m.typ == "cache":
+		st = llb.Scratch()
+	}
+	var mountOpts []llb.MountOption
+	if m.typ == "tmpfs" {
+		st = llb.Scratch()
+		mountOpts = append(mountOpts, llb.Tmpfs(llb.TmpfsSize(m.size)))
+	}
+	if readOnly {
+		mountOpts = append(mountOpts, llb.Readonly)
+	} else if m.typ == "bind" && c.supports(pb.CapExecMountBindReadWriteNoOutput) {
+		mountOpts = append(mountOpts, llb.ForceNoOutput)
+	}
+	if m.typ == "cache" {
+		sharing := llb.CacheMountShared
+		switch m.sharing {
+		case "", SharingShared:
+		case SharingPrivate:
+			sharing = llb.CacheMountPrivate
+		case SharingLocked:
+			sharing = llb.CacheMountLocked
+		default:
+			return nil, fmt.Errorf("sharing %q: want shared, private or locked: %w", m.sharing, ErrInvalid)
+		}
+		id := m.id
+		if id == "" {
+			id = path.Clean(m.target)
+		}
+		mountOpts = append(mountOpts, llb.AsPersistentCacheDir("/"+id, sharing))
+	}
+	if m.target == "" {
+		return nil, fmt.Errorf("no target: %w", ErrInvalid)
+	}
+	target := m.target
+	if !system.IsAbsolutePath(filepath.Clean(m.target)) {
+		dir, err := d.state.GetDir(c.ctx)
+		if err != nil {
+			return nil, err
+		}
+		target = filepath.Join("/", dir, m.target)
+	}
+	if target == "/" {
+		return nil, fmt.Errorf("target %q: cannot mount over /: %w", m.target, ErrInvalid)
+	}
+	if src := path.Join("/", m.source); src != "/" {
+		mountOpts = append(mountOpts, llb.SourcePath(src))
+	} else if m.uid != nil || m.gid != nil || m.mode != nil {
+		uid, gid, mode := 0, 0, os.FileMode(0o755)
+		if m.uid != nil {
+			uid = int(*m.uid)
+		}
+		if m.gid != nil {
+			gid = int(*m.gid)
+		}
+		if m.mode != nil {
+			mode = os.FileMode(*m.mode)
+		}
+		st = st.File(llb.Mkdir("/cache", mode, llb.WithUIDGID(uid, gid)), llb.WithCustomName("[internal] setting cache mount permissions"))
+		mountOpts = append(mountOpts, llb.SourcePath("/cache"))
+	}
+	// A bind or tmpfs mount without a stage reads the context, as far as
+	// the frontend is concerned: it counts toward the paths sent.
+	if m.from == nil && m.typ != "cache" {
+		c.contextPaths[path.Join("/", filepath.ToSlash(m.source))] = struct{}{}
+	}
+	return llb.AddMount(target, st, mountOpts...), nil
+}
+
+func (c *compiler) secret(d *stageState, m *mountSpec) (llb.RunOption, error) {
+	id := m.id
+	if m.source != "" {
+		id = m.source
+	}
+	if id == "" {
+		if m.target == "" {
+			return nil, fmt.Errorf("a secret needs an id or a target: %w", ErrInvalid)
+		}
+		id = path.Base(m.target)
+	}
+	var target *string
+	if m.target != "" {
+		t := m.target
+		target = &t
+	}
+	if m.env == nil {
+		dest := m.target
+		if dest == "" {
+			dest = "/run/secrets/" + path.Base(id)
+		}
+		target = &dest
+	} else if strings.TrimSpace(*m.env) == "" {
+		return nil, fmt.Errorf("empty environment variable name for secret %s: %w", id, ErrInvalid)
+	}
+	opts := []llb.SecretOption{llb.SecretID(id)}
+	if !m.required {
+		opts = append(opts, llb.SecretOptional)
+	}
+	if m.env != nil {
+		opts = append(opts, llb.SecretAsEnvName(*m.env))
+	}
+	if m.uid != nil || m.gid != nil || m.mode != nil {
+		uid, gid, mode := 0, 0, 0o400
+		if m.uid != nil {
+			uid = int(*m.uid)
+		}
+		if m.gid != nil {
+			gid = int(*m.gid)
+		}
+		if m.mode != nil {
+			mode = int(*m.mode)
+		}
+		opts = append(opts, llb.SecretFileOpt(uid, gid, mode))
+	}
+	return llb.AddSecretWithDest(id, target, opts...), nil
+}
+
+func (c *compiler) ssh(m *mountSpec) (llb.RunOption, error) {
+	if m.source != "" {
+		return nil, fmt.Errorf("an ssh mount has no source: %w", ErrInvalid)
+	}
+	if m.from != nil {
+		return nil, fmt.Errorf("an ssh mount has no source stage: %w", ErrInvalid)
+	}
+	opts := []llb.SSHOption{llb.SSHID(m.id)}
+	if m.target != "" {
+		opts = append(opts, llb.SSHSocketTarget(m.target))
+	}
+	if !m.required {
+		opts = append(opts, llb.SSHOptional)
+	}
+	if m.uid != nil || m.gid != nil || m.mode != nil {
+		uid, gid, mode := 0, 0, 0o600
+		if m.uid != nil {
+			uid = int(*m.uid)
+		}
+		if m.gid != nil {
+			gid = int(*m.gid)
+		}
+		if m.mode != nil {
+			mode = int(*m.mode)
+		}
+		opts = append(opts, llb.SSHSocketOpt(m.target, uid, gid, mode))
+	}
+	return llb.AddSSHSocket(opts...), nil
+}
