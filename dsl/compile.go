@@ -239,6 +239,16 @@ func (c *compiler) stage(s Stage) (*stageState, error) {
 		}
 		d.image = cloneImage(base.image)
 		d.buildArgs = slices.Clone(base.buildArgs)
+	case *fromLLBIns:
+		if root.err != nil {
+			return nil, c.inStage(d, s, fmt.Errorf("instruction 1 (FROM): %w", root.err))
+		}
+		d.state = root.state
+		d.platform = c.platform
+		d.image = emptyImage(c.platform)
+		if root.image != nil {
+			d.image = cloneImage(*root.image)
+		}
 	default:
 		return nil, c.inStage(d, s, argError(1, ins[0].keyword(), "a stage must start with FROM"))
 	}
@@ -486,7 +496,7 @@ func (c *compiler) dispatch(d *stageState, in instruction) error {
 		return c.dispatchCopy(d, in)
 	case *asIns:
 		return nil // names the stage; read before dispatch
-	case *fromStageIns:
+	case *fromStageIns, *fromLLBIns:
 		return fmt.Errorf("FROM in the middle of a stage: start a new stage with dsl.FromStage instead")
 	default:
 		return fmt.Errorf("unknown instruction %T", in)

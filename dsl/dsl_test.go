@@ -277,6 +277,26 @@ func TestSecretMountKeepsValueOutOfLLB(t *testing.T) {
 	require.False(t, secret.SecretOpt.Optional)
 }
 
+func TestFromLLBEscapeHatch(t *testing.T) {
+	t.Parallel()
+	// What a Dockerfile cannot say: a merge of two stages' results.
+	a := compile(t, dsl.From("alpine").Run("make a")).State
+	b := compile(t, dsl.From("alpine").Run("make b")).State
+	img := fakeresolver.Default()
+	img.Config.Env = append(img.Config.Env, "MERGED=1")
+	res := compile(t, dsl.FromLLB(llb.Merge([]llb.State{a, b}), img).Workdir("/w").Cmd("x"))
+	ops, last := parseDef(t, res.Definition)
+	mkdir := last.GetFile()
+	require.NotNil(t, mkdir, "WORKDIR on top of the merge")
+	merge := input(t, ops, last, 0).GetMerge()
+	require.NotNil(t, merge, "the raw state is the base")
+	require.Len(t, merge.Inputs, 2)
+	require.Contains(t, res.Image.Config.Env, "MERGED=1", "the given config is the base config")
+
+	_, err := dsl.Compile(t.Context(), dsl.FromLLB(a, img, img))
+	require.ErrorContains(t, err, "instruction 1 (FROM): FromLLB takes at most one image config, got 2")
+}
+
 func TestCompileIsDeterministic(t *testing.T) {
 	t.Parallel()
 	build := func() dsl.Stage {

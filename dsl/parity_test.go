@@ -400,6 +400,16 @@ RUN --network=host --security=sandbox --mount=type=cache,target=cache,sharing=pr
 						dsl.CacheMount("cache", dsl.Sharing(dsl.SharingPrivate), dsl.ReadOnly()))
 			}(),
 		},
+		{
+			name: "copy-from-image",
+			dockerfile: `FROM busybox
+COPY --from=nginx:1.27 /etc/nginx/nginx.conf /etc/nginx/
+COPY --from=example/app:1 /bin/app /bin/app
+`,
+			build: dsl.From("busybox").
+				Copy("/etc/nginx/nginx.conf", "/etc/nginx/", dsl.From("nginx:1.27")).
+				Copy("/bin/app", "/bin/app", dsl.From("example/app:1")),
+		},
 	}
 }
 

@@ -3,6 +3,9 @@ package dsl
 import (
 	"errors"
 	"fmt"
+
+	"github.com/moby/buildkit/client/llb"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 )
 
 // Stage is one stage of a build: a base image and the instructions applied to
@@ -92,6 +95,30 @@ type fromStageIns struct {
 }
 
 func (*fromStageIns) keyword() string { return "FROM" }
+
+// FromLLB starts a stage from a raw BuildKit state, the escape hatch for
+// what a Dockerfile cannot say: a merge or diff of states, a git checkout
+// with options, an OCI layout. The image config starts as FROM scratch's;
+// pass one to start from another. The other way out is [Result.State].
+func FromLLB(st llb.State, config ...dockerspec.DockerOCIImage) Stage {
+	in := &fromLLBIns{state: st}
+	switch len(config) {
+	case 0:
+	case 1:
+		in.image = &config[0]
+	default:
+		in.err = fmt.Errorf("FromLLB takes at most one image config, got %d: %w", len(config), ErrInvalid)
+	}
+	return Stage{}.then(in)
+}
+
+type fromLLBIns struct {
+	state llb.State
+	image *dockerspec.DockerOCIImage
+	err   error
+}
+
+func (*fromLLBIns) keyword() string { return "FROM" }
 
 // As names the stage, as FROM … AS name does. The name shows in the
 // progress display ("[builder 2/4] RUN …"); in Go, the stage is referred
