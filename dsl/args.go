@@ -114,7 +114,7 @@ func (c *compiler) dispatchArg(d *stageState, in *argIns) error {
 		}
 		arg.value = &w
 	default:
-		if g, ok := c.globalArgs.Get(in.name); ok {
+		if g, ok := d.globalArgs.Get(in.name); ok {
 			arg.value = &g
 		}
 	}

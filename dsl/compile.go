@@ -144,6 +144,8 @@ type stageState struct {
 	cmdTotal int
 	cmdSet   bool
 	lex      *shell.Lex
+	// globalArgs are the predefined and global args the stage sees.
+	globalArgs *llb.EnvList
 	// dispatching is set while the stage's instructions are dispatched.
 	dispatching bool
 	// buildArgs are the ARGs declared so far, in order.
@@ -239,12 +241,14 @@ func (c *compiler) stage(s Stage) (*stageState, error) {
 		}
 		d.image = cloneImage(base.image)
 		d.buildArgs = slices.Clone(base.buildArgs)
+		d.globalArgs = base.globalArgs
 	case *fromLLBIns:
 		if root.err != nil {
 			return nil, c.inStage(d, s, fmt.Errorf("instruction 1 (FROM): %w", root.err))
 		}
 		d.state = root.state
 		d.platform = c.platform
+		d.globalArgs = c.globalArgs
 		d.image = emptyImage(c.platform)
 		if root.image != nil {
 			d.image = cloneImage(*root.image)
@@ -260,6 +264,32 @@ func (c *compiler) stage(s Stage) (*stageState, error) {
 	}
 	d.dispatching = false
 	return d, nil
+}
+
+// metaArgs are the global args a stage sees: the predefined ones, then
+// each declared one with its build-time value or its default expanded
+// against those before it, as the frontend's buildMetaArgs.
+func (c *compiler) metaArgs(d *stageState, decls []globalArg) (*llb.EnvList, error) {
+	args := c.globalArgs
+	for _, g := range decls {
+		if g.name == "" || strings.ContainsAny(g.name, "= \t\n") {
+			return nil, fmt.Errorf("global ARG name %q: %w", g.name, ErrInvalid)
+		}
+		var value *string
+		if v, ok := c.opt.buildArgs[g.name]; ok {
+			value = &v
+		} else if g.def != nil {
+			w, _, err := d.lex.ProcessWord(*g.def, args)
+			if err != nil {
+				return nil, fmt.Errorf("default of global ARG %s %q: %w", g.name, *g.def, err)
+			}
+			value = &w
+		}
+		if value != nil {
+			args = args.AddOrReplace(g.name, *value)
+		}
+	}
+	return args, nil
 }
 
 // inStage names the stage in an error from a stage other than the one
@@ -339,8 +369,31 @@ func countSteps(ins []instruction) int {
 
 func (c *compiler) resolveBase(d *stageState, from *fromIns) error {
 	ctx := c.ctx
-	// The reference expands with the predefined args: FROM alpine:$TARGETARCH.
-	word, _, err := d.lex.ProcessWord(from.ref, c.globalArgs)
+	if from.err != nil {
+		return fmt.Errorf("instruction 1 (FROM): %w", from.err)
+	}
+	globals, err := c.metaArgs(d, from.globals)
+	if err != nil {
+		return fmt.Errorf("instruction 1 (FROM): %w", err)
+	}
+	d.globalArgs = globals
+	platform := c.platform
+	if from.platform != "" {
+		p, _, err := d.lex.ProcessWord(from.platform, globals)
+		if err != nil {
+			return argError(1, "FROM", "--platform %q: %v", from.platform, err)
+		}
+		if p == "" {
+			return argError(1, "FROM", "--platform %q is empty", from.platform)
+		}
+		pl, err := platforms.Parse(p)
+		if err != nil {
+			return argError(1, "FROM", "--platform %q: %v", from.platform, err)
+		}
+		platform = pl
+	}
+	// The reference expands with the global args: FROM alpine:$VERSION.
+	word, _, err := d.lex.ProcessWord(from.ref, globals)
 	if err != nil {
 		return argError(1, "FROM", "image reference %q: %v", from.ref, err)
 	}
@@ -362,7 +415,6 @@ func (c *compiler) resolveBase(d *stageState, from *fromIns) error {
 	if c.opt.resolver == nil {
 		return argError(1, "FROM", "image %q: no image resolver (use dsl.WithResolver)", from.ref)
 	}
-	platform := c.platform
 	resolved, dgst, dt, err := c.opt.resolver.ResolveImageConfig(ctx, name, sourceresolver.Opt{
 		LogName: fmt.Sprintf("[internal] load metadata for %s", name),
 		ImageOpt: &sourceresolver.ResolveImageOpt{

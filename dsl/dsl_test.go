@@ -197,6 +197,11 @@ func TestCompileErrors(t *testing.T) {
 		{"secret without id", dsl.From("alpine").Run("x", dsl.SecretMount("")), "mount 1 (type=secret): a secret needs an id or a target"},
 		{"secret from stage", dsl.From("alpine").Run("x", dsl.SecretMount("s", dsl.From("busybox"))), "mount 1 (type=secret): a secret mount has no source stage"},
 		{"ssh with source", dsl.From("alpine").Run("x", dsl.SSHMount(dsl.Source("/x"))), "mount 1 (type=ssh): an ssh mount has no source"},
+		{"bad platform", dsl.From("alpine", dsl.Platform("linux/")), `instruction 1 (FROM): --platform "linux/"`},
+		{"empty platform", dsl.From("alpine", dsl.Platform("$NOPE")), `instruction 1 (FROM): --platform "$NOPE" is empty`},
+		{"two global defaults", dsl.From("alpine", dsl.GlobalArg("V", "1", "2")), "instruction 1 (FROM): global ARG V has 2 defaults"},
+		{"bad global name", dsl.From("alpine", dsl.GlobalArg("A B")), `instruction 1 (FROM): global ARG name "A B"`},
+		{"ref of unset global", dsl.From("$NOPE"), "instruction 1 (FROM): empty image reference"},
 		{"error after good steps", dsl.From("alpine").Run("ok").Cmd("x").Run(""), "instruction 4 (RUN): empty command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -313,7 +318,11 @@ func FuzzBuilder(f *testing.F) {
 	f.Add("scratch", "", "", "", "", "")
 	f.Add("Bad Ref", "x", "=", "${", "..", "")
 	f.Fuzz(func(t *testing.T, ref, run, key, value, wd, cmd string) {
-		s := dsl.From(ref).Env(key, value).Workdir(wd).Run(run).RunExec([]string{run, cmd}, dsl.CacheMount(wd, dsl.ID(key), dsl.Sharing(value)), dsl.BindMount(value, dsl.Source(cmd)), dsl.SecretMount(key, dsl.AsEnv(value)), dsl.Network(cmd)).Cmd(cmd).CmdShell(run).
+		var platform dsl.FromOption
+		if len(cmd)%2 == 1 {
+			platform = dsl.Platform(cmd)
+		}
+		s := dsl.From(ref, dsl.GlobalArg(key, value), platform).Env(key, value).Workdir(wd).Run(run).RunExec([]string{run, cmd}, dsl.CacheMount(wd, dsl.ID(key), dsl.Sharing(value)), dsl.BindMount(value, dsl.Source(cmd)), dsl.SecretMount(key, dsl.AsEnv(value)), dsl.Network(cmd)).Cmd(cmd).CmdShell(run).
 			Label(key, value).Expose(value, cmd).User(value).Volume(wd).StopSignal(cmd).Shell(cmd).
 			Entrypoint(run).HealthcheckShell(run).OnBuild(cmd).Arg(key, value).Run(run).
 			Copy(value, wd, dsl.Chmod(key), dsl.Chown(cmd)).Add(run, value).

@@ -410,6 +410,40 @@ COPY --from=example/app:1 /bin/app /bin/app
 				Copy("/etc/nginx/nginx.conf", "/etc/nginx/", dsl.From("nginx:1.27")).
 				Copy("/bin/app", "/bin/app", dsl.From("example/app:1")),
 		},
+		{
+			name:      "global-args-and-cross-platform",
+			platform:  arm64,
+			buildArgs: map[string]string{"GO_VERSION": "1.23"},
+			dockerfile: `ARG GO_VERSION=1.22
+ARG BASE=busybox
+ARG TAG=${GO_VERSION}-bookworm
+ARG UNSET
+
+FROM --platform=$BUILDPLATFORM golang:${TAG} AS build
+ARG TARGETOS TARGETARCH
+ARG GO_VERSION
+ARG UNSET
+RUN GOOS=$TARGETOS GOARCH=$TARGETARCH go build -o /out/app . && echo $GO_VERSION $UNSET
+
+FROM ${BASE}:latest
+COPY --from=build /out/app /app
+ENTRYPOINT ["/app"]
+`,
+			build: func() dsl.Stage {
+				globals := []dsl.FromOption{
+					dsl.GlobalArg("GO_VERSION", "1.22"),
+					dsl.GlobalArg("BASE", "busybox"),
+					dsl.GlobalArg("TAG", "${GO_VERSION}-bookworm"),
+					dsl.GlobalArg("UNSET"),
+				}
+				build := dsl.From("golang:${TAG}", append(globals, dsl.Platform("$BUILDPLATFORM"))...).As("build").
+					Arg("TARGETOS").Arg("TARGETARCH").Arg("GO_VERSION").Arg("UNSET").
+					Run("GOOS=$TARGETOS GOARCH=$TARGETARCH go build -o /out/app . && echo $GO_VERSION $UNSET")
+				return dsl.From("${BASE}:latest", globals...).
+					Copy("/out/app", "/app", build).
+					Entrypoint("/app")
+			}(),
+		},
 	}
 }
 

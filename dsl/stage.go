@@ -73,12 +73,56 @@ func (s Stage) With(opts ...StageOption) Stage {
 // reference is normalized as Docker does: "alpine" means
 // "docker.io/library/alpine:latest". "scratch" starts from an empty
 // filesystem.
-func From(ref string) Stage {
-	return Stage{}.then(&fromIns{ref: ref})
+//
+// The reference is a Dockerfile word expanded with the build's global
+// arguments: the predefined ones (TARGETARCH, BUILDPLATFORM, …) and those
+// declared with [GlobalArg], as FROM alpine:${VERSION} after ARG VERSION.
+func From(ref string, opts ...FromOption) Stage {
+	in := &fromIns{ref: ref}
+	for _, o := range opts {
+		if o != nil {
+			o(in)
+		}
+	}
+	return Stage{}.then(in)
+}
+
+// FromOption is a flag of FROM.
+type FromOption func(*fromIns)
+
+// Platform builds the stage for another platform, as FROM --platform=…
+// does: "linux/arm64", or "$BUILDPLATFORM" for a stage that runs on the
+// build machine and cross-compiles.
+func Platform(p string) FromOption { return func(in *fromIns) { in.platform = p } }
+
+// GlobalArg declares a global build argument, as an ARG before the first
+// FROM does: it can be used in the image reference and --platform, and a
+// stage's Arg(name) without a default takes its value. Declare the same ones
+// on every From of a build, as a Dockerfile shares them.
+func GlobalArg(name string, def ...string) FromOption {
+	return func(in *fromIns) {
+		g := globalArg{name: name}
+		switch len(def) {
+		case 0:
+		case 1:
+			g.def = &def[0]
+		default:
+			in.err = fmt.Errorf("global ARG %s has %d defaults, want at most one: %w", name, len(def), ErrInvalid)
+		}
+		in.globals = append(in.globals, g)
+	}
+}
+
+type globalArg struct {
+	name string
+	def  *string
 }
 
 type fromIns struct {
-	ref string
+	ref      string
+	platform string
+	globals  []globalArg
+	err      error
 }
 
 func (*fromIns) keyword() string { return "FROM" }
