@@ -2,6 +2,7 @@ package dsl
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/frontend/dockerfile/dfgitutil"
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/util/system"
 	digest "github.com/opencontainers/go-digest"
@@ -24,13 +26,15 @@ type CopyOption interface {
 }
 
 type copyOpts struct {
-	from    *Stage
-	chown   string
-	chmod   string
-	link    bool
-	parents bool
-	exclude []string
-	unpack  *bool
+	from       *Stage
+	chown      string
+	chmod      string
+	link       bool
+	parents    bool
+	exclude    []string
+	unpack     *bool
+	checksum   string
+	keepGitDir *bool
 }
 
 type copyOptionFunc func(*copyOpts)
@@ -61,6 +65,14 @@ func Exclude(patterns ...string) CopyOption {
 
 // Unpack sets whether ADD extracts archives (--unpack).
 func Unpack(v bool) CopyOption { return copyOptionFunc(func(o *copyOpts) { o.unpack = &v }) }
+
+// Checksum pins what ADD fetches from a URL or git repository, as
+// --checksum=sha256:… (or a commit for git) does; a mismatch fails the build.
+func Checksum(c string) CopyOption { return copyOptionFunc(func(o *copyOpts) { o.checksum = c }) }
+
+// KeepGitDir keeps the .git directory of an ADDed git repository, as
+// --keep-git-dir does.
+func KeepGitDir(v bool) CopyOption { return copyOptionFunc(func(o *copyOpts) { o.keepGitDir = &v }) }
 
 // Copy copies a file or directory from the build context (or, with a Stage
 // among the options, from that stage) to dest, as COPY src dest does. src
@@ -203,13 +215,71 @@ func (c *compiler) dispatchCopy(d *stageState, in *copyIns) error {
 	}
 	display := msg
 	var a *llb.FileAction
+	if o.checksum != "" {
+		if !in.add {
+			return fmt.Errorf("--checksum is only for Add: %w", ErrInvalid)
+		}
+		if len(srcs) != 1 {
+			return fmt.Errorf("--checksum needs exactly one source: %w", ErrInvalid)
+		}
+		if !isHTTPSource(srcs[0]) && !isGitSource(srcs[0]) {
+			return fmt.Errorf("--checksum needs a URL or git source: %w", ErrInvalid)
+		}
+	}
+	// The step's display name, computed once, as the frontend numbers it
+	// before it looks at the sources.
+	var pgName string
+	pgNameFunc := func() string { return pgName }
+	name := display + " " + strings.Join(in.srcs, " ") + " " + in.dest
+	if w, _, err := d.lex.ProcessWord(name, envOf(d.state)); err == nil {
+		name = w
+	}
+	pgName = d.prefix(name)
 	for _, src := range srcs {
 		msg += " " + src
+		gitRef, isGit, gitErr := dfgitutil.ParseGitRef(src)
+		if gitErr != nil && isGit {
+			return fmt.Errorf("source %q: %v: %w", src, gitErr, ErrInvalid)
+		}
+		if gitErr == nil && !gitRef.IndistinguishableFromLocal {
+			if !in.add {
+				return fmt.Errorf("source %q: COPY cannot fetch a git repository, use Add: %w", src, ErrInvalid)
+			}
+			st, err := gitSource(gitRef, o, pgNameFunc)
+			if err != nil {
+				return fmt.Errorf("source %q: %w", src, err)
+			}
+			opts := append([]llb.CopyOption{&llb.CopyInfo{Mode: chopt, CreateDestPath: true}}, copyOpt...)
+			a = addCopy(a, st, "/", dest, opts)
+			continue
+		}
+		if isHTTPSource(src) {
+			if !in.add {
+				return fmt.Errorf("source %q: COPY cannot fetch a URL, use Add: %w", src, ErrInvalid)
+			}
+			f := "__unnamed__"
+			if u, err := url.Parse(src); err == nil {
+				if base := path.Base(u.Path); base != "." && base != "/" {
+					f = base
+				}
+			}
+			var sum digest.Digest
+			if o.checksum != "" {
+				if sum, err = digest.Parse(o.checksum); err != nil {
+					return fmt.Errorf("--checksum %q: %v: %w", o.checksum, err, ErrInvalid)
+				}
+			}
+			st := llb.HTTP(src, llb.Filename(f), llb.WithCustomName(pgNameFunc()), llb.Checksum(sum))
+			unpack := false
+			if o.unpack != nil {
+				unpack = *o.unpack
+			}
+			opts := append([]llb.CopyOption{&llb.CopyInfo{Mode: chopt, CreateDestPath: true, AttemptUnpack: unpack}}, copyOpt...)
+			a = addCopy(a, st, f, dest, opts)
+			continue
+		}
 		if fromContext {
 			c.contextPaths[path.Join("/", filepath.ToSlash(src))] = struct{}{}
-		}
-		if in.add && (strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://")) {
-			return fmt.Errorf("source %q: ADD of URLs is not supported by slipway yet: %w", src, ErrInvalid)
 		}
 		var patterns, required []string
 		if o.parents {
@@ -251,22 +321,12 @@ func (c *compiler) dispatchCopy(d *stageState, in *copyIns) error {
 			AllowWildcard:       true,
 			AllowEmptyWildcard:  true,
 		}}, copyOpt...)
-		if a == nil {
-			a = llb.Copy(source, norm, dest, opts...)
-		} else {
-			a = a.Copy(source, norm, dest, opts...)
-		}
+		a = addCopy(a, source, norm, dest, opts)
 	}
 	msg += " " + destWord
-	display += " " + strings.Join(in.srcs, " ") + " " + in.dest
-	name := display
-	if w, _, err := d.lex.ProcessWord(display, envOf(d.state)); err == nil {
-		name = w
-	}
 	if o.link && chmod == "" && c.supports(pb.CapMergeOp) {
 		// --link: the copy goes into a layer of its own, merged on top, so
 		// the layer's cache key does not depend on what is below it.
-		pgName := d.prefix(name)
 		d.cmdIndex--
 		linkName := d.prefix("LINK " + name)
 		// A fixed progress-group ID (the frontend's is random) keeps the
@@ -276,10 +336,65 @@ func (c *compiler) dispatchCopy(d *stageState, in *copyIns) error {
 		d.state = d.state.WithOutput(llb.Merge([]llb.State{d.state, layer},
 			llb.WithCustomName(pgName), llb.ProgressGroup(pgID, pgName, false), llb.WithCustomName(linkName)).Output())
 	} else {
-		d.state = d.state.File(a, llb.WithCustomName(d.prefix(name)))
+		d.state = d.state.File(a, llb.WithCustomName(pgName))
 	}
 	d.commit(msg+" # buildkit", true)
 	return nil
+}
+
+func addCopy(a *llb.FileAction, src llb.State, p, dest string, opts []llb.CopyOption) *llb.FileAction {
+	if a == nil {
+		return llb.Copy(src, p, dest, opts...)
+	}
+	return a.Copy(src, p, dest, opts...)
+}
+
+// gitSource is the git checkout an ADD of a git URL fetches, with the
+// options the URL and the flags give, as the frontend builds it.
+func gitSource(ref *dfgitutil.GitRef, o copyOpts, name func() string) (llb.State, error) {
+	opts := []llb.GitOption{llb.WithCustomName(name()), llb.GitRef(ref.Ref)}
+	keep := o.keepGitDir
+	if keep != nil && ref.KeepGitDir != nil && *keep != *ref.KeepGitDir {
+		return llb.State{}, fmt.Errorf("--keep-git-dir disagrees with the URL's keep-git-dir: %w", ErrInvalid)
+	}
+	if ref.KeepGitDir != nil {
+		keep = ref.KeepGitDir
+	}
+	if keep != nil && *keep {
+		opts = append(opts, llb.KeepGitDir())
+	}
+	sum := o.checksum
+	if sum != "" && ref.Checksum != "" && sum != ref.Checksum {
+		return llb.State{}, fmt.Errorf("checksum mismatch %q != %q: %w", sum, ref.Checksum, ErrInvalid)
+	}
+	if ref.Checksum != "" {
+		sum = ref.Checksum
+	}
+	if sum != "" {
+		opts = append(opts, llb.GitChecksum(sum))
+	}
+	if ref.SubDir != "" {
+		opts = append(opts, llb.GitSubDir(ref.SubDir))
+	}
+	if ref.Submodules != nil && !*ref.Submodules {
+		opts = append(opts, llb.GitSkipSubmodules())
+	}
+	if ref.FetchByCommit {
+		opts = append(opts, llb.GitFetchByCommit())
+	}
+	return llb.Git(ref.Remote, "", opts...), nil
+}
+
+func isHTTPSource(src string) bool {
+	if !strings.HasPrefix(src, "http://") && !strings.HasPrefix(src, "https://") {
+		return false
+	}
+	return !isGitSource(src)
+}
+
+func isGitSource(src string) bool {
+	ref, isGit, _ := dfgitutil.ParseGitRef(src)
+	return ref != nil && isGit
 }
 
 // relativeToWorkdir resolves a COPY destination as the frontend does: an

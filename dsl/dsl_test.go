@@ -179,7 +179,13 @@ func TestCompileErrors(t *testing.T) {
 		{"empty copy source", dsl.From("alpine").Copy("", "/a"), "instruction 2 (COPY): empty source path"},
 		{"no copy sources", dsl.From("alpine").CopyPaths(nil, "/a"), "instruction 2 (COPY): no source given"},
 		{"chown name with link", dsl.From("alpine").Copy("a", "/a", dsl.Chown("app"), dsl.Link()), "instruction 2 (COPY): --chown=app: user and group names can't be resolved when used with --link"},
-		{"add url", dsl.From("alpine").Add("https://example.com/x.tgz", "/x"), `instruction 2 (ADD): source "https://example.com/x.tgz": ADD of URLs is not supported by slipway yet`},
+		{"copy url", dsl.From("alpine").Copy("https://example.com/x.tgz", "/x"), `instruction 2 (COPY): source "https://example.com/x.tgz": COPY cannot fetch a URL, use Add`},
+		{"copy git", dsl.From("alpine").Copy("https://github.com/moby/buildkit.git#v0.34.2", "/x"), "COPY cannot fetch a git repository, use Add"},
+		{"checksum on copy", dsl.From("alpine").Copy("a", "/x", dsl.Checksum("sha256:00")), "instruction 2 (COPY): --checksum is only for Add"},
+		{"checksum on local", dsl.From("alpine").Add("a.tgz", "/x", dsl.Checksum("sha256:00")), "--checksum needs a URL or git source"},
+		{"checksum two sources", dsl.From("alpine").AddPaths([]string{"https://a/x", "https://a/y"}, "/x", dsl.Checksum("sha256:00")), "--checksum needs exactly one source"},
+		{"bad checksum", dsl.From("alpine").Add("https://example.com/x.tgz", "/x", dsl.Checksum("md5:1")), `--checksum "md5:1"`},
+		{"keep-git-dir disagrees", dsl.From("alpine").Add("https://github.com/moby/buildkit.git?keep-git-dir=true", "/x", dsl.KeepGitDir(false)), "--keep-git-dir disagrees"},
 		{"bad stage name", dsl.From("alpine").As("Builder"), `stage name "Builder": must start with a letter`},
 		{"error in a source stage", dsl.From("alpine").Copy("/x", "/x", dsl.From("golang").As("builder").Run("")), "stage builder: instruction 3 (RUN): empty command"},
 		{"error in a base stage", dsl.FromStage(dsl.From("alpine").Workdir("")).Run("true"), "stage stage-0: instruction 2 (WORKDIR): empty path"},
@@ -325,7 +331,7 @@ func FuzzBuilder(f *testing.F) {
 		s := dsl.From(ref, dsl.GlobalArg(key, value), platform).Env(key, value).Workdir(wd).Run(run).RunExec([]string{run, cmd}, dsl.CacheMount(wd, dsl.ID(key), dsl.Sharing(value)), dsl.BindMount(value, dsl.Source(cmd)), dsl.SecretMount(key, dsl.AsEnv(value)), dsl.Network(cmd)).Cmd(cmd).CmdShell(run).
 			Label(key, value).Expose(value, cmd).User(value).Volume(wd).StopSignal(cmd).Shell(cmd).
 			Entrypoint(run).HealthcheckShell(run).OnBuild(cmd).Arg(key, value).Run(run).
-			Copy(value, wd, dsl.Chmod(key), dsl.Chown(cmd)).Add(run, value).
+			Copy(value, wd, dsl.Chmod(key), dsl.Chown(cmd)).Add(run, value, dsl.Checksum(key), dsl.KeepGitDir(len(key) > 2)).
 			Copy(wd, value, dsl.From(ref).As(key).Workdir(wd), dsl.Parents(), dsl.Exclude(cmd))
 		res, err := dsl.Compile(t.Context(), s, dsl.WithResolver(fakeresolver.New(nil)))
 		if err == nil {

@@ -444,6 +444,25 @@ ENTRYPOINT ["/app"]
 					Entrypoint("/app")
 			}(),
 		},
+		{
+			name: "add-urls-and-git",
+			dockerfile: `FROM busybox
+ADD https://example.com/releases/tool-1.0.tar.gz /opt/
+ADD --checksum=sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d1dc68d --chmod=0755 https://example.com/bin/tool /usr/local/bin/tool
+ADD --unpack=true https://example.com/a.tgz /srv/
+ADD --keep-git-dir=true https://github.com/moby/buildkit.git#v0.34.2 /src/buildkit
+ADD git@github.com:moby/buildkit.git?ref=v0.34.2&subdir=docs /docs
+ADD --checksum=abc123 https://github.com/example/repo.git#main /repo
+`,
+			build: dsl.From("busybox").
+				Add("https://example.com/releases/tool-1.0.tar.gz", "/opt/").
+				Add("https://example.com/bin/tool", "/usr/local/bin/tool",
+					dsl.Checksum("sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d1dc68d"), dsl.Chmod("0755")).
+				Add("https://example.com/a.tgz", "/srv/", dsl.Unpack(true)).
+				Add("https://github.com/moby/buildkit.git#v0.34.2", "/src/buildkit", dsl.KeepGitDir(true)).
+				Add("git@github.com:moby/buildkit.git?ref=v0.34.2&subdir=docs", "/docs").
+				Add("https://github.com/example/repo.git#main", "/repo", dsl.Checksum("abc123")),
+		},
 	}
 }
 
