@@ -564,10 +564,25 @@ func (c *compiler) dispatchRun(d *stageState, in *runIns) error {
 	}
 	args := in.args
 	var display string
-	if in.shell {
+	var scriptMount llb.RunOption
+	switch {
+	case in.script:
+		if in.scriptName == "" || strings.ContainsAny(in.scriptName, "/ \t\n") {
+			return fmt.Errorf("script name %q: want a plain file name: %w", in.scriptName, ErrInvalid)
+		}
+		display = "RUN <<" + in.scriptName
+		if d.image.OS != "windows" && strings.HasPrefix(in.args[0], "#!") {
+			// A script with an interpreter line is a file to execute.
+			st := llb.Scratch().Dir("/").File(llb.Mkfile(in.scriptName, 0o755, []byte(in.args[0])),
+				llb.WithCustomName("[internal] preparing inline document"), llb.Platform(d.platform))
+			scriptMount = llb.AddMount("/dev/pipes/", st, llb.SourcePath("/"), llb.Readonly)
+			args = []string{path.Join("/dev/pipes/", in.scriptName)}
+		}
+		args = withShell(d.image, args)
+	case in.shell:
 		display = "RUN " + in.args[0]
 		args = withShell(d.image, args)
-	} else {
+	default:
 		display = "RUN " + jsonArray(in.args)
 	}
 	rawLex := *d.lex
@@ -579,7 +594,11 @@ func (c *compiler) dispatchRun(d *stageState, in *runIns) error {
 	if w, _, err := rawLex.ProcessWord(display, env); err == nil {
 		name = w
 	}
-	opts := []llb.RunOption{llb.Args(args), dfCmd(display)}
+	opts := []llb.RunOption{}
+	if scriptMount != nil {
+		opts = append(opts, scriptMount)
+	}
+	opts = append(opts, llb.Args(args), dfCmd(display))
 	mounts, err := c.runOptions(d, in.opts)
 	if err != nil {
 		return err

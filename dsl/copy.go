@@ -6,11 +6,13 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerfile/dfgitutil"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/util/system"
 	digest "github.com/opencontainers/go-digest"
@@ -35,6 +37,13 @@ type copyOpts struct {
 	unpack     *bool
 	checksum   string
 	keepGitDir *bool
+	contents   []inlineFile
+}
+
+// inlineFile is a heredoc source of COPY: COPY <<name dest.
+type inlineFile struct {
+	name, data string
+	expand     bool
 }
 
 type copyOptionFunc func(*copyOpts)
@@ -65,6 +74,27 @@ func Exclude(patterns ...string) CopyOption {
 
 // Unpack sets whether ADD extracts archives (--unpack).
 func Unpack(v bool) CopyOption { return copyOptionFunc(func(o *copyOpts) { o.unpack = &v }) }
+
+// Inline adds a file with the given content to the sources, as a heredoc
+// does in COPY <<name dest: name is the file's name when dest is a
+// directory. The content is taken as it is.
+func Inline(name, content string) CopyOption {
+	return copyOptionFunc(func(o *copyOpts) { o.contents = append(o.contents, inlineFile{name: name, data: content}) })
+}
+
+// InlineExpanded is Inline with $VAR expanded in the content against the
+// stage's environment, as an unquoted heredoc delimiter does.
+func InlineExpanded(name, content string) CopyOption {
+	return copyOptionFunc(func(o *copyOpts) {
+		o.contents = append(o.contents, inlineFile{name: name, data: content, expand: true})
+	})
+}
+
+// CopyInline writes content to dest, as COPY <<name dest does; it is
+// CopyPaths(nil, dest, Inline(name, content), opts...).
+func (s Stage) CopyInline(name, content, dest string, opts ...CopyOption) Stage {
+	return CopyPaths(nil, dest, append([]CopyOption{Inline(name, content)}, opts...)...)(s)
+}
 
 // Checksum pins what ADD fetches from a URL or git repository, as
 // --checksum=sha256:… (or a commit for git) does; a mismatch fails the build.
@@ -144,7 +174,7 @@ type lateOutput struct {
 }
 
 func (c *compiler) dispatchCopy(d *stageState, in *copyIns) error {
-	if len(in.srcs) == 0 {
+	if len(in.srcs) == 0 && len(in.opts.contents) == 0 {
 		return fmt.Errorf("no source given: %w", ErrInvalid)
 	}
 	o := in.opts
@@ -230,7 +260,11 @@ func (c *compiler) dispatchCopy(d *stageState, in *copyIns) error {
 	// before it looks at the sources.
 	var pgName string
 	pgNameFunc := func() string { return pgName }
-	name := display + " " + strings.Join(in.srcs, " ") + " " + in.dest
+	shown := slices.Clone(in.srcs)
+	for _, f := range o.contents {
+		shown = append(shown, "<<"+f.name)
+	}
+	name := display + " " + strings.Join(shown, " ") + " " + in.dest
 	if w, _, err := d.lex.ProcessWord(name, envOf(d.state)); err == nil {
 		name = w
 	}
@@ -322,6 +356,30 @@ func (c *compiler) dispatchCopy(d *stageState, in *copyIns) error {
 			AllowEmptyWildcard:  true,
 		}}, copyOpt...)
 		a = addCopy(a, source, norm, dest, opts)
+	}
+	for _, f := range o.contents {
+		msg += " <<" + f.name
+		if f.name == "" {
+			return fmt.Errorf("inline file with no name: %w", ErrInvalid)
+		}
+		data := f.data
+		if f.expand {
+			lex := shell.NewLex('\\')
+			lex.SkipProcessQuotes = true
+			w, _, err := lex.ProcessWord(data, envOf(d.state))
+			if err != nil {
+				return fmt.Errorf("inline file %s: %w", f.name, err)
+			}
+			data = w
+		}
+		name, err := system.CheckSystemDriveAndRemoveDriveLetter(f.name, d.platform.OS, false)
+		if err != nil {
+			return fmt.Errorf("inline file %s: %w", f.name, err)
+		}
+		st := llb.Scratch().File(llb.Mkfile(name, 0o644, []byte(data)),
+			llb.WithCustomName("[internal] preparing inline document"), llb.Platform(d.platform))
+		opts := append([]llb.CopyOption{&llb.CopyInfo{Mode: chopt, CreateDestPath: true}}, copyOpt...)
+		a = addCopy(a, st, system.ToSlash(name, d.platform.OS), dest, opts)
 	}
 	msg += " " + destWord
 	if o.link && chmod == "" && c.supports(pb.CapMergeOp) {

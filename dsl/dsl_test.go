@@ -208,6 +208,9 @@ func TestCompileErrors(t *testing.T) {
 		{"two global defaults", dsl.From("alpine", dsl.GlobalArg("V", "1", "2")), "instruction 1 (FROM): global ARG V has 2 defaults"},
 		{"bad global name", dsl.From("alpine", dsl.GlobalArg("A B")), `instruction 1 (FROM): global ARG name "A B"`},
 		{"ref of unset global", dsl.From("$NOPE"), "instruction 1 (FROM): empty image reference"},
+		{"script without name", dsl.From("alpine").RunScript("", "#!/bin/sh\ntrue\n"), `instruction 2 (RUN): script name ""`},
+		{"empty script", dsl.From("alpine").RunScript("EOF", " "), "instruction 2 (RUN): empty command"},
+		{"inline without name", dsl.From("alpine").CopyInline("", "x", "/x"), "instruction 2 (COPY): inline file with no name"},
 		{"error after good steps", dsl.From("alpine").Run("ok").Cmd("x").Run(""), "instruction 4 (RUN): empty command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -331,7 +334,8 @@ func FuzzBuilder(f *testing.F) {
 		s := dsl.From(ref, dsl.GlobalArg(key, value), platform).Env(key, value).Workdir(wd).Run(run).RunExec([]string{run, cmd}, dsl.CacheMount(wd, dsl.ID(key), dsl.Sharing(value)), dsl.BindMount(value, dsl.Source(cmd)), dsl.SecretMount(key, dsl.AsEnv(value)), dsl.Network(cmd)).Cmd(cmd).CmdShell(run).
 			Label(key, value).Expose(value, cmd).User(value).Volume(wd).StopSignal(cmd).Shell(cmd).
 			Entrypoint(run).HealthcheckShell(run).OnBuild(cmd).Arg(key, value).Run(run).
-			Copy(value, wd, dsl.Chmod(key), dsl.Chown(cmd)).Add(run, value, dsl.Checksum(key), dsl.KeepGitDir(len(key) > 2)).
+			Copy(value, wd, dsl.Chmod(key), dsl.Chown(cmd)).Add(run, value, dsl.Checksum(key), dsl.KeepGitDir(len(key) > 2)).RunScript(key, run).
+			CopyInline(key, value, wd, dsl.InlineExpanded(cmd, run)).
 			Copy(wd, value, dsl.From(ref).As(key).Workdir(wd), dsl.Parents(), dsl.Exclude(cmd))
 		res, err := dsl.Compile(t.Context(), s, dsl.WithResolver(fakeresolver.New(nil)))
 		if err == nil {

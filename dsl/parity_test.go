@@ -463,6 +463,25 @@ ADD --checksum=abc123 https://github.com/example/repo.git#main /repo
 				Add("git@github.com:moby/buildkit.git?ref=v0.34.2&subdir=docs", "/docs").
 				Add("https://github.com/example/repo.git#main", "/repo", dsl.Checksum("abc123")),
 		},
+		{
+			name: "heredocs",
+			dockerfile: "FROM busybox\n" +
+				"RUN <<EOF\necho hello\necho world\nEOF\n" +
+				"RUN <<'SCRIPT'\n#!/bin/sh\necho \"from a script $HOME\"\nSCRIPT\n" +
+				"RUN python3 <<EOF\nprint(1)\nEOF\n" +
+				"COPY <<EOF /etc/app.conf\nport=$PORT\nEOF\n" +
+				"ENV PORT=80\n" +
+				"COPY <<'CONF' <<-NOTE /etc/\nliteral $PORT\nCONF\n\ttabbed $PORT\n\tNOTE\n" +
+				"COPY --chmod=0600 static.txt <<EOF /srv/\n${PORT}\nEOF\n",
+			build: dsl.From("busybox").
+				RunScript("EOF", "echo hello\necho world\n").
+				RunScript("SCRIPT", "#!/bin/sh\necho \"from a script $HOME\"\n").
+				Run("python3 <<EOF\nprint(1)\nEOF").
+				CopyPaths(nil, "/etc/app.conf", dsl.InlineExpanded("EOF", "port=$PORT\n")).
+				Env("PORT", "80").
+				CopyPaths(nil, "/etc/", dsl.Inline("CONF", "literal $PORT\n"), dsl.InlineExpanded("NOTE", "tabbed $PORT\n")).
+				CopyPaths([]string{"static.txt"}, "/srv/", dsl.InlineExpanded("EOF", "${PORT}\n"), dsl.Chmod("0600")),
+		},
 	}
 }
 

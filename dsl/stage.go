@@ -204,6 +204,29 @@ func RunExec(args []string, opts ...RunOption) StageOption {
 	}
 }
 
+// RunScript runs a script given inline, as a RUN heredoc does:
+//
+//	RUN <<EOF
+//	#!/usr/bin/env python3
+//	print("hi")
+//	EOF
+//
+// is s.RunScript("EOF", "#!/usr/bin/env python3\nprint(\"hi\")\n"). A script
+// that starts with #! is written to a file named name and executed, so its
+// interpreter runs it; any other script is run by the shell, as Run does.
+func (s Stage) RunScript(name, script string, opts ...RunOption) Stage {
+	return RunScript(name, script, opts...)(s)
+}
+
+// RunScript is the free-function form of [Stage.RunScript].
+func RunScript(name, script string, opts ...RunOption) StageOption {
+	return func(s Stage) Stage {
+		in := newRun([]string{script}, true, opts)
+		in.script, in.scriptName = true, name
+		return s.then(in)
+	}
+}
+
 func newRun(args []string, shell bool, opts []RunOption) *runIns {
 	in := &runIns{args: args, shell: shell}
 	for _, o := range opts {
@@ -218,6 +241,9 @@ type runIns struct {
 	args  []string
 	shell bool
 	opts  runOpts
+	// script is set for RunScript, with the heredoc's name.
+	script     bool
+	scriptName string
 }
 
 func (*runIns) keyword() string { return "RUN" }
