@@ -8,7 +8,9 @@ import (
 	"math"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
@@ -43,6 +45,9 @@ type Result struct {
 	// Image is the OCI image config of the result, as the Dockerfile
 	// frontend would produce it.
 	Image *dockerspec.DockerOCIImage
+	// Epoch is SOURCE_DATE_EPOCH when the build args set it: the time every
+	// history entry, created directory and exported file carries.
+	Epoch *time.Time
 }
 
 // CompileOption configures [Compile].
@@ -116,6 +121,15 @@ func Compile(ctx context.Context, s Stage, opts ...CompileOption) (*Result, erro
 		build = platforms.DefaultSpec()
 	}
 	c.globalArgs = predefinedArgs(build, c.platform, o.buildArgs, "")
+	if v, ok := o.buildArgs["SOURCE_DATE_EPOCH"]; ok && v != "" {
+		sde, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("build arg SOURCE_DATE_EPOCH=%q: want seconds since 1970 (a git commit or context epoch is not supported yet): %w", v, ErrInvalid)
+		}
+		tm := time.Unix(sde, 0).UTC()
+		c.epoch = &tm
+		c.globalArgs = c.globalArgs.AddOrReplace("SOURCE_DATE_EPOCH", strconv.FormatInt(sde, 10))
+	}
 	c.target = s.n
 	return c.compile(ctx, s)
 }
@@ -127,6 +141,7 @@ type compiler struct {
 	platform   ocispecs.Platform
 	globalArgs *llb.EnvList
 
+	epoch        *time.Time
 	stages       map[*node]*stageState
 	nextIndex    int
 	context      *lateOutput
@@ -144,6 +159,7 @@ type stageState struct {
 	cmdTotal int
 	cmdSet   bool
 	lex      *shell.Lex
+	epoch *time.Time
 	// globalArgs are the predefined and global args the stage sees.
 	globalArgs *llb.EnvList
 	// dispatching is set while the stage's instructions are dispatched.
@@ -200,7 +216,7 @@ func (c *compiler) stage(s Stage) (*stageState, error) {
 	if len(ins) == 0 {
 		return nil, fmt.Errorf("empty stage: start a build with dsl.From: %w", ErrInvalid)
 	}
-	d := &stageState{lex: shell.NewLex('\\'), dispatching: true}
+	d := &stageState{lex: shell.NewLex('\\'), dispatching: true, epoch: c.epoch}
 	c.stages[s.n] = d
 	for i, in := range ins {
 		for _, dep := range dependencies(in) {
@@ -678,6 +694,9 @@ func (c *compiler) dispatchWorkdir(d *stageState, in *workdirIns) error {
 		if u := d.image.Config.User; u != "" {
 			mkdirOpts = append(mkdirOpts, llb.WithUser(u))
 		}
+		if d.epoch != nil {
+			mkdirOpts = append(mkdirOpts, llb.WithCreatedTime(*d.epoch))
+		}
 		display := "WORKDIR " + in.path
 		name := display
 		if w, _, err := d.lex.ProcessWord(display, envOf(d.state)); err == nil {
@@ -724,7 +743,7 @@ func (c *compiler) finish(ctx context.Context, d *stageState) (*Result, error) {
 	if err := attachImageConfig(def, &img); err != nil {
 		return nil, err
 	}
-	return &Result{State: st, Definition: def, Image: &img}, nil
+	return &Result{State: st, Definition: def, Image: &img, Epoch: c.epoch}, nil
 }
 
 // attachImageConfig stores the image config in the metadata of the
@@ -773,6 +792,7 @@ func (d *stageState) commit(msg string, withLayer bool) {
 		CreatedBy:  msg,
 		Comment:    historyComment,
 		EmptyLayer: !withLayer,
+		Created:    d.epoch,
 	})
 }
 

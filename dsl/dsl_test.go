@@ -221,6 +221,12 @@ func TestCompileErrors(t *testing.T) {
 	}
 }
 
+func TestSourceDateEpochMustBeSeconds(t *testing.T) {
+	t.Parallel()
+	_, err := dsl.Compile(t.Context(), dsl.From("scratch"), dsl.WithBuildArgs(map[string]string{"SOURCE_DATE_EPOCH": "yesterday"}))
+	require.ErrorContains(t, err, `build arg SOURCE_DATE_EPOCH="yesterday": want seconds since 1970`)
+}
+
 func TestCompileNeedsResolverForImages(t *testing.T) {
 	t.Parallel()
 	_, err := dsl.Compile(t.Context(), dsl.From("alpine"))

@@ -482,6 +482,17 @@ ADD --checksum=abc123 https://github.com/example/repo.git#main /repo
 				CopyPaths(nil, "/etc/", dsl.Inline("CONF", "literal $PORT\n"), dsl.InlineExpanded("NOTE", "tabbed $PORT\n")).
 				CopyPaths([]string{"static.txt"}, "/srv/", dsl.InlineExpanded("EOF", "${PORT}\n"), dsl.Chmod("0600")),
 		},
+		{
+			name:      "source-date-epoch",
+			buildArgs: map[string]string{"SOURCE_DATE_EPOCH": "1700000000"},
+			dockerfile: `FROM busybox
+ARG SOURCE_DATE_EPOCH
+WORKDIR /app
+RUN echo $SOURCE_DATE_EPOCH > /stamp
+CMD ["cat", "/stamp"]
+`,
+			build: dsl.From("busybox").Arg("SOURCE_DATE_EPOCH").Workdir("/app").Run("echo $SOURCE_DATE_EPOCH > /stamp").Cmd("cat", "/stamp"),
+		},
 	}
 }
 
