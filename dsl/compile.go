@@ -159,7 +159,7 @@ type stageState struct {
 	cmdTotal int
 	cmdSet   bool
 	lex      *shell.Lex
-	epoch *time.Time
+	epoch    *time.Time
 	// globalArgs are the predefined and global args the stage sees.
 	globalArgs *llb.EnvList
 	// dispatching is set while the stage's instructions are dispatched.
