@@ -2,6 +2,7 @@ package dsl
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/containerd/platforms"
@@ -153,4 +154,40 @@ func (d *stageState) runHistory(args []string) string {
 		kvs = append([]string{fmt.Sprintf("|%d", len(kvs))}, kvs...)
 	}
 	return "RUN " + strings.Join(append(kvs, args...), " ")
+}
+
+// proxyEnv are the proxy settings among the build args, which every RUN
+// step gets without them entering the image or its history, as the
+// frontend does. When several spellings of one name are given, the last in
+// sorted order wins, as there.
+func proxyEnv(args map[string]string) *llb.ProxyEnv {
+	keys := make([]string, 0, len(args))
+	for k := range args {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	pe := &llb.ProxyEnv{}
+	set := false
+	for _, k := range keys {
+		v := args[k]
+		switch strings.ToLower(k) {
+		case "http_proxy":
+			pe.HTTPProxy = v
+		case "https_proxy":
+			pe.HTTPSProxy = v
+		case "ftp_proxy":
+			pe.FTPProxy = v
+		case "no_proxy":
+			pe.NoProxy = v
+		case "all_proxy":
+			pe.AllProxy = v
+		default:
+			continue
+		}
+		set = true
+	}
+	if !set {
+		return nil
+	}
+	return pe
 }

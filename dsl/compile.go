@@ -615,6 +615,9 @@ func (c *compiler) dispatchRun(d *stageState, in *runIns) error {
 		opts = append(opts, scriptMount)
 	}
 	opts = append(opts, llb.Args(args), dfCmd(display))
+	if pe := proxyEnv(c.opt.buildArgs); pe != nil {
+		opts = append(opts, llb.WithProxy(*pe))
+	}
 	mounts, err := c.runOptions(d, in.opts)
 	if err != nil {
 		return err

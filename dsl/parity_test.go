@@ -493,6 +493,14 @@ CMD ["cat", "/stamp"]
 `,
 			build: dsl.From("busybox").Arg("SOURCE_DATE_EPOCH").Workdir("/app").Run("echo $SOURCE_DATE_EPOCH > /stamp").Cmd("cat", "/stamp"),
 		},
+		{
+			name:      "proxy-args",
+			buildArgs: map[string]string{"HTTP_PROXY": "http://proxy:3128", "no_proxy": "localhost", "ALL_PROXY": "socks5://p:1080", "https_proxy": "http://p:3129", "FTP_PROXY": "ftp://p"},
+			dockerfile: `FROM debian:bookworm
+RUN apt-get update
+`,
+			build: dsl.From("debian:bookworm").Run("apt-get update"),
+		},
 	}
 }
 
