@@ -59,6 +59,14 @@ type compileOptions struct {
 	platform  *ocispecs.Platform
 	buildArgs map[string]string
 	contextID string
+	ignore    []string
+}
+
+// WithIgnorePatterns leaves files matching the patterns out of the build
+// context, as a .dockerignore does; the driver reads the context's
+// .dockerignore into them.
+func WithIgnorePatterns(patterns []string) CompileOption {
+	return func(o *compileOptions) { o.ignore = slices.Clone(patterns) }
 }
 
 // WithCaps tells the compiler what the daemon supports, as the frontend is
@@ -177,16 +185,19 @@ func (c *compiler) compile(ctx context.Context, s Stage) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.context.Output = mainContext(c.contextPaths).Output()
+	c.context.Output = mainContext(c.contextPaths, c.opt.ignore).Output()
 	return c.finish(ctx, d)
 }
 
 // mainContext is the build context as the frontend names it, limited to the
 // paths the build copies from it, so a build sends only what it uses.
-func mainContext(paths map[string]struct{}) llb.State {
+func mainContext(paths map[string]struct{}, ignore []string) llb.State {
 	opts := []llb.LocalOption{
 		llb.SharedKeyHint("context"),
 		llb.WithCustomName("[internal] load build context"),
+	}
+	if len(ignore) > 0 {
+		opts = append(opts, llb.ExcludePatterns(ignore))
 	}
 	var include []string
 	for p := range paths {

@@ -317,6 +317,17 @@ func TestFromLLBEscapeHatch(t *testing.T) {
 	require.ErrorContains(t, err, "instruction 1 (FROM): FromLLB takes at most one image config, got 2")
 }
 
+func TestIgnorePatternsLimitTheContext(t *testing.T) {
+	t.Parallel()
+	res := compile(t, dsl.From("alpine").Copy(".", "/src"), dsl.WithIgnorePatterns([]string{"*.md", "!README.md", ".git"}))
+	ops, last := parseDef(t, res.Definition)
+	local := input(t, ops, last, 1).GetSource()
+	require.Equal(t, "local://context", local.Identifier)
+	require.Equal(t, `["*.md","!README.md",".git"]`, local.Attrs["local.excludepatterns"])
+	_, followed := local.Attrs["local.followpaths"]
+	require.False(t, followed, "COPY . uses the whole context")
+}
+
 func TestCompileIsDeterministic(t *testing.T) {
 	t.Parallel()
 	build := func() dsl.Stage {
