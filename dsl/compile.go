@@ -612,14 +612,17 @@ func (c *compiler) dispatchRun(d *stageState, in *runIns) error {
 	default:
 		display = "RUN " + jsonArray(in.args)
 	}
-	rawLex := *d.lex
-	rawLex.RawQuotes = true
-	rawLex.RawEscapes = true
-	rawLex.SkipUnsetEnv = true
-	env := envOf(d.state)
+	// The step's display name shows variables with their values, keeping
+	// quotes and escapes, as the frontend's does.
 	name := display
-	if w, _, err := rawLex.ProcessWord(display, env); err == nil {
-		name = w
+	if strings.Contains(display, "$") {
+		rawLex := *d.lex
+		rawLex.RawQuotes = true
+		rawLex.RawEscapes = true
+		rawLex.SkipUnsetEnv = true
+		if w, _, err := rawLex.ProcessWord(display, envOf(d.state)); err == nil {
+			name = w
+		}
 	}
 	opts := []llb.RunOption{}
 	if scriptMount != nil {
@@ -713,7 +716,7 @@ func (c *compiler) dispatchWorkdir(d *stageState, in *workdirIns) error {
 		}
 		display := "WORKDIR " + in.path
 		name := display
-		if w, _, err := d.lex.ProcessWord(display, envOf(d.state)); err == nil {
+		if w, err := d.expand(display); err == nil {
 			name = w
 		}
 		d.state = d.state.File(llb.Mkdir(wd, 0o755, mkdirOpts...),
@@ -786,8 +789,18 @@ func attachImageConfig(def *llb.Definition, img *dockerspec.DockerOCIImage) erro
 }
 
 func (d *stageState) expand(word string) (string, error) {
+	if plainWord(word) {
+		return word, nil
+	}
 	out, _, err := d.lex.ProcessWord(word, envOf(d.state))
 	return out, err
+}
+
+// plainWord reports a word the shell lexer would return unchanged: no
+// variable, quote or escape in it. Most words are, and skipping the lexer
+// for them is most of what makes compiling fast.
+func plainWord(w string) bool {
+	return !strings.ContainsAny(w, "$'\"\\")
 }
 
 // prefix names a step as the frontend does in the progress display:

@@ -265,13 +265,18 @@ func (c *compiler) dispatchCopy(d *stageState, in *copyIns) error {
 		shown = append(shown, "<<"+f.name)
 	}
 	name := display + " " + strings.Join(shown, " ") + " " + in.dest
-	if w, _, err := d.lex.ProcessWord(name, envOf(d.state)); err == nil {
+	if w, err := d.expand(name); err == nil {
 		name = w
 	}
 	pgName = d.prefix(name)
 	for _, src := range srcs {
 		msg += " " + src
-		gitRef, isGit, gitErr := dfgitutil.ParseGitRef(src)
+		var gitRef *dfgitutil.GitRef
+		var isGit bool
+		gitErr := errNotRemote
+		if strings.Contains(src, ":") { // every URL and scp-style remote has one
+			gitRef, isGit, gitErr = dfgitutil.ParseGitRef(src)
+		}
 		if gitErr != nil && isGit {
 			return fmt.Errorf("source %q: %v: %w", src, gitErr, ErrInvalid)
 		}
@@ -399,6 +404,8 @@ func (c *compiler) dispatchCopy(d *stageState, in *copyIns) error {
 	d.commit(msg+" # buildkit", true)
 	return nil
 }
+
+var errNotRemote = fmt.Errorf("not a remote source")
 
 func addCopy(a *llb.FileAction, src llb.State, p, dest string, opts []llb.CopyOption) *llb.FileAction {
 	if a == nil {
