@@ -170,6 +170,8 @@ type stageState struct {
 	epoch    *time.Time
 	// globalArgs are the predefined and global args the stage sees.
 	globalArgs *llb.EnvList
+	// inTrigger is set while ONBUILD triggers of the base are dispatched.
+	inTrigger bool
 	// dispatching is set while the stage's instructions are dispatched.
 	dispatching bool
 	// buildArgs are the ARGs declared so far, in order.
@@ -263,9 +265,6 @@ func (c *compiler) stage(s Stage) (*stageState, error) {
 		}
 		d.state = base.state
 		d.platform = base.platform
-		if len(base.image.Config.OnBuild) > 0 {
-			return nil, c.inStage(d, s, argError(1, "FROM", "stage %s has ONBUILD triggers, which slipway does not run yet", base.name))
-		}
 		d.image = cloneImage(base.image)
 		d.buildArgs = slices.Clone(base.buildArgs)
 		d.globalArgs = base.globalArgs
@@ -283,7 +282,21 @@ func (c *compiler) stage(s Stage) (*stageState, error) {
 	default:
 		return nil, c.inStage(d, s, argError(1, ins[0].keyword(), "a stage must start with FROM"))
 	}
+	// ONBUILD triggers of the base run first, as the frontend runs them.
+	triggers, err := c.triggers(d.image.Config.OnBuild)
+	if err != nil {
+		return nil, c.inStage(d, s, fmt.Errorf("instruction 1 (FROM): %w", err))
+	}
+	d.image.Config.OnBuild = nil
+	d.cmdTotal += len(triggers)
 	c.initFromImage(d)
+	d.inTrigger = true
+	for _, in := range triggers {
+		if err := c.dispatch(d, in); err != nil {
+			return nil, c.inStage(d, s, fmt.Errorf("instruction 1 (FROM): ONBUILD %s: %w", in.keyword(), err))
+		}
+	}
+	d.inTrigger = false
 	for i, in := range ins[1:] {
 		if err := c.dispatch(d, in); err != nil {
 			return nil, c.inStage(d, s, fmt.Errorf("instruction %d (%s): %w", i+2, in.keyword(), err))
@@ -460,9 +473,6 @@ func (c *compiler) resolveBase(d *stageState, from *fromIns) error {
 	var img dockerspec.DockerOCIImage
 	if err := json.Unmarshal(dt, &img); err != nil {
 		return fmt.Errorf("instruction 1 (FROM): image config of %s: %w", from.ref, err)
-	}
-	if len(img.Config.OnBuild) > 0 {
-		return argError(1, "FROM", "image %q has ONBUILD triggers, which slipway does not run yet", from.ref)
 	}
 	img.Created = nil
 	if dgst != "" {
@@ -811,6 +821,9 @@ func (d *stageState) prefix(s string) string {
 	}
 	d.cmdIndex++
 	width := int(1 + math.Log10(float64(d.cmdTotal)))
+	if d.inTrigger {
+		s = "ONBUILD " + s
+	}
 	return fmt.Sprintf("[%s %*d/%d] %s", d.name, width, d.cmdIndex, d.cmdTotal, s)
 }
 

@@ -36,7 +36,18 @@ func baseImages() map[string]dockerspec.DockerOCIImage {
 	app.Config.Cmd = []string{"/bin/app"}
 	empty := fakeresolver.Default()
 	empty.RootFS.DiffIDs = nil
+	onbuild := fakeresolver.Default()
+	onbuild.Config.WorkingDir = "/app"
+	onbuild.Config.OnBuild = []string{
+		"COPY requirements.txt /app/",
+		"RUN --mount=type=cache,target=/root/.cache pip install -r requirements.txt",
+		"ENV APP_ENV=production",
+		"ARG BUILD_ID=dev",
+		"RUN <<EOF\necho $BUILD_ID\nEOF",
+		"LABEL from=onbuild",
+	}
 	return map[string]dockerspec.DockerOCIImage{
+		"docker.io/example/onbuild:1":  onbuild,
 		"docker.io/example/app:1":      app,
 		"docker.io/example/nolayers:1": empty,
 	}
@@ -504,6 +515,33 @@ CMD ["cat", "/stamp"]
 RUN apt-get update
 `,
 			build: dsl.From("debian:bookworm").Run("apt-get update"),
+		},
+		{
+			name: "onbuild-triggers-of-an-image",
+			dockerfile: `FROM example/onbuild:1
+RUN ls
+CMD ["python", "app.py"]
+`,
+			build: dsl.From("example/onbuild:1").Run("ls").Cmd("python", "app.py"),
+		},
+		{
+			name: "onbuild-triggers-of-a-stage",
+			dockerfile: `FROM busybox AS base
+ONBUILD COPY . /src
+ONBUILD RUN make -C /src
+WORKDIR /src
+
+FROM base AS child
+RUN echo child
+
+FROM child
+RUN echo grandchild
+`,
+			build: func() dsl.Stage {
+				base := dsl.From("busybox").As("base").OnBuild("COPY . /src").OnBuild("RUN make -C /src").Workdir("/src")
+				child := dsl.FromStage(base).As("child").Run("echo child")
+				return dsl.FromStage(child).Run("echo grandchild")
+			}(),
 		},
 	}
 }

@@ -1,0 +1,165 @@
+package dsl
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+)
+
+// ONBUILD triggers are Dockerfile text, in a base image's config or in a
+// base stage. They run as the first steps of a stage built on that base, so
+// this file turns each trigger into the instruction the DSL would record for
+// it, using BuildKit's own parser.
+
+// triggers parses trigger expressions ("RUN make", "COPY . /app").
+func (c *compiler) triggers(exprs []string) ([]instruction, error) {
+	var out []instruction
+	for _, expr := range exprs {
+		res, err := parser.Parse(strings.NewReader(expr))
+		if err != nil {
+			return nil, fmt.Errorf("ONBUILD %s: %w", expr, err)
+		}
+		if len(res.AST.Children) != 1 {
+			return nil, fmt.Errorf("ONBUILD %s: a trigger must be a single instruction: %w", expr, ErrInvalid)
+		}
+		cmd, err := instructions.ParseCommand(res.AST.Children[0])
+		if err != nil {
+			return nil, fmt.Errorf("ONBUILD %s: %w", expr, err)
+		}
+		in, err := c.fromCommand(cmd)
+		if err != nil {
+			return nil, fmt.Errorf("ONBUILD %s: %w", expr, err)
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+// fromCommand is the DSL instruction for a parsed Dockerfile instruction.
+func (c *compiler) fromCommand(cmd instructions.Command) (instruction, error) {
+	switch cmd := cmd.(type) {
+	case *instructions.RunCommand:
+		return c.fromRun(cmd)
+	case *instructions.CopyCommand:
+		opts := copyOpts{chown: cmd.Chown, chmod: cmd.Chmod, link: cmd.Link, parents: cmd.Parents, exclude: cmd.ExcludePatterns}
+		if cmd.From != "" {
+			from, err := c.stageNamed(cmd.From)
+			if err != nil {
+				return nil, err
+			}
+			opts.from = &from
+		}
+		return copyFromCommand(false, cmd.SourcesAndDest, opts), nil
+	case *instructions.AddCommand:
+		opts := copyOpts{chown: cmd.Chown, chmod: cmd.Chmod, link: cmd.Link, exclude: cmd.ExcludePatterns,
+			checksum: cmd.Checksum, keepGitDir: cmd.KeepGitDir, unpack: cmd.Unpack}
+		return copyFromCommand(true, cmd.SourcesAndDest, opts), nil
+	case *instructions.EnvCommand:
+		in := &envIns{}
+		for _, kv := range cmd.Env {
+			in.pairs = append(in.pairs, keyValue{kv.Key, kv.Value})
+		}
+		return in, nil
+	case *instructions.LabelCommand:
+		in := &labelIns{}
+		for _, kv := range cmd.Labels {
+			in.pairs = append(in.pairs, keyValue{kv.Key, kv.Value})
+		}
+		return in, nil
+	case *instructions.WorkdirCommand:
+		return &workdirIns{path: cmd.Path}, nil
+	case *instructions.UserCommand:
+		return &userIns{user: cmd.User}, nil
+	case *instructions.ExposeCommand:
+		return &exposeIns{ports: cmd.Ports}, nil
+	case *instructions.VolumeCommand:
+		return &volumeIns{paths: cmd.Volumes}, nil
+	case *instructions.StopSignalCommand:
+		return &stopSignalIns{signal: cmd.Signal}, nil
+	case *instructions.ShellCommand:
+		return &shellIns{args: cmd.Shell}, nil
+	case *instructions.CmdCommand:
+		return &cmdIns{args: cmd.CmdLine, shell: cmd.PrependShell}, nil
+	case *instructions.EntrypointCommand:
+		return &entrypointIns{args: cmd.CmdLine, shell: cmd.PrependShell}, nil
+	case *instructions.HealthCheckCommand:
+		return &healthIns{hc: *cmd.Health}, nil
+	case *instructions.ArgCommand:
+		if len(cmd.Args) != 1 {
+			return nil, fmt.Errorf("an ARG trigger with %d names is not supported: %w", len(cmd.Args), ErrInvalid)
+		}
+		return &argIns{name: cmd.Args[0].Key, def: cmd.Args[0].Value}, nil
+	case *instructions.MaintainerCommand:
+		return &maintainerIns{name: cmd.Maintainer}, nil
+	default:
+		return nil, fmt.Errorf("%s is not supported as a trigger: %w", cmd.Name(), ErrInvalid)
+	}
+}
+
+func copyFromCommand(add bool, sd instructions.SourcesAndDest, opts copyOpts) *copyIns {
+	for _, f := range sd.SourceContents {
+		opts.contents = append(opts.contents, inlineFile{name: f.Path, data: f.Data, expand: f.Expand})
+	}
+	return &copyIns{add: add, srcs: sd.SourcePaths, dest: sd.DestPath, opts: opts}
+}
+
+func (c *compiler) fromRun(cmd *instructions.RunCommand) (instruction, error) {
+	// Parse the flags without expanding them: the DSL expands each field
+	// when it dispatches, against the stage's environment.
+	if err := cmd.Expand(func(w string) (string, error) { return w, nil }); err != nil {
+		return nil, err
+	}
+	in := &runIns{args: cmd.CmdLine, shell: cmd.PrependShell}
+	if len(cmd.Files) > 0 {
+		heredoc := parser.MustParseHeredoc(cmd.CmdLine[0])
+		switch {
+		case len(cmd.Files) == 1 && heredoc != nil:
+			data := cmd.Files[0].Data
+			if cmd.Files[0].Chomp {
+				data = parser.ChompHeredocContent(data)
+			}
+			in.args = []string{data}
+			in.script, in.scriptName = true, cmd.Files[0].Name
+		default:
+			var b strings.Builder
+			b.WriteString(cmd.CmdLine[0])
+			for _, f := range cmd.Files {
+				b.WriteString("\n" + f.Data + f.Name)
+			}
+			in.args = []string{b.String()}
+		}
+	}
+	for _, m := range instructions.GetMounts(cmd) {
+		spec := &mountSpec{typ: string(m.Type), source: m.Source, target: m.Target, id: m.CacheID,
+			sharing: string(m.CacheSharing), required: m.Required, size: m.SizeLimit,
+			mode: m.Mode, uid: m.UID, gid: m.GID, env: m.Env}
+		ro := m.ReadOnly
+		spec.readOnly = &ro
+		if m.From != "" {
+			from, err := c.stageNamed(m.From)
+			if err != nil {
+				return nil, err
+			}
+			spec.from = &from
+		}
+		in.opts.mounts = append(in.opts.mounts, spec)
+	}
+	if n := instructions.GetNetwork(cmd); n != "" {
+		in.opts.network = string(n)
+	}
+	in.opts.security = instructions.GetSecurity(cmd)
+	return in, nil
+}
+
+// stageNamed is the source a trigger's --from names: a stage of this build
+// by its name, or else an image.
+func (c *compiler) stageNamed(name string) (Stage, error) {
+	for n, d := range c.stages {
+		if d.name == name && !d.dispatching {
+			return Stage{n: n}, nil
+		}
+	}
+	return From(name), nil
+}
