@@ -239,7 +239,6 @@ func TestCompileNeedsResolverForImages(t *testing.T) {
 	require.Equal(t, []string{"/app"}, res.Image.Config.Cmd)
 }
 
-
 func TestCopyFromStageAndContext(t *testing.T) {
 	t.Parallel()
 	builder := dsl.From("golang").Run("go build -o /out/app")
