@@ -37,9 +37,38 @@ type argIns struct {
 	name string
 	def  *string
 	err  error
+	// more are further names declared by the same instruction, as in
+	// ARG A B=2; they share one history entry.
+	more []ArgDecl
 }
 
 func (*argIns) keyword() string { return "ARG" }
+
+// ArgDecl is one name of a multi-name ARG; see [Stage.Args].
+type ArgDecl struct {
+	name string
+	def  *string
+	err  error
+}
+
+// ArgOf declares a build argument for [Stage.Args], with at most one
+// default, as Arg does.
+func ArgOf(name string, def ...string) ArgDecl {
+	a := Arg(name, def...)(Stage{}).n.ins.(*argIns)
+	return ArgDecl{name: a.name, def: a.def, err: a.err}
+}
+
+// Args declares several build arguments in one instruction, as
+// ARG TARGETOS TARGETARCH=amd64 does: s.Args(dsl.ArgOf("TARGETOS"),
+// dsl.ArgOf("TARGETARCH", "amd64")). It differs from a chain of Arg calls
+// only in the image history, which gets one entry.
+func (s Stage) Args(decls ...ArgDecl) Stage {
+	if len(decls) == 0 {
+		return s.then(&argIns{err: fmt.Errorf("no argument declared: %w", ErrInvalid)})
+	}
+	first := decls[0]
+	return s.then(&argIns{name: first.name, def: first.def, err: first.err, more: slices.Clone(decls[1:])})
+}
 
 // buildArg is an ARG in effect in a stage, with its value if it has one.
 type buildArg struct {
@@ -94,14 +123,29 @@ var nonEnvArgs = map[string]bool{
 }
 
 func (c *compiler) dispatchArg(d *stageState, in *argIns) error {
+	decls := append([]ArgDecl{{name: in.name, def: in.def, err: in.err}}, in.more...)
+	var commits []string
+	for _, decl := range decls {
+		msg, err := c.declareArg(d, decl)
+		if err != nil {
+			return err
+		}
+		commits = append(commits, msg)
+	}
+	d.commit("ARG "+strings.Join(commits, " "), false)
+	return nil
+}
+
+// declareArg declares one ARG name and returns its history text.
+func (c *compiler) declareArg(d *stageState, in ArgDecl) (string, error) {
 	if in.err != nil {
-		return in.err
+		return "", in.err
 	}
 	if in.name == "" {
-		return fmt.Errorf("empty argument name: %w", ErrInvalid)
+		return "", fmt.Errorf("empty argument name: %w", ErrInvalid)
 	}
 	if strings.ContainsAny(in.name, "= \t\n") {
-		return fmt.Errorf("argument name %q contains '=' or white space: %w", in.name, ErrInvalid)
+		return "", fmt.Errorf("argument name %q contains '=' or white space: %w", in.name, ErrInvalid)
 	}
 	arg := buildArg{key: in.name}
 	v, hasValue := c.opt.buildArgs[in.name]
@@ -111,7 +155,7 @@ func (c *compiler) dispatchArg(d *stageState, in *argIns) error {
 	case in.def != nil:
 		w, err := d.expand(*in.def)
 		if err != nil {
-			return fmt.Errorf("default of %s %q: %w", in.name, *in.def, err)
+			return "", fmt.Errorf("default of %s %q: %w", in.name, *in.def, err)
 		}
 		arg.value = &w
 	default:
@@ -119,7 +163,7 @@ func (c *compiler) dispatchArg(d *stageState, in *argIns) error {
 			arg.value = &g
 		}
 	}
-	msg := "ARG " + in.name
+	msg := in.name
 	if arg.value != nil {
 		if !nonEnvArgs[in.name] {
 			d.state = d.state.AddEnv(in.name, *arg.value)
@@ -127,8 +171,7 @@ func (c *compiler) dispatchArg(d *stageState, in *argIns) error {
 		msg += "=" + *arg.value
 	}
 	d.buildArgs = append(d.buildArgs, arg)
-	d.commit(msg, false)
-	return nil
+	return msg, nil
 }
 
 // runHistory is the history line of a RUN step: the build args in effect,

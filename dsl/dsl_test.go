@@ -172,6 +172,8 @@ func TestCompileErrors(t *testing.T) {
 		{"empty onbuild", dsl.From("alpine").OnBuild(" "), "instruction 2 (ONBUILD): empty trigger"},
 		{"two arg defaults", dsl.From("alpine").Arg("V", "1", "2"), "instruction 2 (ARG): ARG V has 2 defaults, want at most one"},
 		{"empty arg name", dsl.From("alpine").Arg(""), "instruction 2 (ARG): empty argument name"},
+		{"no args", dsl.From("alpine").Args(), "instruction 2 (ARG): no argument declared"},
+		{"bad second arg", dsl.From("alpine").Args(dsl.ArgOf("A"), dsl.ArgOf("B", "1", "2")), "instruction 2 (ARG): ARG B has 2 defaults"},
 		{"bad arg default", dsl.From("alpine").Arg("V", "${X"), `instruction 2 (ARG): default of V "${X"`},
 		{"bad chmod", dsl.From("alpine").Copy("a", "/a", dsl.Chmod("0999")), `instruction 2 (COPY): --chmod "0999": it should be an octal string`},
 		{"chmod too big", dsl.From("alpine").Copy("a", "/a", dsl.Chmod("17777")), `instruction 2 (COPY): --chmod "17777"`},

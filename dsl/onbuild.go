@@ -87,10 +87,11 @@ func (c *compiler) fromCommand(cmd instructions.Command) (instruction, error) {
 	case *instructions.HealthCheckCommand:
 		return &healthIns{hc: *cmd.Health}, nil
 	case *instructions.ArgCommand:
-		if len(cmd.Args) != 1 {
-			return nil, fmt.Errorf("an ARG trigger with %d names is not supported: %w", len(cmd.Args), ErrInvalid)
+		in := &argIns{name: cmd.Args[0].Key, def: cmd.Args[0].Value}
+		for _, a := range cmd.Args[1:] {
+			in.more = append(in.more, ArgDecl{name: a.Key, def: a.Value})
 		}
-		return &argIns{name: cmd.Args[0].Key, def: cmd.Args[0].Value}, nil
+		return in, nil
 	case *instructions.MaintainerCommand:
 		return &maintainerIns{name: cmd.Maintainer}, nil
 	default:

@@ -325,13 +325,15 @@ LABEL stage=base
 WORKDIR $APP_HOME
 
 FROM base AS build
-RUN make VERSION=$VERSION
+ARG A B=2
+RUN make VERSION=$VERSION $A $B
 
 FROM base AS test
 COPY --from=build /app/bin ./bin
 RUN ./bin/test
 
 FROM base
+ARG C=3 D
 COPY --from=build /app/bin /usr/bin/
 COPY --from=test /app/report.txt /report.txt
 CMD ["app"]
@@ -340,9 +342,10 @@ CMD ["app"]
 				base := dsl.From("debian:bookworm").As("base").
 					Env("APP_HOME", "/app").Arg("VERSION", "1").Label("stage", "base").
 					Workdir("$APP_HOME")
-				build := dsl.FromStage(base).As("build").Run("make VERSION=$VERSION")
+				build := dsl.FromStage(base).As("build").Args(dsl.ArgOf("A"), dsl.ArgOf("B", "2")).Run("make VERSION=$VERSION $A $B")
 				test := dsl.FromStage(base).As("test").Copy("/app/bin", "./bin", build).Run("./bin/test")
 				return dsl.FromStage(base).
+					Args(dsl.ArgOf("C", "3"), dsl.ArgOf("D")).
 					Copy("/app/bin", "/usr/bin/", build).
 					Copy("/app/report.txt", "/report.txt", test).
 					Cmd("app")
@@ -451,7 +454,7 @@ ENTRYPOINT ["/app"]
 					dsl.GlobalArg("UNSET"),
 				}
 				build := dsl.From("golang:${TAG}", append(globals, dsl.Platform("$BUILDPLATFORM"))...).As("build").
-					Arg("TARGETOS").Arg("TARGETARCH").Arg("GO_VERSION").Arg("UNSET").
+					Args(dsl.ArgOf("TARGETOS"), dsl.ArgOf("TARGETARCH")).Arg("GO_VERSION").Arg("UNSET").
 					Run("GOOS=$TARGETOS GOARCH=$TARGETARCH go build -o /out/app . && echo $GO_VERSION $UNSET")
 				return dsl.From("${BASE}:latest", globals...).
 					Copy("/out/app", "/app", build).
