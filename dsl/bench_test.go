@@ -3,7 +3,7 @@ package dsl_test
 import (
 	"testing"
 
-	"github.com/slipway-build/slipway/internal/fakeresolver"
+	"github.com/slipway-build/slipway/dsltest"
 	"github.com/slipway-build/slipway/internal/parity"
 )
 
@@ -15,7 +15,7 @@ func BenchmarkCompile(b *testing.B) {
 		if tc.network {
 			continue
 		}
-		o := parity.Options{Resolver: fakeresolver.New(baseImages()), Platform: tc.platform, BuildArgs: tc.buildArgs, Caps: parity.AllCaps()}
+		o := parity.Options{Resolver: dsltest.NewResolver(baseImages()), Platform: tc.platform, BuildArgs: tc.buildArgs, Caps: parity.AllCaps()}
 		b.Run(tc.name+"/dockerfile2llb", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

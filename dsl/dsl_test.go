@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipway-build/slipway/dsl"
-	"github.com/slipway-build/slipway/internal/fakeresolver"
+	"github.com/slipway-build/slipway/dsltest"
 )
 
 // parseDef decodes a definition's ops, keyed by digest, and returns the op
@@ -41,7 +41,7 @@ func input(t *testing.T, ops map[digest.Digest]*pb.Op, op *pb.Op, i int) *pb.Op 
 
 func compile(t *testing.T, s dsl.Stage, opts ...dsl.CompileOption) *dsl.Result {
 	t.Helper()
-	res, err := dsl.Compile(t.Context(), s, append([]dsl.CompileOption{dsl.WithResolver(fakeresolver.New(baseImages()))}, opts...)...)
+	res, err := dsl.Compile(t.Context(), s, append([]dsl.CompileOption{dsl.WithResolver(dsltest.NewResolver(baseImages()))}, opts...)...)
 	require.NoError(t, err)
 	return res
 }
@@ -217,7 +217,7 @@ func TestCompileErrors(t *testing.T) {
 		{"error after good steps", dsl.From("alpine").Run("ok").Cmd("x").Run(""), "instruction 4 (RUN): empty command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := dsl.Compile(t.Context(), tc.stage, dsl.WithResolver(fakeresolver.New(nil)))
+			_, err := dsl.Compile(t.Context(), tc.stage, dsl.WithResolver(dsltest.NewResolver(nil)))
 			require.Error(t, err)
 			require.Contains(t, err.Error(), tc.want)
 		})
@@ -296,7 +296,7 @@ func TestFromLLBEscapeHatch(t *testing.T) {
 	// What a Dockerfile cannot say: a merge of two stages' results.
 	a := compile(t, dsl.From("alpine").Run("make a")).State
 	b := compile(t, dsl.From("alpine").Run("make b")).State
-	img := fakeresolver.Default()
+	img := dsltest.DefaultImage()
 	img.Config.Env = append(img.Config.Env, "MERGED=1")
 	res := compile(t, dsl.FromLLB(llb.Merge([]llb.State{a, b}), img).Workdir("/w").Cmd("x"))
 	ops, last := parseDef(t, res.Definition)
@@ -348,7 +348,7 @@ func FuzzBuilder(f *testing.F) {
 			Copy(value, wd, dsl.Chmod(key), dsl.Chown(cmd)).Add(run, value, dsl.Checksum(key), dsl.KeepGitDir(len(key) > 2)).RunScript(key, run).
 			CopyInline(key, value, wd, dsl.InlineExpanded(cmd, run)).
 			Copy(wd, value, dsl.From(ref).As(key).Workdir(wd), dsl.Parents(), dsl.Exclude(cmd))
-		res, err := dsl.Compile(t.Context(), s, dsl.WithResolver(fakeresolver.New(nil)))
+		res, err := dsl.Compile(t.Context(), s, dsl.WithResolver(dsltest.NewResolver(nil)))
 		if err == nil {
 			require.NotNil(t, res.Image)
 		}

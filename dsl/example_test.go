@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/slipway-build/slipway/dsl"
-	"github.com/slipway-build/slipway/internal/fakeresolver"
+	"github.com/slipway-build/slipway/dsltest"
 )
 
 // The tutorial Dockerfile, FROM alpine / RUN apk add --update redis /
@@ -16,7 +16,7 @@ func ExampleFrom() {
 
 	// In a real build the resolver is the daemon (package driver); here an
 	// offline one stands in for the registry.
-	res, err := dsl.Compile(context.Background(), img, dsl.WithResolver(fakeresolver.New(nil)))
+	res, err := dsl.Compile(context.Background(), img, dsl.WithResolver(dsltest.NewResolver(nil)))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -40,7 +40,7 @@ func ExampleStage_With() {
 	}
 	img := dsl.From("golang:1.26").With(goEnv...).Run("go build -o /app .")
 
-	res, err := dsl.Compile(context.Background(), img, dsl.WithResolver(fakeresolver.New(nil)))
+	res, err := dsl.Compile(context.Background(), img, dsl.WithResolver(dsltest.NewResolver(nil)))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -57,7 +57,7 @@ func ExampleStage_With() {
 func ExampleCompile_errors() {
 	img := dsl.From("alpine").Env("GREETING", "hello").Run("")
 
-	_, err := dsl.Compile(context.Background(), img, dsl.WithResolver(fakeresolver.New(nil)))
+	_, err := dsl.Compile(context.Background(), img, dsl.WithResolver(dsltest.NewResolver(nil)))
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, dsl.ErrInvalid))
 	// Output:

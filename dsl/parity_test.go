@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipway-build/slipway/dsl"
-	"github.com/slipway-build/slipway/internal/fakeresolver"
+	"github.com/slipway-build/slipway/dsltest"
 	"github.com/slipway-build/slipway/internal/parity"
 )
 
@@ -29,14 +29,14 @@ type parityCase struct {
 // baseImages are the configs the fake resolver answers with, beyond its
 // default one-layer image.
 func baseImages() map[string]dockerspec.DockerOCIImage {
-	app := fakeresolver.Default()
+	app := dsltest.DefaultImage()
 	app.Config.Env = append(app.Config.Env, "HOME=/home/app", "LANG=C.UTF-8")
 	app.Config.WorkingDir = "/srv"
 	app.Config.User = "app"
 	app.Config.Cmd = []string{"/bin/app"}
-	empty := fakeresolver.Default()
+	empty := dsltest.DefaultImage()
 	empty.RootFS.DiffIDs = nil
-	onbuild := fakeresolver.Default()
+	onbuild := dsltest.DefaultImage()
 	onbuild.Config.WorkingDir = "/app"
 	onbuild.Config.OnBuild = []string{
 		"COPY requirements.txt /app/",
@@ -562,7 +562,7 @@ func TestParity(t *testing.T) {
 	}{{"daemon caps", true}, {"no caps", false}} {
 		passed, compared := 0, 0
 		for _, tc := range cases {
-			o := parity.Options{Resolver: fakeresolver.New(baseImages()), Platform: tc.platform, BuildArgs: tc.buildArgs}
+			o := parity.Options{Resolver: dsltest.NewResolver(baseImages()), Platform: tc.platform, BuildArgs: tc.buildArgs}
 			if mode.caps {
 				o.Caps = parity.AllCaps()
 			}

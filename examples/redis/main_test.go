@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/slipway-build/slipway/internal/fakeresolver"
+	"github.com/slipway-build/slipway/dsltest"
 	"github.com/slipway-build/slipway/internal/parity"
 )
 
@@ -22,7 +22,7 @@ func TestRedisMatchesTheDockerfile(t *testing.T) {
 		"alpine": "FROM alpine\nRUN apk add --update redis\nCMD [\"redis-server\"]\n",
 		"debian": "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends redis-server\nCMD [\"redis-server\"]\n",
 	} {
-		o := parity.Options{Resolver: fakeresolver.New(nil)}
+		o := parity.Options{Resolver: dsltest.NewResolver(nil)}
 		want, err := parity.Dockerfile(t.Context(), []byte(dockerfile), o)
 		require.NoError(t, err)
 		got, err := parity.DSL(t.Context(), Redis(variant), o)

@@ -1,8 +1,9 @@
-// Package fakeresolver is an offline llb.ImageMetaResolver for tests: it
-// answers every image reference with a fixed, deterministic config, so that a
-// DSL build and BuildKit's Dockerfile frontend can be compiled against the
-// same base images without a registry.
-package fakeresolver
+// Package dsltest helps test builds written with package dsl. Its Resolver
+// is an offline llb.ImageMetaResolver: it answers every image reference with
+// a fixed, deterministic config, so a build compiles without a registry or a
+// daemon, and a test can compare a DSL build with BuildKit's Dockerfile
+// frontend on the same base images.
+package dsltest
 
 import (
 	"context"
@@ -26,8 +27,8 @@ type Resolver struct {
 	Images map[string]dockerspec.DockerOCIImage
 }
 
-// New returns a resolver with the given images.
-func New(images map[string]dockerspec.DockerOCIImage) *Resolver {
+// NewResolver returns a resolver with the given images.
+func NewResolver(images map[string]dockerspec.DockerOCIImage) *Resolver {
 	return &Resolver{Images: images}
 }
 
@@ -36,7 +37,7 @@ func New(images map[string]dockerspec.DockerOCIImage) *Resolver {
 func (r *Resolver) ResolveImageConfig(_ context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
-		return "", "", nil, fmt.Errorf("fake resolver: %w", err)
+		return "", "", nil, fmt.Errorf("dsltest resolver: %w", err)
 	}
 	key := reference.TagNameOnly(named).String()
 	p := platforms.DefaultSpec()
@@ -45,7 +46,7 @@ func (r *Resolver) ResolveImageConfig(_ context.Context, ref string, opt sourcer
 	}
 	img, ok := r.Images[key]
 	if !ok {
-		img = Default()
+		img = DefaultImage()
 	}
 	if img.OS == "" {
 		img.OS = p.OS
@@ -56,13 +57,13 @@ func (r *Resolver) ResolveImageConfig(_ context.Context, ref string, opt sourcer
 	}
 	dt, err := json.Marshal(img)
 	if err != nil {
-		return "", "", nil, fmt.Errorf("fake resolver: %w", err)
+		return "", "", nil, fmt.Errorf("dsltest resolver: %w", err)
 	}
 	return ref, digest.FromString("image " + key + " " + platforms.Format(p)), dt, nil
 }
 
-// Default is the config of an image not listed: one layer, PATH set.
-func Default() dockerspec.DockerOCIImage {
+// DefaultImage is the config of an image not listed: one layer, PATH set.
+func DefaultImage() dockerspec.DockerOCIImage {
 	var img dockerspec.DockerOCIImage
 	img.RootFS = ocispecs.RootFS{Type: "layers", DiffIDs: []digest.Digest{digest.FromString("layer")}}
 	img.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
