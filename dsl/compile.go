@@ -170,6 +170,8 @@ type stageState struct {
 	epoch    *time.Time
 	// globalArgs are the predefined and global args the stage sees.
 	globalArgs *llb.EnvList
+	// escape is the escape character of the stage's words, if not '\\'.
+	escape rune
 	// inTrigger is set while ONBUILD triggers of the base are dispatched.
 	inTrigger bool
 	// dispatching is set while the stage's instructions are dispatched.
@@ -255,6 +257,13 @@ func (c *compiler) stage(s Stage) (*stageState, error) {
 	d.cmdTotal = countSteps(ins[1:])
 	switch root := ins[0].(type) {
 	case *fromIns:
+		if root.escape != 0 {
+			if root.escape != '\\' && root.escape != '`' {
+				return nil, c.inStage(d, s, argError(1, "FROM", "escape character %q: want \\ or `", root.escape))
+			}
+			d.escape = root.escape
+			d.lex = shell.NewLex(root.escape)
+		}
 		if err := c.resolveBase(d, root); err != nil {
 			return nil, c.inStage(d, s, err)
 		}
@@ -268,6 +277,10 @@ func (c *compiler) stage(s Stage) (*stageState, error) {
 		d.image = cloneImage(base.image)
 		d.buildArgs = slices.Clone(base.buildArgs)
 		d.globalArgs = base.globalArgs
+		if base.escape != 0 {
+			d.escape = base.escape
+			d.lex = shell.NewLex(base.escape)
+		}
 	case *fromLLBIns:
 		if root.err != nil {
 			return nil, c.inStage(d, s, fmt.Errorf("instruction 1 (FROM): %w", root.err))

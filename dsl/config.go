@@ -427,9 +427,8 @@ func (c *compiler) dispatchUser(d *stageState, in *userIns) error {
 }
 
 func (c *compiler) dispatchEntrypoint(d *stageState, in *entrypointIns) error {
-	if in.shell && strings.TrimSpace(in.args[0]) == "" {
-		return fmt.Errorf("empty command: %w", ErrInvalid)
-	}
+	// An empty shell-form entrypoint is allowed, as ENTRYPOINT with no
+	// arguments is: it clears the base image's.
 	args := in.args
 	if in.shell {
 		args = withShell(d.image, args)

@@ -192,12 +192,14 @@ func (c *compiler) dispatchCopy(d *stageState, in *copyIns) error {
 	// Sources and dest are Dockerfile words.
 	srcs := make([]string, len(in.srcs))
 	for i, s := range in.srcs {
+		if s == "" {
+			return fmt.Errorf("empty source path: %w", ErrInvalid)
+		}
+		// A word that expands to nothing means the root of the source, as
+		// in the frontend.
 		w, err := d.expand(s)
 		if err != nil {
 			return fmt.Errorf("source %q: %w", s, err)
-		}
-		if w == "" {
-			return fmt.Errorf("empty source path: %w", ErrInvalid)
 		}
 		srcs[i] = w
 	}

@@ -21,6 +21,19 @@ type runOpts struct {
 	mounts   []*mountSpec
 	network  string
 	security string
+	devices  []device
+}
+
+type device struct {
+	name     string
+	required bool
+}
+
+// Device gives the RUN step a CDI device, as --device=name[,required] does:
+// "vendor.com/gpu=0". Unless required, the step runs without it when the
+// daemon has none.
+func Device(name string, required bool) RunOption {
+	return runOptionFunc(func(o *runOpts) { o.devices = append(o.devices, device{name, required}) })
 }
 
 type runOptionFunc func(*runOpts)
@@ -201,6 +214,24 @@ func (c *compiler) runOptions(d *stageState, o runOpts) ([]llb.RunOption, error)
 		out = append(out, llb.Security(pb.SecurityMode_INSECURE))
 	default:
 		return nil, fmt.Errorf("security %q: want sandbox or insecure: %w", o.security, ErrInvalid)
+	}
+	// Devices need a daemon that knows CDI; the frontend drops them
+	// otherwise, and so does this.
+	if c.supports(pb.CapExecMetaCDI) {
+		for _, dv := range o.devices {
+			name, err := d.expand(dv.name)
+			if err != nil {
+				return nil, fmt.Errorf("device %q: %w", dv.name, err)
+			}
+			if name == "" {
+				return nil, fmt.Errorf("empty device name: %w", ErrInvalid)
+			}
+			opts := []llb.CDIDeviceOption{llb.CDIDeviceName(name)}
+			if !dv.required {
+				opts = append(opts, llb.CDIDeviceOptional)
+			}
+			out = append(out, llb.AddCDIDevice(opts...))
+		}
 	}
 	return out, nil
 }

@@ -151,6 +151,9 @@ func (c *compiler) fromRun(cmd *instructions.RunCommand) (instruction, error) {
 		in.opts.network = string(n)
 	}
 	in.opts.security = instructions.GetSecurity(cmd)
+	for _, dv := range instructions.GetDevices(cmd) {
+		in.opts.devices = append(in.opts.devices, device{dv.Name, dv.Required})
+	}
 	return in, nil
 }
 

@@ -113,6 +113,12 @@ func GlobalArg(name string, def ...string) FromOption {
 	}
 }
 
+// Escape sets the escape character of the stage's Dockerfile words, as the
+// `# escape=` parser directive does for a whole Dockerfile: '\\' by
+// default, '`' for Windows-style paths. Stages built on this one with
+// FromStage keep it.
+func Escape(r rune) FromOption { return func(in *fromIns) { in.escape = r } }
+
 type globalArg struct {
 	name string
 	def  *string
@@ -120,6 +126,7 @@ type globalArg struct {
 
 type fromIns struct {
 	ref      string
+	escape   rune
 	platform string
 	globals  []globalArg
 	err      error

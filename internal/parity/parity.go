@@ -55,13 +55,18 @@ func AllCaps() *apicaps.CapSet {
 // frontend (it has some for input it does not expect, such as unknown
 // capabilities) is returned as an error.
 func Dockerfile(ctx context.Context, dt []byte, o Options) (out *Output, err error) {
+	return DockerfileTarget(ctx, dt, o, "")
+}
+
+// DockerfileTarget is Dockerfile building the named stage.
+func DockerfileTarget(ctx context.Context, dt []byte, o Options, target string) (out *Output, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			out, err = nil, fmt.Errorf("dockerfile2llb panicked: %v", r)
 		}
 	}()
 	res, err := dockerfile2llb.Dockerfile2LLB(ctx, dt, dockerfile2llb.ConvertOpt{
-		Config:         dockerui.Config{BuildArgs: o.BuildArgs},
+		Config:         dockerui.Config{BuildArgs: o.BuildArgs, Target: target},
 		MetaResolver:   o.Resolver,
 		TargetPlatform: o.Platform,
 		LLBCaps:        o.Caps,
