@@ -1,0 +1,331 @@
+package gen_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/slipway-build/slipway/dsltest"
+	"github.com/slipway-build/slipway/gen"
+	"github.com/slipway-build/slipway/internal/parity"
+)
+
+// corpusCase is one Dockerfile nobody here wrote.
+type corpusCase struct {
+	name string
+	dt   []byte
+}
+
+// buildkitDir is where the BuildKit module of go.mod is.
+func buildkitDir(t testing.TB) string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/moby/buildkit").Output()
+	require.NoError(t, err)
+	dir := strings.TrimSpace(string(out))
+	require.DirExists(t, dir)
+	return dir
+}
+
+// corpus reads BuildKit's test Dockerfiles from the module cache: the
+// parser's test files, and the Dockerfile literals of the frontend's
+// integration tests, taken out with go/ast.
+func corpus(t testing.TB) []corpusCase {
+	t.Helper()
+	dir := buildkitDir(t)
+	var cases []corpusCase
+	files, err := filepath.Glob(filepath.Join(dir, "frontend/dockerfile/parser/testfiles/*/Dockerfile"))
+	require.NoError(t, err)
+	for _, f := range files {
+		dt, err := os.ReadFile(f)
+		require.NoError(t, err)
+		cases = append(cases, corpusCase{name: "parser/" + filepath.Base(filepath.Dir(f)), dt: dt})
+	}
+	tests, err := filepath.Glob(filepath.Join(dir, "frontend/dockerfile/dockerfile_*_test.go"))
+	require.NoError(t, err)
+	sort.Strings(tests)
+	for _, f := range tests {
+		cases = append(cases, integrationDockerfiles(t, f)...)
+	}
+	return cases
+}
+
+// integrationDockerfiles are the `dockerfile := []byte(...)` literals of a
+// test file; for integration.UnixOrWindows(a, b) the Unix one; literals
+// built with fmt are skipped.
+func integrationDockerfiles(t testing.TB, file string) []corpusCase {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, file, nil, 0)
+	require.NoError(t, err)
+	var out []corpusCase
+	ast.Inspect(f, func(n ast.Node) bool {
+		as, ok := n.(*ast.AssignStmt)
+		if !ok || len(as.Lhs) != 1 || len(as.Rhs) != 1 {
+			return true
+		}
+		id, ok := as.Lhs[0].(*ast.Ident)
+		if !ok || id.Name != "dockerfile" {
+			return true
+		}
+		call, ok := as.Rhs[0].(*ast.CallExpr)
+		if !ok || len(call.Args) != 1 {
+			return true
+		}
+		if at, ok := call.Fun.(*ast.ArrayType); !ok || fmt.Sprint(at.Elt) != "byte" {
+			return true
+		}
+		s, ok := stringValue(call.Args[0])
+		if !ok {
+			return true
+		}
+		pos := fset.Position(as.Pos())
+		out = append(out, corpusCase{name: fmt.Sprintf("%s:%d", filepath.Base(file), pos.Line), dt: []byte(s)})
+		return true
+	})
+	return out
+}
+
+// stringValue evaluates a constant string expression: literals, their
+// concatenations, and integration.UnixOrWindows(a, b) as a.
+func stringValue(e ast.Expr) (string, bool) {
+	switch e := e.(type) {
+	case *ast.BasicLit:
+		if e.Kind != token.STRING {
+			return "", false
+		}
+		s, err := strconv.Unquote(e.Value)
+		return s, err == nil
+	case *ast.BinaryExpr:
+		if e.Op != token.ADD {
+			return "", false
+		}
+		a, ok1 := stringValue(e.X)
+		b, ok2 := stringValue(e.Y)
+		return a + b, ok1 && ok2
+	case *ast.ParenExpr:
+		return stringValue(e.X)
+	case *ast.CallExpr:
+		if sel, ok := e.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "UnixOrWindows" && len(e.Args) == 2 {
+			return stringValue(e.Args[0])
+		}
+	}
+	return "", false
+}
+
+// corpusThreshold is the least number of corpus cases that must match; it
+// only goes up.
+const corpusThreshold = 291
+
+// knownDifferences are corpus cases the generator does not yet match, with
+// the reason. They are counted as failures; the list is for the reader.
+var knownDifferences = map[string]string{
+	"dockerfile_export_test.go:79":       "FROM stage-$TARGETOS picks a stage by a platform arg at build time; the DSL refers to stages by value",
+	"dockerfile_provenance_test.go:2202": "FROM base-$TARGETOS picks a stage by a platform arg at build time; the DSL refers to stages by value",
+	"dockerfile_mount_test.go:378":       "--mount=type=$MNT_TYPE: a mount type from a variable has no typed DSL form",
+	"dockerfile_mount_test.go:415":       "--mount=type=$MNT_TYPE2: a mount type from a variable has no typed DSL form",
+}
+
+// compiled is what the harness program prints for one case.
+type compiled struct {
+	Name   string          `json:"name"`
+	Digest string          `json:"digest"`
+	Image  json.RawMessage `json:"image"`
+	Err    string          `json:"err"`
+}
+
+func TestCorpusParity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles a program of every corpus case")
+	}
+	cases := corpus(t)
+	require.Greater(t, len(cases), 150, "the corpus was not found")
+	o := parity.Options{Resolver: dsltest.NewResolver(nil), Caps: parity.AllCaps()}
+
+	want := map[string]*parity.Output{}
+	generated := map[string][]byte{}
+	var failures []string
+	rejected := 0
+	for i, c := range cases {
+		fn := fmt.Sprintf("Case%d", i)
+		out, ferr := parity.Dockerfile(t.Context(), c.dt, o)
+		src, gerr := gen.Generate(c.dt, gen.Options{Filename: c.name, Func: fn})
+		switch {
+		case ferr != nil && gerr != nil:
+			rejected++ // both reject it: parity
+			var ge *gen.Error
+			if !errorsAs(gerr, &ge) {
+				failures = append(failures, fmt.Sprintf("%s: rejected without a location: %v", c.name, gerr))
+			}
+		case ferr != nil:
+			failures = append(failures, fmt.Sprintf("%s: the frontend rejects it (%v), the generator does not", c.name, ferr))
+		case gerr != nil:
+			failures = append(failures, fmt.Sprintf("%s: the generator rejects it: %v", c.name, gerr))
+		default:
+			want[fn] = out
+			generated[fn] = src
+		}
+	}
+	got, buildFailures := runGenerated(t, generated)
+	failures = append(failures, buildFailures...)
+	passed := rejected
+	names := make([]string, 0, len(want))
+	for fn := range want {
+		names = append(names, fn)
+	}
+	sort.Strings(names)
+	for _, fn := range names {
+		i, _ := strconv.Atoi(strings.TrimPrefix(fn, "Case"))
+		g, ok := got[fn]
+		switch {
+		case !ok:
+			continue // reported by runGenerated
+		case g.Err != "":
+			failures = append(failures, fmt.Sprintf("%s: the generated program fails to compile the build: %s", cases[i].name, g.Err))
+		case g.Digest != string(want[fn].Digest):
+			failures = append(failures, fmt.Sprintf("%s: definition digest %s, want %s", cases[i].name, g.Digest, want[fn].Digest))
+		case string(g.Image) != string(want[fn].Image):
+			failures = append(failures, fmt.Sprintf("%s: image config differs:\n  want %s\n  got  %s", cases[i].name, want[fn].Image, g.Image))
+		default:
+			passed++
+		}
+	}
+	sort.Strings(failures)
+	for _, f := range failures {
+		name, _, _ := strings.Cut(f, ": ")
+		if reason, ok := knownDifferences[name]; ok {
+			t.Logf("%s: known difference: %s", name, reason)
+			continue
+		}
+		t.Log(f)
+	}
+	t.Logf("corpus parity: %d/%d (%d rejected by both)", passed, len(cases), rejected)
+	require.GreaterOrEqual(t, passed, corpusThreshold)
+}
+
+var fileLine = regexp.MustCompile(`(?m)^\./(case\d+)\.go:\d+`)
+
+// runGenerated writes every generated function into one program, in a
+// temporary module that replaces this one, builds it once, and runs it: it
+// compiles each case as the DSL does and prints the digest and config.
+func runGenerated(t *testing.T, generated map[string][]byte) (map[string]compiled, []string) {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	require.NoError(t, err)
+	mod := strings.Replace(string(gomod), "module github.com/slipway-build/slipway", "module slipway.test/generated", 1)
+	mod += "\nrequire github.com/slipway-build/slipway v0.0.0-00010101000000-000000000000\n" +
+		"replace github.com/slipway-build/slipway => " + root + "\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644))
+	gosum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.sum"), gosum, 0o644))
+
+	var failures []string
+	for fn, src := range generated {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, strings.ToLower(fn)+".go"), src, 0o644))
+	}
+	bin := filepath.Join(dir, "harness")
+	for attempt := 0; ; attempt++ {
+		var table strings.Builder
+		for fn := range generated {
+			if _, err := os.Stat(filepath.Join(dir, strings.ToLower(fn)+".go")); err == nil {
+				fmt.Fprintf(&table, "\t%q: %s,\n", fn, fn)
+			}
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "harness.go"), []byte(strings.Replace(harness, "\t// CASES\n", table.String(), 1)), 0o644))
+		cmd := exec.Command("go", "build", "-mod=mod", "-o", bin, ".")
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			break
+		}
+		bad := fileLine.FindAllStringSubmatch(string(out), -1)
+		require.True(t, len(bad) > 0 && attempt < 5, "building the generated programs:\n%s", out)
+		for _, m := range bad {
+			p := filepath.Join(dir, m[1]+".go")
+			if _, err := os.Stat(p); err == nil {
+				failures = append(failures, fmt.Sprintf("%s: generated Go does not compile: %s", m[1], firstLine(string(out), m[1])))
+				os.Remove(p)
+			}
+		}
+	}
+	out, err := exec.Command(bin).Output()
+	require.NoError(t, err)
+	got := map[string]compiled{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var c compiled
+		require.NoError(t, json.Unmarshal([]byte(line), &c))
+		got[c.Name] = c
+	}
+	return got, failures
+}
+
+func firstLine(out, file string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, file+".go") {
+			return l
+		}
+	}
+	return ""
+}
+
+// harness is the main of the generated program: it compiles every case as
+// the parity harness does and prints one JSON line each.
+const harness = `package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+
+	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
+
+	"github.com/slipway-build/slipway/dsl"
+	"github.com/slipway-build/slipway/dsltest"
+)
+
+var cases = map[string]func() dsl.Stage{
+	// CASES
+}
+
+type result struct {
+	Name   string          ` + "`json:\"name\"`" + `
+	Digest string          ` + "`json:\"digest\"`" + `
+	Image  json.RawMessage ` + "`json:\"image\"`" + `
+	Err    string          ` + "`json:\"err\"`" + `
+}
+
+func main() {
+	caps := pb.Caps.CapSet(pb.Caps.All())
+	enc := json.NewEncoder(os.Stdout)
+	for name, build := range cases {
+		r := result{Name: name}
+		res, err := dsl.Compile(context.Background(), build(), dsl.WithResolver(dsltest.NewResolver(nil)), dsl.WithCaps(caps))
+		if err != nil {
+			r.Err = err.Error()
+		} else {
+			if n := len(res.Definition.Def); n > 0 {
+				r.Digest = string(digest.FromBytes(res.Definition.Def[n-1]))
+			}
+			r.Image, _ = json.Marshal(res.Image)
+		}
+		if err := enc.Encode(r); err != nil {
+			panic(err)
+		}
+	}
+}
+`

@@ -1,0 +1,402 @@
+// Package gen turns a Dockerfile into a Go program written with package dsl
+// that builds the same image, with the same LLB and so the same cache keys.
+//
+// The Dockerfile is read with BuildKit's own parser and typed instructions,
+// and the Go source is built with jennifer. Every string of the Dockerfile
+// reaches the program as a Go string literal, byte for byte: Dockerfile words
+// are expanded by the DSL at build time exactly as the frontend expands them,
+// so the generator never interprets them.
+package gen
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"go/token"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/dave/jennifer/jen"
+	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/linter"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"github.com/moby/buildkit/frontend/dockerui"
+	"github.com/moby/buildkit/solver/pb"
+
+	"github.com/slipway-build/slipway/dsltest"
+)
+
+const (
+	dslPath = "github.com/slipway-build/slipway/dsl"
+	cliPath = "github.com/slipway-build/slipway/cli"
+)
+
+// Options configure Generate.
+type Options struct {
+	// Filename names the Dockerfile in error messages. Default "Dockerfile".
+	Filename string
+	// Package is the Go package name. Default "main".
+	Package string
+	// Func, when set, makes the output a function of that name returning
+	// the build, for use in an existing package; otherwise the output is a
+	// complete program whose main is cli.Main.
+	Func string
+	// Target is the stage to build, as docker build --target. Default: the
+	// last stage.
+	Target string
+}
+
+// Error is a problem in the Dockerfile, at a line.
+type Error struct {
+	File string
+	Line int
+	Err  error
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.File, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Generate returns the Go source of a program that builds the Dockerfile.
+func Generate(dt []byte, o Options) ([]byte, error) {
+	if o.Filename == "" {
+		o.Filename = "Dockerfile"
+	}
+	if o.Package == "" {
+		o.Package = "main"
+	}
+	if o.Func != "" && !token.IsIdentifier(o.Func) {
+		return nil, fmt.Errorf("-func %q is not a Go identifier", o.Func)
+	}
+	if !token.IsIdentifier(o.Package) {
+		return nil, fmt.Errorf("-package %q is not a Go identifier", o.Package)
+	}
+	// The frontend is the judge of what is a valid Dockerfile: whatever it
+	// rejects, the generator rejects, with its message and line.
+	if err := validate(dt, o); err != nil {
+		return nil, err
+	}
+	res, err := parser.Parse(bytes.NewReader(dt))
+	if err != nil {
+		return nil, located(o.Filename, err)
+	}
+	// Lint rules are the frontend's business; a silent linter only keeps
+	// the parser from tripping over check directives.
+	stages, metaArgs, err := instructions.Parse(res.AST, linter.New(&linter.Config{SkipAll: true}))
+	if err != nil {
+		return nil, located(o.Filename, err)
+	}
+	g := &generator{
+		opt:      o,
+		escape:   res.EscapeToken,
+		stages:   stages,
+		metaArgs: metaArgs,
+		lex:      shell.NewLex(res.EscapeToken),
+		vars:     map[int]string{},
+		used:     map[string]bool{"dsl": true, "cli": true, "main": true, "shared": true, "time": true, o.Func: true, "Build": true},
+	}
+	f, err := g.file()
+	if err != nil {
+		return nil, located(o.Filename, err)
+	}
+	var out bytes.Buffer
+	if err := f.Render(&out); err != nil {
+		return nil, fmt.Errorf("rendering Go for %s: %w", o.Filename, err)
+	}
+	return out.Bytes(), nil
+}
+
+// validate compiles the Dockerfile with the frontend against an offline
+// resolver that knows every image, for a daemon of BuildKit's version.
+func validate(dt []byte, o Options) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &Error{File: o.Filename, Err: fmt.Errorf("BuildKit's Dockerfile frontend failed on this file: %v", r)}
+		}
+	}()
+	caps := pb.Caps.CapSet(pb.Caps.All())
+	_, err = dockerfile2llb.Dockerfile2LLB(context.Background(), dt, dockerfile2llb.ConvertOpt{
+		Config:       dockerui.Config{Target: o.Target},
+		MetaResolver: dsltest.NewResolver(nil),
+		LLBCaps:      &caps,
+	})
+	if err != nil {
+		return located(o.Filename, err)
+	}
+	return nil
+}
+
+// located turns a parser or frontend error into FILE:LINE: message.
+func located(file string, err error) error {
+	var ge *Error
+	if errors.As(err, &ge) {
+		return err
+	}
+	line := 0
+	var le *parser.LocationError
+	if errors.As(err, &le) && len(le.Locations) > 0 && len(le.Locations[0]) > 0 {
+		line = le.Locations[0][0].Start.Line
+	}
+	msg := err.Error()
+	// The frontend prefixes its own "dockerfile parse error on line N: ".
+	if i := strings.Index(msg, ": "); strings.HasPrefix(msg, "dockerfile parse error on line ") && i > 0 {
+		var n int
+		if _, scanErr := fmt.Sscanf(msg, "dockerfile parse error on line %d:", &n); scanErr == nil {
+			line, msg = n, msg[i+2:]
+		}
+	}
+	return &Error{File: file, Line: line, Err: errors.New(msg)}
+}
+
+type generator struct {
+	opt      Options
+	escape   rune
+	stages   []instructions.Stage
+	metaArgs []instructions.ArgCommand
+	lex      *shell.Lex
+	vars     map[int]string // stage index → Go variable
+	used     map[string]bool
+}
+
+func (g *generator) file() (*jen.File, error) {
+	f := jen.NewFile(g.opt.Package)
+	f.ImportName(dslPath, "dsl")
+	f.ImportName(cliPath, "cli")
+	target, err := g.target()
+	if err != nil {
+		return nil, err
+	}
+	order := g.reachable(target)
+	var body []jen.Code
+	if g.hasShared() {
+		var decls []jen.Code
+		if g.escape != '\\' {
+			decls = append(decls, jen.Line().Qual(dslPath, "Escape").Call(jen.LitRune(g.escape)))
+		}
+		for _, a := range g.metaArgs {
+			for _, kv := range a.Args {
+				args := []jen.Code{jen.Lit(kv.Key)}
+				if kv.Value != nil {
+					args = append(args, jen.Lit(*kv.Value))
+				}
+				decls = append(decls, jen.Line().Qual(dslPath, "GlobalArg").Call(args...))
+			}
+		}
+		decls = append(decls, jen.Line())
+		body = append(body, jen.Comment("What every FROM shares: the escape directive and the global build"))
+		body = append(body, jen.Comment("arguments, declared before the first FROM."))
+		body = append(body, jen.Id("shared").Op(":=").Index().Qual(dslPath, "FromOption").Values(decls...))
+	}
+	var left []string
+	for i, s := range g.stages {
+		if !slices.Contains(order, i) {
+			name := s.Name
+			if name == "" {
+				name = fmt.Sprint(i)
+			}
+			left = append(left, name)
+		}
+	}
+	if len(left) > 0 {
+		body = append(body, jen.Commentf("Not needed by the target, so not written here: stage %s.", strings.Join(left, ", ")))
+	}
+	for _, i := range order {
+		st, err := g.stage(i)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range g.stages[i].Comments {
+			body = append(body, jen.Comment(commentText(c)))
+		}
+		if i == target {
+			body = append(body, jen.Return(st))
+		} else {
+			body = append(body, jen.Id(g.vars[i]).Op(":=").Add(st))
+		}
+	}
+	name := g.opt.Func
+	if name == "" {
+		name = "Build"
+		f.Comment("Build is the image the Dockerfile describes.")
+	} else {
+		f.Commentf("%s is the image the Dockerfile describes.", name)
+	}
+	f.Func().Id(name).Params().Qual(dslPath, "Stage").Block(body...)
+	if g.opt.Func == "" {
+		f.Line()
+		f.Func().Id("main").Params().Block(jen.Qual(cliPath, "Main").Call(jen.Id("Build")))
+	}
+	return f, nil
+}
+
+// target is the index of the stage to build.
+func (g *generator) target() (int, error) {
+	if g.opt.Target == "" {
+		return len(g.stages) - 1, nil
+	}
+	for i, s := range g.stages {
+		if strings.EqualFold(s.Name, g.opt.Target) {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("target stage %q not found", g.opt.Target)
+}
+
+// stageIndex is the earlier stage a name refers to (FROM name, --from=name),
+// or -1 for an image. Names may be stage indexes, as in --from=0.
+func (g *generator) stageIndex(name string, before int) int {
+	for i := 0; i < before; i++ {
+		if g.stages[i].Name != "" && strings.EqualFold(g.stages[i].Name, name) {
+			return i
+		}
+	}
+	var n int
+	if _, err := fmt.Sscanf(name, "%d", &n); err == nil && fmt.Sprint(n) == name && n >= 0 && n < before {
+		return n
+	}
+	return -1
+}
+
+// baseName is a FROM's base as the frontend reads it: expanded with the
+// global args' defaults, for telling a stage from an image.
+func (g *generator) baseName(s instructions.Stage) string {
+	w, _, err := g.lex.ProcessWord(s.BaseName, g.metaEnv())
+	if err != nil {
+		return s.BaseName
+	}
+	return w
+}
+
+// hasShared reports FROM options that every stage shares.
+func (g *generator) hasShared() bool {
+	return len(g.metaArgs) > 0 || g.escape != '\\'
+}
+
+func (g *generator) metaEnv() shell.EnvGetter {
+	env := map[string]string{}
+	var keys []string
+	for _, a := range g.metaArgs {
+		for _, kv := range a.Args {
+			if kv.Value != nil {
+				v, _, err := g.lex.ProcessWord(*kv.Value, mapEnv{env, keys})
+				if err == nil {
+					if _, ok := env[kv.Key]; !ok {
+						keys = append(keys, kv.Key)
+					}
+					env[kv.Key] = v
+				}
+			}
+		}
+	}
+	return mapEnv{env, keys}
+}
+
+type mapEnv struct {
+	m    map[string]string
+	keys []string
+}
+
+func (e mapEnv) Get(k string) (string, bool) { v, ok := e.m[k]; return v, ok }
+func (e mapEnv) Keys() []string              { return e.keys }
+
+// reachable lists, in Dockerfile order, the stages the target needs.
+func (g *generator) reachable(target int) []int {
+	need := map[int]bool{}
+	var visit func(i int)
+	visit = func(i int) {
+		if need[i] {
+			return
+		}
+		need[i] = true
+		for _, d := range g.deps(i) {
+			visit(d)
+		}
+	}
+	visit(target)
+	var order []int
+	for i := range g.stages {
+		if need[i] {
+			order = append(order, i)
+			g.varFor(i)
+		}
+	}
+	return order
+}
+
+// deps are the earlier stages stage i refers to.
+func (g *generator) deps(i int) []int {
+	var out []int
+	add := func(name string) {
+		if j := g.stageIndex(name, i); j >= 0 {
+			out = append(out, j)
+		}
+	}
+	add(g.baseName(g.stages[i]))
+	for _, cmd := range g.stages[i].Commands {
+		switch c := cmd.(type) {
+		case *instructions.CopyCommand:
+			if c.From != "" {
+				add(c.From)
+			}
+		case *instructions.RunCommand:
+			mounts, _ := runMounts(c) // an error is reported when the stage is written
+			for _, m := range mounts {
+				if m.From != "" {
+					add(m.From)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// varFor names stage i's Go variable after the stage.
+func (g *generator) varFor(i int) string {
+	if v, ok := g.vars[i]; ok {
+		return v
+	}
+	base := goName(g.stages[i].Name)
+	if base == "" {
+		base = fmt.Sprintf("stage%d", i)
+	}
+	name := base
+	for n := 2; g.used[name] || token.IsKeyword(name); n++ {
+		name = fmt.Sprintf("%s%d", base, n)
+	}
+	g.used[name] = true
+	g.vars[i] = name
+	return name
+}
+
+// goName turns a stage name (lowercase letters, digits, - _ .) into a Go
+// identifier in camel case: "build-env" becomes buildEnv.
+func goName(s string) string {
+	var b strings.Builder
+	upper := false
+	for _, r := range s {
+		switch {
+		case r == '-' || r == '_' || r == '.':
+			upper = b.Len() > 0
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if b.Len() == 0 && unicode.IsDigit(r) {
+				b.WriteString("stage")
+				upper = false
+			}
+			if upper {
+				r = unicode.ToUpper(r)
+				upper = false
+			}
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,153 @@
+package gen_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/slipway-build/slipway/dsltest"
+	"github.com/slipway-build/slipway/gen"
+	"github.com/slipway-build/slipway/internal/parity"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// goldenOptions are the options of a golden case, from its folder name.
+func goldenOptions(name string) gen.Options {
+	o := gen.Options{Filename: name + "/Dockerfile"}
+	if name == "target" {
+		o.Target = "release"
+	}
+	return o
+}
+
+// TestGolden converts every testdata/<case>/Dockerfile and compares with
+// testdata/<case>/main.go.golden; -update rewrites the golden files.
+func TestGolden(t *testing.T) {
+	dirs, err := filepath.Glob("testdata/*/Dockerfile")
+	require.NoError(t, err)
+	require.NotEmpty(t, dirs)
+	for _, df := range dirs {
+		name := filepath.Base(filepath.Dir(df))
+		t.Run(name, func(t *testing.T) {
+			dt, err := os.ReadFile(df)
+			require.NoError(t, err)
+			got, err := gen.Generate(dt, goldenOptions(name))
+			require.NoError(t, err)
+			golden := filepath.Join(filepath.Dir(df), "main.go.golden")
+			if *update {
+				require.NoError(t, os.WriteFile(golden, got, 0o644))
+			}
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err, "run go test ./gen -run TestGolden -update")
+			require.Equal(t, string(want), string(got), "the generated Go changed; if that is intended, rerun with -update")
+			_, err = parser.ParseFile(token.NewFileSet(), "main.go", got, parser.ParseComments)
+			require.NoError(t, err)
+		})
+	}
+}
+
+// TestGoldenParity compiles the golden programs and checks they build what
+// the frontend builds from their Dockerfiles, byte for byte of every string.
+func TestGoldenParity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program")
+	}
+	dirs, err := filepath.Glob("testdata/*/Dockerfile")
+	require.NoError(t, err)
+	o := parity.Options{Resolver: dsltest.NewResolver(nil), Caps: parity.AllCaps()}
+	want := map[string]*parity.Output{}
+	generated := map[string][]byte{}
+	for i, df := range dirs {
+		name := filepath.Base(filepath.Dir(df))
+		dt, err := os.ReadFile(df)
+		require.NoError(t, err)
+		fn := fmt.Sprintf("Case%d", i)
+		opts := goldenOptions(name)
+		opts.Func = fn
+		src, err := gen.Generate(dt, opts)
+		require.NoError(t, err)
+		generated[fn] = src
+		po := o
+		out, err := parity.Dockerfile(t.Context(), dt, po)
+		if opts.Target != "" {
+			out, err = parity.DockerfileTarget(t.Context(), dt, po, opts.Target)
+		}
+		require.NoError(t, err, name)
+		want[fn] = out
+	}
+	got, failures := runGenerated(t, generated)
+	require.Empty(t, failures)
+	for fn, w := range want {
+		g := got[fn]
+		require.Empty(t, g.Err, fn)
+		require.Equal(t, string(w.Digest), g.Digest, fn)
+		require.JSONEq(t, string(w.Image), string(g.Image), fn)
+	}
+}
+
+// BuildKit's negative parser cases, and errors of our own making, are
+// FILE:LINE: message errors, never a panic.
+func TestBadDockerfiles(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(buildkitDir(t), "frontend/dockerfile/parser/testfiles-negative/*/Dockerfile"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		dt, err := os.ReadFile(f)
+		require.NoError(t, err)
+		_, err = gen.Generate(dt, gen.Options{Filename: "neg/Dockerfile"})
+		require.Error(t, err, f)
+		require.True(t, strings.HasPrefix(err.Error(), "neg/Dockerfile"), "%s: %v", f, err)
+	}
+	for dockerfile, want := range map[string]string{
+		"": "Dockerfile: the Dockerfile cannot be empty",
+		"FROM busybox\nRUN --mount=type=nope x\n": `Dockerfile:2: unsupported mount type "nope"`,
+		"FROM busybox\nCOPY --chmod=999 a b\n":    "Dockerfile:2:",
+		"FROM busybox\nNOPE x\n":                  "Dockerfile:2: unknown instruction: NOPE",
+		"RUN x\n":                                 "Dockerfile:1:",
+		"FROM busybox\nEXPOSE 80/icmp\n":          "Dockerfile:2:",
+	} {
+		_, err := gen.Generate([]byte(dockerfile), gen.Options{})
+		require.Error(t, err, "%q", dockerfile)
+		require.Contains(t, err.Error(), want, "%q", dockerfile)
+		var ge *gen.Error
+		require.True(t, errors.As(err, &ge), "%q", dockerfile)
+	}
+	_, err = gen.Generate([]byte("FROM a\n"), gen.Options{Func: "not an identifier"})
+	require.ErrorContains(t, err, `-func "not an identifier" is not a Go identifier`)
+	_, err = gen.Generate([]byte("FROM a\n"), gen.Options{Target: "nope"})
+	require.ErrorContains(t, err, "nope")
+}
+
+// FuzzGenerate: no input makes the generator panic, and whenever the
+// frontend accepts a Dockerfile, the generated source is valid Go.
+func FuzzGenerate(f *testing.F) {
+	for _, c := range corpus(f) {
+		f.Add(c.dt)
+	}
+	f.Fuzz(func(t *testing.T, dt []byte) {
+		src, err := gen.Generate(dt, gen.Options{})
+		if err != nil {
+			var ge *gen.Error
+			if !errors.As(err, &ge) {
+				t.Fatalf("error without a location: %v", err)
+			}
+			return
+		}
+		if _, err := parser.ParseFile(token.NewFileSet(), "main.go", src, 0); err != nil {
+			t.Fatalf("generated Go does not parse: %v\n%s", err, src)
+		}
+		if !bytes.Contains(src, []byte("func Build() dsl.Stage")) {
+			t.Fatalf("no Build function:\n%s", src)
+		}
+	})
+}

@@ -1,0 +1,422 @@
+package gen
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/dave/jennifer/jen"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+)
+
+// call is one method of a stage's chain, with the comments above its
+// instruction in the Dockerfile.
+type call struct {
+	comments []string
+	name     string
+	args     []jen.Code
+}
+
+// stage is the chain of DSL calls for stage i.
+func (g *generator) stage(i int) (*jen.Statement, error) {
+	s := g.stages[i]
+	head, err := g.from(i)
+	if err != nil {
+		return nil, err
+	}
+	var calls []call
+	if s.Name != "" {
+		calls = append(calls, call{name: "As", args: []jen.Code{jen.Lit(s.Name)}})
+	}
+	for _, cmd := range s.Commands {
+		cs, err := g.command(i, cmd)
+		if err != nil {
+			return nil, withLine(err, cmd.Location())
+		}
+		if len(cs) > 0 {
+			cs[0].comments = cmd.Comments()
+		}
+		calls = append(calls, cs...)
+	}
+	st := head
+	for _, c := range calls {
+		st = st.Op(".").Line()
+		for _, text := range c.comments {
+			st = st.Comment(commentText(text)).Line()
+		}
+		st = st.Id(c.name).Call(c.args...)
+	}
+	return st, nil
+}
+
+// commentText makes a Dockerfile comment safe for a Go comment: bytes Go
+// source cannot hold (NUL, other control characters, invalid UTF-8) are
+// written as \xNN. Comments carry no meaning, so this changes no build.
+func commentText(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size == 1) || (r < 0x20 && r != '\t') || r == 0x7f || r == '\uFEFF' {
+			for _, c := range []byte(s[i : i+size]) {
+				fmt.Fprintf(&b, "\\x%02x", c)
+			}
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+func withLine(err error, loc []parser.Range) error {
+	return parser.WithLocation(err, loc)
+}
+
+func (g *generator) from(i int) (*jen.Statement, error) {
+	s := g.stages[i]
+	if j := g.stageIndex(g.baseName(s), i); j >= 0 {
+		return jen.Qual(dslPath, "FromStage").Call(jen.Id(g.vars[j])), nil
+	}
+	args := []jen.Code{jen.Lit(s.BaseName)}
+	if g.hasShared() {
+		if s.Platform != "" {
+			args = append(args, jen.Append(jen.Id("shared"), jen.Qual(dslPath, "Platform").Call(jen.Lit(s.Platform))).Op("..."))
+		} else {
+			args = append(args, jen.Id("shared").Op("..."))
+		}
+	} else if s.Platform != "" {
+		args = append(args, jen.Qual(dslPath, "Platform").Call(jen.Lit(s.Platform)))
+	}
+	return jen.Qual(dslPath, "From").Call(args...), nil
+}
+
+func lits(ss []string) []jen.Code {
+	out := make([]jen.Code, len(ss))
+	for i, s := range ss {
+		out[i] = jen.Lit(s)
+	}
+	return out
+}
+
+func dsl(name string, args ...jen.Code) *jen.Statement {
+	return jen.Qual(dslPath, name).Call(args...)
+}
+
+// command is the chain call (or calls) for one instruction.
+func (g *generator) command(i int, cmd instructions.Command) ([]call, error) {
+	one := func(name string, args ...jen.Code) ([]call, error) {
+		return []call{{name: name, args: args}}, nil
+	}
+	switch c := cmd.(type) {
+	case *instructions.RunCommand:
+		return g.run(i, c)
+	case *instructions.CmdCommand:
+		if c.PrependShell {
+			return one("CmdShell", jen.Lit(strings.Join(c.CmdLine, " ")))
+		}
+		return one("Cmd", lits(c.CmdLine)...)
+	case *instructions.EntrypointCommand:
+		if c.PrependShell {
+			return one("EntrypointShell", jen.Lit(strings.Join(c.CmdLine, " ")))
+		}
+		return one("Entrypoint", lits(c.CmdLine)...)
+	case *instructions.EnvCommand:
+		var args []jen.Code
+		for _, kv := range c.Env {
+			args = append(args, jen.Lit(kv.Key), jen.Lit(kv.Value))
+		}
+		return one("Env", args...)
+	case *instructions.LabelCommand:
+		var args []jen.Code
+		for _, kv := range c.Labels {
+			args = append(args, jen.Lit(kv.Key), jen.Lit(kv.Value))
+		}
+		return one("Label", args...)
+	case *instructions.ArgCommand:
+		if len(c.Args) == 1 {
+			return one("Arg", argArgs(c.Args[0])...)
+		}
+		var decls []jen.Code
+		for _, kv := range c.Args {
+			decls = append(decls, dsl("ArgOf", argArgs(kv)...))
+		}
+		return one("Args", decls...)
+	case *instructions.WorkdirCommand:
+		return one("Workdir", jen.Lit(c.Path))
+	case *instructions.UserCommand:
+		return one("User", jen.Lit(c.User))
+	case *instructions.ExposeCommand:
+		return one("Expose", lits(c.Ports)...)
+	case *instructions.VolumeCommand:
+		return one("Volume", lits(c.Volumes)...)
+	case *instructions.StopSignalCommand:
+		return one("StopSignal", jen.Lit(c.Signal))
+	case *instructions.ShellCommand:
+		return one("Shell", lits(c.Shell)...)
+	case *instructions.MaintainerCommand:
+		return one("Maintainer", jen.Lit(c.Maintainer))
+	case *instructions.OnbuildCommand:
+		return one("OnBuild", jen.Lit(c.Expression))
+	case *instructions.HealthCheckCommand:
+		return g.healthcheck(c)
+	case *instructions.CopyCommand:
+		opts := g.copyFlags(i, c.From, c.Chown, c.Chmod, c.Link, c.Parents, c.ExcludePatterns)
+		return g.copy("Copy", c.SourcesAndDest, opts)
+	case *instructions.AddCommand:
+		opts := g.copyFlags(i, "", c.Chown, c.Chmod, c.Link, false, c.ExcludePatterns)
+		if c.Checksum != "" {
+			opts = append(opts, dsl("Checksum", jen.Lit(c.Checksum)))
+		}
+		if c.KeepGitDir != nil {
+			opts = append(opts, dsl("KeepGitDir", jen.Lit(*c.KeepGitDir)))
+		}
+		if c.Unpack != nil {
+			opts = append(opts, dsl("Unpack", jen.Lit(*c.Unpack)))
+		}
+		return g.copy("Add", c.SourcesAndDest, opts)
+	default:
+		return nil, fmt.Errorf("%s has no DSL form yet", cmd.Name())
+	}
+}
+
+func argArgs(kv instructions.KeyValuePairOptional) []jen.Code {
+	args := []jen.Code{jen.Lit(kv.Key)}
+	if kv.Value != nil {
+		args = append(args, jen.Lit(*kv.Value))
+	}
+	return args
+}
+
+// source is a --from: a stage's variable, or an image as a From stage.
+func (g *generator) source(i int, from string) jen.Code {
+	if j := g.stageIndex(from, i); j >= 0 {
+		return jen.Id(g.vars[j])
+	}
+	return dsl("From", jen.Lit(from))
+}
+
+func (g *generator) copyFlags(i int, from, chown, chmod string, link, parents bool, exclude []string) []jen.Code {
+	var opts []jen.Code
+	if from != "" {
+		opts = append(opts, g.source(i, from))
+	}
+	if chown != "" {
+		opts = append(opts, dsl("Chown", jen.Lit(chown)))
+	}
+	if chmod != "" {
+		opts = append(opts, dsl("Chmod", jen.Lit(chmod)))
+	}
+	if link {
+		opts = append(opts, dsl("Link"))
+	}
+	if parents {
+		opts = append(opts, dsl("Parents"))
+	}
+	if len(exclude) > 0 {
+		opts = append(opts, dsl("Exclude", lits(exclude)...))
+	}
+	return opts
+}
+
+func (g *generator) copy(method string, sd instructions.SourcesAndDest, opts []jen.Code) ([]call, error) {
+	var inline []jen.Code
+	for _, f := range sd.SourceContents {
+		fn := "Inline"
+		if f.Expand {
+			fn = "InlineExpanded"
+		}
+		inline = append(inline, dsl(fn, jen.Lit(f.Path), jen.Lit(f.Data)))
+	}
+	if len(sd.SourcePaths) == 1 && len(inline) == 0 {
+		return []call{{name: method, args: append([]jen.Code{jen.Lit(sd.SourcePaths[0]), jen.Lit(sd.DestPath)}, opts...)}}, nil
+	}
+	srcs := jen.Nil()
+	if len(sd.SourcePaths) > 0 {
+		srcs = jen.Index().String().Values(lits(sd.SourcePaths)...)
+	}
+	args := append([]jen.Code{srcs, jen.Lit(sd.DestPath)}, inline...)
+	return []call{{name: method + "Paths", args: append(args, opts...)}}, nil
+}
+
+func (g *generator) run(i int, c *instructions.RunCommand) ([]call, error) {
+	var opts []jen.Code
+	mounts, err := runMounts(c)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range mounts {
+		o, err := g.mount(i, m)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, o)
+	}
+	switch n := instructions.GetNetwork(c); n {
+	case "", instructions.NetworkDefault:
+	case instructions.NetworkNone:
+		opts = append(opts, dsl("Network", jen.Qual(dslPath, "NetworkNone")))
+	case instructions.NetworkHost:
+		opts = append(opts, dsl("Network", jen.Qual(dslPath, "NetworkHost")))
+	default:
+		opts = append(opts, dsl("Network", jen.Lit(string(n))))
+	}
+	if instructions.GetSecurity(c) == instructions.SecurityInsecure {
+		opts = append(opts, dsl("Security", jen.Qual(dslPath, "SecurityInsecure")))
+	}
+	for _, dv := range instructions.GetDevices(c) {
+		opts = append(opts, dsl("Device", jen.Lit(dv.Name), jen.Lit(dv.Required)))
+	}
+	if len(c.Files) > 0 {
+		if heredoc := parser.MustParseHeredoc(c.CmdLine[0]); len(c.Files) == 1 && heredoc != nil && c.PrependShell {
+			data := c.Files[0].Data
+			if c.Files[0].Chomp {
+				data = parser.ChompHeredocContent(data)
+			}
+			return []call{{name: "RunScript", args: append([]jen.Code{jen.Lit(c.Files[0].Name), jen.Lit(data)}, opts...)}}, nil
+		}
+		// Any other heredoc goes to the shell as the frontend hands it over.
+		cmd := c.CmdLine[0]
+		for _, f := range c.Files {
+			cmd += "\n" + f.Data + f.Name
+		}
+		return []call{{name: "Run", args: append([]jen.Code{jen.Lit(cmd)}, opts...)}}, nil
+	}
+	if c.PrependShell {
+		return []call{{name: "Run", args: append([]jen.Code{jen.Lit(strings.Join(c.CmdLine, " "))}, opts...)}}, nil
+	}
+	return []call{{name: "RunExec", args: append([]jen.Code{jen.Index().String().Values(lits(c.CmdLine)...)}, opts...)}}, nil
+}
+
+// runMounts parses a RUN's --mount flags without expanding them: the DSL
+// expands each field at build time, as the frontend does.
+func runMounts(c *instructions.RunCommand) ([]*instructions.Mount, error) {
+	if err := c.Expand(func(w string) (string, error) { return w, nil }); err != nil {
+		// The frontend accepted the flag after expanding it, so a field
+		// that must be a keyword comes from a variable.
+		return nil, fmt.Errorf("a --mount field from a variable that must be a keyword (such as type=$VAR) has no DSL form: %w", err)
+	}
+	return instructions.GetMounts(c), nil
+}
+
+func (g *generator) mount(i int, m *instructions.Mount) (jen.Code, error) {
+	var opts []jen.Code
+	if m.From != "" {
+		opts = append(opts, g.source(i, m.From))
+	}
+	if m.Source != "" {
+		opts = append(opts, dsl("Source", jen.Lit(m.Source)))
+	}
+	defaultRO := m.Type != instructions.MountTypeCache && m.Type != instructions.MountTypeTmpfs
+	switch {
+	case m.Type == instructions.MountTypeSecret || m.Type == instructions.MountTypeSSH:
+	case m.ReadOnly && !defaultRO:
+		opts = append(opts, dsl("ReadOnly"))
+	case !m.ReadOnly && defaultRO:
+		opts = append(opts, dsl("ReadWrite"))
+	}
+	if m.CacheSharing != "" {
+		opts = append(opts, dsl("Sharing", jen.Lit(string(m.CacheSharing))))
+	}
+	if m.Required {
+		opts = append(opts, dsl("Required"))
+	}
+	if m.SizeLimit != 0 {
+		opts = append(opts, dsl("Size", jen.Lit(m.SizeLimit)))
+	}
+	if m.Mode != nil {
+		// jennifer has no octal literal; a file mode reads best in octal.
+		opts = append(opts, dsl("Mode", jen.Op(fmt.Sprintf("0o%o", *m.Mode))))
+	}
+	if m.UID != nil {
+		opts = append(opts, dsl("UID", jen.Lit(int(*m.UID))))
+	}
+	if m.GID != nil {
+		opts = append(opts, dsl("GID", jen.Lit(int(*m.GID))))
+	}
+	if m.Env != nil {
+		opts = append(opts, dsl("AsEnv", jen.Lit(*m.Env)))
+	}
+	switch m.Type {
+	case instructions.MountTypeBind:
+		return dsl("BindMount", append([]jen.Code{jen.Lit(m.Target)}, opts...)...), nil
+	case instructions.MountTypeCache:
+		if m.CacheID != "" {
+			opts = append(opts, dsl("ID", jen.Lit(m.CacheID)))
+		}
+		return dsl("CacheMount", append([]jen.Code{jen.Lit(m.Target)}, opts...)...), nil
+	case instructions.MountTypeTmpfs:
+		return dsl("TmpfsMount", append([]jen.Code{jen.Lit(m.Target)}, opts...)...), nil
+	case instructions.MountTypeSecret:
+		if m.Target != "" {
+			opts = append(opts, dsl("Target", jen.Lit(m.Target)))
+		}
+		return dsl("SecretMount", append([]jen.Code{jen.Lit(m.CacheID)}, opts...)...), nil
+	case instructions.MountTypeSSH:
+		if m.CacheID != "" {
+			opts = append(opts, dsl("ID", jen.Lit(m.CacheID)))
+		}
+		if m.Target != "" {
+			opts = append(opts, dsl("Target", jen.Lit(m.Target)))
+		}
+		return dsl("SSHMount", opts...), nil
+	default:
+		return nil, fmt.Errorf("mount type %q has no DSL form", m.Type)
+	}
+}
+
+func (g *generator) healthcheck(c *instructions.HealthCheckCommand) ([]call, error) {
+	h := c.Health
+	if len(h.Test) == 1 && h.Test[0] == "NONE" {
+		return []call{{name: "HealthcheckNone"}}, nil
+	}
+	var opts []jen.Code
+	durations := map[string]time.Duration{"Interval": h.Interval, "Timeout": h.Timeout, "StartPeriod": h.StartPeriod, "StartInterval": h.StartInterval}
+	names := make([]string, 0, len(durations))
+	for k := range durations {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(a, b int) bool { return order(names[a]) < order(names[b]) })
+	for _, k := range names {
+		if d := durations[k]; d != 0 {
+			opts = append(opts, dsl(k, duration(d)))
+		}
+	}
+	if h.Retries != 0 {
+		opts = append(opts, dsl("Retries", jen.Lit(h.Retries)))
+	}
+	if h.Test[0] == "CMD-SHELL" {
+		return []call{{name: "HealthcheckShell", args: append([]jen.Code{jen.Lit(h.Test[1])}, opts...)}}, nil
+	}
+	return []call{{name: "Healthcheck", args: append([]jen.Code{jen.Index().String().Values(lits(h.Test[1:])...)}, opts...)}}, nil
+}
+
+func order(name string) int {
+	switch name {
+	case "Interval":
+		return 0
+	case "Timeout":
+		return 1
+	case "StartPeriod":
+		return 2
+	}
+	return 3
+}
+
+// duration writes d as Go does in source: 30 * time.Second.
+func duration(d time.Duration) jen.Code {
+	for _, u := range []struct {
+		unit time.Duration
+		name string
+	}{{time.Hour, "Hour"}, {time.Minute, "Minute"}, {time.Second, "Second"}, {time.Millisecond, "Millisecond"}, {time.Microsecond, "Microsecond"}} {
+		if d%u.unit == 0 {
+			if d == u.unit {
+				return jen.Qual("time", u.name)
+			}
+			return jen.Lit(int(d/u.unit)).Op("*").Qual("time", u.name)
+		}
+	}
+	return jen.Qual("time", "Duration").Call(jen.Lit(int64(d)))
+}
