@@ -9,16 +9,85 @@ import (
 	"github.com/slipway-build/slipway/driver"
 )
 
-// buildOptions are the flags of the build command.
+// buildOptions are the flags of the build command. The solve flags are
+// shared with run, which builds first.
 type buildOptions struct {
-	outputs stringList
-	push    string
+	outputs      stringList
+	push         string
+	metadataFile string
+	solve        solveFlags
 }
 
 func (o *buildOptions) register(fs *flag.FlagSet) {
 	fs.Var(&o.outputs, "output", "export in buildctl's syntax, e.g. type=oci,dest=img.tar or type=local,dest=dir (repeatable)")
 	fs.Var(&o.outputs, "o", "shorthand for --output")
 	fs.StringVar(&o.push, "push", "", "push the image to this registry reference")
+	fs.StringVar(&o.metadataFile, "metadata-file", "", "write the build's metadata (image digest, ...) to this file as JSON, as buildctl does")
+	o.solve.register(fs)
+}
+
+// solveFlags are the flags, in buildctl's syntax, that shape the solve
+// itself: cache backends, secrets, SSH agents, entitlements, no-cache.
+type solveFlags struct {
+	exportCache stringList
+	importCache stringList
+	secrets     stringList
+	ssh         stringList
+	allow       stringList
+	noCache     bool
+	contextDir  string
+}
+
+func (o *solveFlags) register(fs *flag.FlagSet) {
+	fs.Var(&o.exportCache, "export-cache", "export the build cache, e.g. type=registry,ref=REG/REPO:cache[,mode=max] or type=local,dest=DIR (repeatable)")
+	fs.Var(&o.importCache, "import-cache", "import a build cache, e.g. type=registry,ref=REG/REPO:cache or type=local,src=DIR (repeatable)")
+	fs.Var(&o.secrets, "secret", "expose a secret to RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR (repeatable)")
+	fs.Var(&o.ssh, "ssh", "forward an SSH agent or keys to RUN --mount=type=ssh: default or ID=SOCKET|KEY[,...] (repeatable)")
+	fs.Var(&o.allow, "allow", "grant an entitlement: network.host or security.insecure (repeatable)")
+	fs.BoolVar(&o.noCache, "no-cache", false, "run every step again, ignoring the cache")
+	fs.StringVar(&o.contextDir, "context", ".", "build context: the directory Copy and bind mounts read from")
+}
+
+// solveOptions parses the solve flags into the fields of
+// driver.BuildOptions they set.
+func (o solveFlags) solveOptions() (driver.BuildOptions, error) {
+	b := driver.BuildOptions{NoCache: o.noCache, ContextDir: o.contextDir}
+	for _, s := range o.exportCache {
+		e, err := driver.ParseCacheExport(s)
+		if err != nil {
+			return b, err
+		}
+		b.CacheExports = append(b.CacheExports, e)
+	}
+	for _, s := range o.importCache {
+		e, err := driver.ParseCacheImport(s)
+		if err != nil {
+			return b, err
+		}
+		b.CacheImports = append(b.CacheImports, e)
+	}
+	if len(o.secrets) > 0 {
+		a, err := driver.ParseSecrets(o.secrets)
+		if err != nil {
+			return b, err
+		}
+		b.Session = append(b.Session, a)
+	}
+	if len(o.ssh) > 0 {
+		a, err := driver.ParseSSH(o.ssh)
+		if err != nil {
+			return b, err
+		}
+		b.Session = append(b.Session, a)
+	}
+	for _, s := range o.allow {
+		e, err := driver.ParseAllow(s)
+		if err != nil {
+			return b, err
+		}
+		b.Allow = append(b.Allow, e)
+	}
+	return b, nil
 }
 
 func (o buildOptions) parseOutputs() ([]driver.Output, error) {
@@ -50,6 +119,10 @@ func runBuild(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
+	so, err := inv.opts.build.solve.solveOptions()
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
 	c, err := connect(ctx, inv)
 	if err != nil {
 		return err
@@ -60,9 +133,23 @@ func runBuild(ctx context.Context, inv *invocation) error {
 		Platform:    inv.platform,
 		Progress:    inv.opts.progress,
 		ProgressOut: inv.stderr,
+		Resolver:    inv.opts.llb.lock.wrapper(),
+
+		Platforms:    inv.platforms,
+		ContextDir:   so.ContextDir,
+		CacheExports: so.CacheExports,
+		CacheImports: so.CacheImports,
+		Session:      so.Session,
+		NoCache:      so.NoCache,
+		Allow:        so.Allow,
 	})
 	if err != nil {
 		return err
+	}
+	if f := inv.opts.build.metadataFile; f != "" {
+		if err := driver.WriteMetadataFile(f, res.ExporterResponse); err != nil {
+			return err
+		}
 	}
 	if inv.opts.progress != "quiet" {
 		for _, out := range outputs {

@@ -9,13 +9,25 @@
 //
 // The program then understands:
 //
-//	prog [flags] [build]   build the image on BuildKit and export it
-//	prog [flags] llb       write the LLB definition (protobuf) to stdout
+//	prog [flags] [build]            build the image on BuildKit and export it
+//	prog [flags] llb                write the LLB definition (protobuf) to stdout
+//	prog [flags] run [-- ARGS...]   build the image and run it on the daemon
 //
-// Flags (see -h): --addr, --output/-o (buildctl's syntax, repeatable),
-// --push REF, --platform, --progress. A program may declare flags of its own
-// with the standard flag package before calling Main; Main parses them
-// together with its own.
+// Flags (see -h), named and written as buildctl's: --addr with
+// --tlscacert, --tlscert, --tlskey, --tlsservername; --output/-o
+// (repeatable), --push REF, --metadata-file; --export-cache, --import-cache,
+// --secret, --ssh, --allow, --no-cache, --context DIR; --platform (several,
+// comma-separated, make an image index), --progress. A program
+// may declare flags of its own with the standard flag package before
+// calling Main; Main parses them together with its own.
+//
+// The daemon is --addr, else $BUILDKIT_HOST, else the system socket, else a
+// private buildkitd this program starts (see package driver).
+//
+// run starts the image through BuildKit's gateway container API with the
+// image's entrypoint, cmd (or ARGS), env, working directory and user, on the
+// host's network, with stdout and stderr attached (and stdin with -i).
+// Ctrl-C sends the process SIGINT; the program exits with its exit code.
 //
 // By default build writes an OCI archive named after the program
 // (redis.oci.tar for a program in a folder named redis) and prints how to
@@ -60,6 +72,7 @@ var errUsage = errors.New("usage")
 var errReported = errors.New("reported")
 
 func exitCode(err error, stderr io.Writer) int {
+	var status exitStatus // of a process that run started, already reported
 	switch {
 	case err == nil:
 		return 0
@@ -67,6 +80,8 @@ func exitCode(err error, stderr io.Writer) int {
 		return 0
 	case errors.Is(err, errReported):
 		return 2
+	case errors.As(err, &status):
+		return int(status)
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "%s: %s (see %s -h)\n", programName(), strings.TrimPrefix(err.Error(), "usage: "), programName())
 		return 2
@@ -79,10 +94,12 @@ func exitCode(err error, stderr io.Writer) int {
 // options are all flags. Each command keeps its own in its own file.
 type options struct {
 	addr     string
+	tls      driver.TLSOptions
 	platform string
 	progress string
 	build    buildOptions
 	llb      llbOptions
+	run      runOptions
 }
 
 type stringList []string
@@ -91,11 +108,16 @@ func (l *stringList) String() string     { return strings.Join(*l, " ") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func (o *options) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.addr, "addr", "", "BuildKit daemon address (default: $BUILDKIT_HOST, the system socket, or a private daemon)")
-	fs.StringVar(&o.platform, "platform", "", "target platform, os/arch[/variant] (default: the daemon's)")
+	fs.StringVar(&o.addr, "addr", "", "BuildKit daemon address: unix://, tcp://, docker-container://, kube-pod://, podman-container://, nerdctl-container:// or ssh:// (default: $BUILDKIT_HOST, the system socket, or a private daemon)")
+	fs.StringVar(&o.tls.CACert, "tlscacert", "", "CA certificate (PEM) that signed a tcp:// daemon's certificate")
+	fs.StringVar(&o.tls.Cert, "tlscert", "", "client certificate (PEM) for a tcp:// daemon that verifies clients")
+	fs.StringVar(&o.tls.Key, "tlskey", "", "key (PEM) of --tlscert")
+	fs.StringVar(&o.tls.ServerName, "tlsservername", "", "name the daemon's certificate must carry (default: the host of the address)")
+	fs.StringVar(&o.platform, "platform", "", "target platform, os/arch[/variant]; several, comma-separated, build an image index (default: the daemon's)")
 	fs.StringVar(&o.progress, "progress", "auto", "progress display: auto, tty, plain, rawjson or quiet")
 	o.build.register(fs)
 	o.llb.register(fs)
+	o.run.register(fs)
 }
 
 // invocation is one parsed command line, handed to a command.
@@ -103,14 +125,19 @@ type invocation struct {
 	opts     options
 	stage    func() dsl.Stage
 	platform *ocispecs.Platform
-	stdout   io.Writer
-	stderr   io.Writer
+	// platforms are all of --platform's; platform is the first.
+	platforms []ocispecs.Platform
+	// args are the arguments after the command; only run takes any.
+	args   []string
+	stdout io.Writer
+	stderr io.Writer
 }
 
 // commands are the subcommands; build is the default.
 var commands = map[string]func(context.Context, *invocation) error{
 	"build": runBuild,
 	"llb":   runLLB,
+	"run":   runRun,
 }
 
 // Run is Main without the exit: it parses args with fs (the program's own
@@ -121,7 +148,7 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 	o.register(fs)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s [flags] [build|llb]\n\ncommands:\n  build  build the image and export it (default)\n  llb    write the LLB definition to stdout\n\nflags:\n", programName())
+		fmt.Fprintf(stderr, "usage: %s [flags] [build|llb|run [-- ARGS...]]\n\ncommands:\n  build  build the image and export it (default)\n  llb    write the LLB definition to stdout\n  run    build the image and run it on the daemon; ARGS replace its CMD\n\nflags:\n", programName())
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -131,6 +158,7 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 		return fmt.Errorf("%w: %w: %v", errUsage, errReported, err)
 	}
 	command := "build"
+	var cmdArgs []string
 	if rest := fs.Args(); len(rest) > 0 {
 		command = rest[0]
 		// Flags may also follow the command.
@@ -140,28 +168,42 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 			}
 			return fmt.Errorf("%w: %w: %v", errUsage, errReported, err)
 		}
-		if fs.NArg() > 0 {
+		cmdArgs = fs.Args()
+		if len(cmdArgs) > 0 && command != "run" {
 			return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 		}
 	}
 	var platform *ocispecs.Platform
+	var targets []ocispecs.Platform
 	if o.platform != "" {
-		p, err := platforms.Parse(o.platform)
-		if err != nil {
-			return fmt.Errorf("%w: --platform %q: %v", errUsage, o.platform, err)
+		for _, v := range strings.Split(o.platform, ",") {
+			p, err := platforms.Parse(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("%w: --platform %q: %v", errUsage, v, err)
+			}
+			targets = append(targets, p)
 		}
-		platform = &p
+		platform = &targets[0]
+	}
+	if len(targets) > 1 && command != "build" {
+		return fmt.Errorf("%w: --platform %q: several platforms are for build only", errUsage, o.platform)
 	}
 	run, ok := commands[command]
 	if !ok {
-		return fmt.Errorf("%w: unknown command %q (want build or llb)", errUsage, command)
+		return fmt.Errorf("%w: unknown command %q (want build, llb or run)", errUsage, command)
 	}
-	return run(ctx, &invocation{opts: o, stage: build, platform: platform, stdout: stdout, stderr: stderr})
+	return run(ctx, &invocation{opts: o, stage: build, platform: platform, platforms: targets, args: cmdArgs, stdout: stdout, stderr: stderr})
 }
 
 func connect(ctx context.Context, inv *invocation) (*driver.Client, error) {
+	if inv.opts.addr != "" {
+		if err := driver.CheckAddr(inv.opts.addr, inv.opts.tls); err != nil {
+			return nil, fmt.Errorf("%w: --addr: %v", errUsage, err)
+		}
+	}
 	return driver.Connect(ctx, driver.ConnectOptions{
 		Addr: inv.opts.addr,
+		TLS:  inv.opts.tls,
 		Log:  func(format string, args ...any) { fmt.Fprintf(inv.stderr, format+"\n", args...) },
 	})
 }

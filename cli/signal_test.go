@@ -64,7 +64,9 @@ func TestInterruptCancelsBuild(t *testing.T) {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	require.True(t, processRunning(marker), "the step's shell runs on this machine's daemon")
+	// The shell prints "sleeping" before it starts sleep.
+	require.Eventually(t, func() bool { return processRunning(marker) }, 20*time.Second, 50*time.Millisecond,
+		"the step's sleep runs on this machine's daemon")
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 	select {
 	case err := <-done:

@@ -2,21 +2,33 @@ package driver
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
+	"github.com/containerd/platforms"
+	"github.com/docker/cli/cli/config"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/auth/authprovider"
+	"github.com/moby/buildkit/solver/pb"
+	"github.com/moby/buildkit/util/grpcerrors"
 	"github.com/moby/buildkit/util/progress/progressui"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/tonistiigi/fsutil"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc/codes"
 
 	"github.com/slipway-build/slipway/dsl"
 )
@@ -28,6 +40,10 @@ type BuildOptions struct {
 	Outputs []Output
 	// Platform is the target platform; nil means the daemon's.
 	Platform *ocispecs.Platform
+	// Platforms, when there are two or more, build the image once per
+	// platform and export an image index (a manifest list) of them all;
+	// Platform is then ignored. One platform is the same as Platform.
+	Platforms []ocispecs.Platform
 	// Progress is the display mode: auto, tty, plain, rawjson or quiet.
 	// Empty means auto.
 	Progress string
@@ -38,6 +54,54 @@ type BuildOptions struct {
 	// Resolver, if set, chooses where base image configs come from, given
 	// the daemon's resolver: an image lock file, say. Nil means the daemon.
 	Resolver ResolverWrapper
+	// CacheExports and CacheImports are cache backends in buildctl's
+	// syntax (ParseCacheExport, ParseCacheImport): a registry, a local
+	// directory, inline.
+	CacheExports, CacheImports []CacheEntry
+	// Session holds what the daemon may ask this process for during the
+	// build: secrets (ParseSecrets) and SSH agents (ParseSSH).
+	Session []session.Attachable
+	// NoCache runs every step again, as buildctl's --no-cache does.
+	NoCache bool
+	// Allow grants entitlements (ParseAllow), such as network.host or
+	// security.insecure; none are granted otherwise.
+	Allow []string
+	// ContextDir is the build context, the directory Copy and bind mounts
+	// read from; empty means the current directory. Only the paths the
+	// build uses are sent to the daemon.
+	ContextDir string
+}
+
+// contextName is the name of the build context's local source, as the
+// Dockerfile frontend (and package dsl) name it.
+const contextName = "context"
+
+// buildContext opens the context directory and derives its identity on the
+// daemon from the host and the absolute path, as buildx does, so that
+// builds of the same directory reuse the daemon's file-sync state.
+func (o BuildOptions) buildContext() (fsutil.FS, string, error) {
+	dir := o.ContextDir
+	if dir == "" {
+		dir = "."
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, "", fmt.Errorf("build context %s: %w", dir, err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return nil, "", fmt.Errorf("build context: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, "", fmt.Errorf("build context %s is not a directory", dir)
+	}
+	fs, err := fsutil.NewFS(abs)
+	if err != nil {
+		return nil, "", fmt.Errorf("build context %s: %w", dir, err)
+	}
+	host, _ := os.Hostname()
+	sum := sha256.Sum256([]byte(host + "\x00" + abs))
+	return fs, "slipway-" + hex.EncodeToString(sum[:])[:20], nil
 }
 
 // ResolverWrapper returns the resolver a build uses, given the daemon's.
@@ -52,8 +116,12 @@ func (w ResolverWrapper) wrap(daemon llb.ImageMetaResolver) llb.ImageMetaResolve
 
 // Result is a finished build.
 type Result struct {
-	// Compiled is the build as it was solved.
+	// Compiled is the build as it was solved (for several platforms, the
+	// first one's).
 	Compiled *dsl.Result
+	// PerPlatform holds each platform's build when there were several,
+	// keyed as platforms.FormatAll prints them (linux/arm/v7).
+	PerPlatform map[string]*dsl.Result
 	// ExporterResponse holds what the exporters reported, such as
 	// "containerimage.digest".
 	ExporterResponse map[string]string
@@ -77,6 +145,9 @@ func (c *Client) Build(ctx context.Context, s dsl.Stage, o BuildOptions) (*Resul
 		}
 	}()
 	for _, out := range o.Outputs {
+		if out.Type == CacheOnly {
+			continue
+		}
 		e, err := out.prepare()
 		if err != nil {
 			return nil, err
@@ -84,6 +155,57 @@ func (c *Client) Build(ctx context.Context, s dsl.Stage, o BuildOptions) (*Resul
 		exports = append(exports, e)
 		entries = append(entries, e.entry)
 	}
+	if len(o.Platforms) == 1 {
+		o.Platform = &o.Platforms[0]
+	}
+	var compiled *dsl.Result
+	var perPlatform map[string]*dsl.Result
+	if len(o.Platforms) > 1 {
+		o.Platform = &o.Platforms[0]
+		perPlatform = map[string]*dsl.Result{}
+	}
+	resp, err := c.solve(ctx, s, o, entries, func(ctx context.Context, gw gwclient.Client, r *dsl.Result, contextID string, _ func()) (*gwclient.Result, error) {
+		compiled = r
+		if perPlatform == nil {
+			return solveResult(ctx, gw, r, o)
+		}
+		return solveIndex(ctx, gw, s, o, contextID, r, perPlatform)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range exports {
+		if err := e.commit(); err != nil {
+			return nil, fmt.Errorf("writing %s: %w", e.dest, err)
+		}
+	}
+	exports = nil
+	return &Result{Compiled: compiled, PerPlatform: perPlatform, ExporterResponse: resp.ExporterResponse}, nil
+}
+
+// compileFor compiles the stage for platform p (nil: the daemon's) with
+// the build's resolver.
+func compileFor(ctx context.Context, gw gwclient.Client, s dsl.Stage, o BuildOptions, contextID string, p *ocispecs.Platform) (*dsl.Result, error) {
+	opts := []dsl.CompileOption{
+		dsl.WithResolver(o.Resolver.wrap(gw)),
+		dsl.WithCaps(gw.BuildOpts().LLBCaps),
+		dsl.WithContextID(contextID),
+	}
+	if p != nil {
+		opts = append(opts, dsl.WithPlatform(*p))
+	}
+	return dsl.Compile(ctx, s, opts...)
+}
+
+// thenFunc runs inside the gateway once the stage is compiled. stopDisplay
+// ends the progress display (waiting for it to flush), for a caller that
+// is about to hand the terminal to something else.
+type thenFunc func(ctx context.Context, gw gwclient.Client, r *dsl.Result, contextID string, stopDisplay func()) (*gwclient.Result, error)
+
+// solve runs one gateway build session: it compiles the stage against the
+// daemon's resolver, calls then, and shows progress until the session ends
+// or then stops the display. A failure names the failing step.
+func (c *Client) solve(ctx context.Context, s dsl.Stage, o BuildOptions, entries []client.ExportEntry, then thenFunc) (*client.SolveResponse, error) {
 	progressOut := o.ProgressOut
 	if progressOut == nil {
 		progressOut = os.Stderr
@@ -97,83 +219,280 @@ func (c *Client) Build(ctx context.Context, s dsl.Stage, o BuildOptions) (*Resul
 		return nil, fmt.Errorf("--progress=%s: %w", mode, err)
 	}
 
-	var compiled *dsl.Result
+	fs, contextID, err := o.buildContext()
+	if err != nil {
+		return nil, err
+	}
+	opt := o.solveOpt(entries)
+	opt.LocalMounts = map[string]fsutil.FS{contextName: fs}
+
 	steps := newStepLog()
 	statusCh := make(chan *client.SolveStatus)
 	displayCh := make(chan *client.SolveStatus)
+	stop := make(chan struct{})
+	displayDone := make(chan struct{})
+	var stopOnce sync.Once
+	stopDisplay := func() {
+		stopOnce.Do(func() { close(stop) })
+		<-displayDone
+	}
 	var resp *client.SolveResponse
 	eg, egctx := errgroup.WithContext(ctx)
 	eg.Go(func() error {
 		var err error
-		resp, err = c.bk.Build(egctx, client.SolveOpt{Exports: entries}, "", func(ctx context.Context, gw gwclient.Client) (*gwclient.Result, error) {
-			opts := []dsl.CompileOption{dsl.WithResolver(o.Resolver.wrap(gw))}
-			if o.Platform != nil {
-				opts = append(opts, dsl.WithPlatform(*o.Platform))
-			}
-			r, err := dsl.Compile(ctx, s, opts...)
+		resp, err = c.bk.Build(egctx, opt, "", func(ctx context.Context, gw gwclient.Client) (*gwclient.Result, error) {
+			r, err := compileFor(ctx, gw, s, o, contextID, o.Platform)
 			if err != nil {
 				return nil, err
 			}
-			compiled = r
-			return solve(ctx, gw, r)
+			return then(ctx, gw, r, contextID, stopDisplay)
 		}, statusCh)
 		return err
 	})
 	eg.Go(func() error {
-		defer close(displayCh)
-		for st := range statusCh {
-			steps.update(st)
-			if o.OnStatus != nil {
-				o.OnStatus(st)
+		// Every status reaches the step log and OnStatus; the display gets
+		// them until it is stopped.
+		out, stopped := displayCh, stop
+		defer func() {
+			if out != nil {
+				close(out)
 			}
-			displayCh <- st
+		}()
+		for {
+			select {
+			case st, ok := <-statusCh:
+				if !ok {
+					return nil
+				}
+				steps.update(st)
+				if o.OnStatus != nil {
+					o.OnStatus(st)
+				}
+				if out != nil {
+					select {
+					case out <- st:
+					case <-stopped:
+						close(out)
+						out = nil
+					}
+				}
+			case <-stopped:
+				if out != nil {
+					close(out)
+					out = nil
+				}
+				stopped = nil // a nil channel never fires again
+			}
 		}
-		return nil
 	})
 	eg.Go(func() error {
+		defer close(displayDone)
 		// The display must drain the channel even when the build fails, and
 		// its own error (a closed terminal) must not hide the build's.
-		_, _ = display.UpdateFrom(context.WithoutCancel(egctx), displayCh)
+		warnings, _ := display.UpdateFrom(context.WithoutCancel(egctx), displayCh)
+		if mode != string(progressui.QuietMode) && mode != string(progressui.RawJSONMode) {
+			printWarnings(progressOut, warnings)
+		}
 		return nil
 	})
 	if err := eg.Wait(); err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("build canceled: %w", ctx.Err())
 		}
-		return nil, steps.explain(err)
-	}
-	for _, e := range exports {
-		if err := e.commit(); err != nil {
-			return nil, fmt.Errorf("writing %s: %w", e.dest, err)
+		explained := steps.explain(err)
+		var stepErr *StepError
+		if !errors.As(explained, &stepErr) && lostConnection(err) {
+			return nil, &ConnectionLostError{Addr: c.addr, Err: err}
 		}
+		return nil, explained
 	}
-	exports = nil
-	return &Result{Compiled: compiled, ExporterResponse: resp.ExporterResponse}, nil
+	return resp, nil
 }
 
-// solve runs the compiled definition in the gateway and hands the result and
-// its image config to the exporters.
-func solve(ctx context.Context, gw gwclient.Client, r *dsl.Result) (*gwclient.Result, error) {
+// printWarnings lists the build's warnings after the progress display, as
+// buildx does: the display itself does not print them.
+func printWarnings(w io.Writer, warnings []client.VertexWarning) {
+	if len(warnings) == 0 {
+		return
+	}
+	plural := "s"
+	if len(warnings) == 1 {
+		plural = ""
+	}
+	fmt.Fprintf(w, "%d warning%s found:\n", len(warnings), plural)
+	for _, wn := range warnings {
+		line := " - " + strings.TrimSpace(string(wn.Short))
+		if wn.SourceInfo != nil && len(wn.Range) > 0 {
+			line += fmt.Sprintf(" (%s:%d)", wn.SourceInfo.Filename, wn.Range[0].Start.Line)
+		}
+		fmt.Fprintln(w, line)
+		for _, d := range wn.Detail {
+			fmt.Fprintln(w, "   "+strings.TrimSpace(string(d)))
+		}
+		if wn.URL != "" {
+			fmt.Fprintln(w, "   more: "+wn.URL)
+		}
+	}
+}
+
+// ConnectionLostError is a build that failed because the daemon went away:
+// it stopped, crashed or the network between broke.
+type ConnectionLostError struct {
+	Addr string
+	Err  error
+}
+
+func (e *ConnectionLostError) Error() string {
+	return fmt.Sprintf("lost the connection to BuildKit at %s during the build (did the daemon stop?): %s", e.Addr, shortErr(e.Err))
+}
+
+func (e *ConnectionLostError) Unwrap() error { return e.Err }
+
+// lostConnection reports an error that means the daemon is gone.
+func lostConnection(err error) bool {
+	if grpcerrors.Code(err) == codes.Unavailable {
+		return true
+	}
+	s := err.Error()
+	for _, sign := range []string{"error reading from server", "connection reset by peer", "transport is closing", "broken pipe"} {
+		if strings.Contains(s, sign) {
+			return true
+		}
+	}
+	return false
+}
+
+// solveOpt is the session-level part of a build: exports, cache backends,
+// attachables and entitlements.
+func (o BuildOptions) solveOpt(entries []client.ExportEntry) client.SolveOpt {
+	return client.SolveOpt{
+		// Never nil: client.solve copies the cache imports into a clone of
+		// it, and a clone of nil is nil (a panic in BuildKit v0.34.2).
+		FrontendAttrs:       map[string]string{},
+		Exports:             entries,
+		CacheExports:        o.CacheExports,
+		CacheImports:        o.CacheImports,
+		Session:             append([]session.Attachable{registryAuth()}, o.Session...),
+		AllowedEntitlements: o.Allow,
+	}
+}
+
+// registryAuth lets the daemon use this user's registry credentials
+// (~/.docker/config.json and its credential helpers) for pulls, pushes and
+// registry caches, as buildctl does.
+func registryAuth() session.Attachable {
+	cfg := config.LoadDefaultConfigFile(os.Stderr)
+	return authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+		AuthConfigProvider: authprovider.LoadAuthConfig(cfg),
+	})
+}
+
+// request is the gateway solve of a compiled definition. A gateway build
+// gets no frontend to read "no-cache" and "cache-imports", so both are
+// applied here: the cache imports go with the request, and no-cache marks
+// every op to ignore the cache, as the Dockerfile frontend does; op
+// metadata changes no digest.
+func (o BuildOptions) request(def *llb.Definition) gwclient.SolveRequest {
+	pbDef := def.ToPB()
+	if o.NoCache {
+		for _, dt := range pbDef.Def {
+			d := string(digest.FromBytes(dt))
+			if pbDef.Metadata[d] == nil {
+				pbDef.Metadata[d] = &pb.OpMetadata{}
+			}
+			pbDef.Metadata[d].IgnoreCache = true
+		}
+	}
+	req := gwclient.SolveRequest{Definition: pbDef, Evaluate: true}
+	for _, im := range o.CacheImports {
+		req.CacheImports = append(req.CacheImports, gwclient.CacheOptionsEntry{Type: im.Type, Attrs: im.Attrs})
+	}
+	return req
+}
+
+// solveResult runs the compiled definition in the gateway and hands the
+// result and its image config to the exporters.
+func solveResult(ctx context.Context, gw gwclient.Client, r *dsl.Result, o BuildOptions) (*gwclient.Result, error) {
 	cfg, err := json.Marshal(r.Image)
 	if err != nil {
 		return nil, fmt.Errorf("encoding image config: %w", err)
 	}
-	res := gwclient.NewResult()
-	if len(r.Definition.Def) > 0 {
-		sres, err := gw.Solve(ctx, gwclient.SolveRequest{Definition: r.Definition.ToPB(), Evaluate: true})
-		if err != nil {
-			return nil, err
-		}
-		ref, err := sres.SingleRef()
-		if err != nil {
-			return nil, err
-		}
-		res.SetRef(ref)
-	} else {
-		res.SetRef(nil) // FROM scratch with no file changes: an empty image
+	ref, err := solveRef(ctx, gw, r, o)
+	if err != nil {
+		return nil, err
 	}
+	res := gwclient.NewResult()
+	res.SetRef(ref) // nil for FROM scratch with no file changes: an empty image
 	res.AddMeta(exptypes.ExporterImageConfigKey, cfg)
 	return res, nil
+}
+
+// solveIndex builds the stage for every platform, in parallel, and hands
+// the exporters one ref and image config per platform, which they write as
+// an image index. first is the first platform's compiled build.
+func solveIndex(ctx context.Context, gw gwclient.Client, s dsl.Stage, o BuildOptions, contextID string, first *dsl.Result, compiled map[string]*dsl.Result) (*gwclient.Result, error) {
+	n := len(o.Platforms)
+	results := make([]*dsl.Result, n)
+	refs := make([]gwclient.Reference, n)
+	results[0] = first
+	eg, ctx := errgroup.WithContext(ctx)
+	for i := range o.Platforms {
+		eg.Go(func() error {
+			p := o.Platforms[i]
+			r := results[i]
+			if r == nil {
+				var err error
+				if r, err = compileFor(ctx, gw, s, o, contextID, &p); err != nil {
+					return fmt.Errorf("compiling for %s: %w", platforms.Format(p), err)
+				}
+				results[i] = r
+			}
+			ref, err := solveRef(ctx, gw, r, o)
+			if err != nil {
+				return err
+			}
+			refs[i] = ref
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	res := gwclient.NewResult()
+	var exp exptypes.Platforms
+	for i, p := range o.Platforms {
+		id := platforms.FormatAll(platforms.Normalize(p))
+		if _, dup := compiled[id]; dup {
+			return nil, fmt.Errorf("platform %s is listed twice", id)
+		}
+		compiled[id] = results[i]
+		cfg, err := json.Marshal(results[i].Image)
+		if err != nil {
+			return nil, fmt.Errorf("encoding image config for %s: %w", id, err)
+		}
+		res.AddRef(id, refs[i])
+		res.AddMeta(exptypes.ExporterImageConfigKey+"/"+id, cfg)
+		exp.Platforms = append(exp.Platforms, exptypes.Platform{ID: id, Platform: p})
+	}
+	dt, err := json.Marshal(exp)
+	if err != nil {
+		return nil, err
+	}
+	res.AddMeta(exptypes.ExporterPlatformsKey, dt)
+	return res, nil
+}
+
+// solveRef solves the definition and returns its root file system, or nil
+// for an empty one.
+func solveRef(ctx context.Context, gw gwclient.Client, r *dsl.Result, o BuildOptions) (gwclient.Reference, error) {
+	if len(r.Definition.Def) == 0 {
+		return nil, nil
+	}
+	sres, err := gw.Solve(ctx, o.request(r.Definition))
+	if err != nil {
+		return nil, err
+	}
+	return sres.SingleRef()
 }
 
 // stepLog remembers each vertex's name, error and last lines of output, to

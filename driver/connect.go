@@ -1,20 +1,42 @@
 // Package driver runs slipway builds on a BuildKit daemon: it finds or
 // starts the daemon, solves a compiled build with BuildKit's progress
 // display, and exports the result.
+//
+// It reaches daemons the way buildctl does: unix:// and tcp:// addresses
+// (with mutual TLS, see TLSOptions) and BuildKit's connection helpers
+// (docker-container://, kube-pod://, podman-container://,
+// nerdctl-container://, ssh://). Builds take buildctl's specs, parsed with
+// buildctl's own parsers: outputs (ParseOutput), cache backends
+// (ParseCacheExport, ParseCacheImport), secrets and SSH agents
+// (ParseSecrets, ParseSSH) and entitlements (ParseAllow). Client.Run starts
+// the built image on the daemon through BuildKit's gateway container API.
+// A Client is one connection that many goroutines may build through at
+// once.
 package driver
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/client/connhelper"
+	// BuildKit's connection helpers, as buildctl registers them: each
+	// reaches a buildkitd through a command's stdio (buildctl dial-stdio).
+	_ "github.com/moby/buildkit/client/connhelper/dockercontainer"
+	_ "github.com/moby/buildkit/client/connhelper/kubepod"
+	_ "github.com/moby/buildkit/client/connhelper/nerdctlcontainer"
+	_ "github.com/moby/buildkit/client/connhelper/podmancontainer"
+	_ "github.com/moby/buildkit/client/connhelper/ssh"
 )
 
 // DefaultSocket is where a system-wide buildkitd listens.
@@ -42,8 +64,118 @@ type ConnectOptions struct {
 	// scheme). Empty means discovery: BUILDKIT_HOST, then DefaultSocket,
 	// then a private daemon.
 	Addr string
+	// TLS secures a tcp:// connection, with the files buildctl's --tlscacert,
+	// --tlscert, --tlskey and --tlsservername name. Zero means plain TCP.
+	TLS TLSOptions
 	// Log receives one-line notes about starting a private daemon.
 	Log func(format string, args ...any)
+}
+
+// TLSOptions are the TLS files and server name of a tcp:// connection, as
+// buildctl takes them.
+type TLSOptions struct {
+	// CACert is the PEM file of the CA that signed the daemon's
+	// certificate (--tlscacert). Empty means the system's roots.
+	CACert string
+	// Cert and Key are the PEM files of the client certificate and its
+	// key (--tlscert, --tlskey), for a daemon that verifies its clients.
+	Cert, Key string
+	// ServerName is the name the daemon's certificate must carry
+	// (--tlsservername); empty means the address's host.
+	ServerName string
+}
+
+func (t TLSOptions) enabled() bool { return t != TLSOptions{} }
+
+// helperSchemes are the schemes of BuildKit's connection helpers this
+// package registers.
+var helperSchemes = []string{"docker-container", "kube-pod", "podman-container", "nerdctl-container", "ssh"}
+
+// CheckAddr reports whether addr is an address Connect can dial with the
+// TLS options t, without dialing: a known scheme, the parts that scheme
+// needs, TLS only with tcp://, and TLS files that exist. The error names
+// the bad part.
+func CheckAddr(addr string, t TLSOptions) error {
+	u, err := url.Parse(addr)
+	if err != nil {
+		return fmt.Errorf("buildkit address %q: %w", addr, errors.Unwrap(err))
+	}
+	schemes := "unix://, tcp://, " + strings.Join(helperSchemes, "://, ") + "://"
+	switch u.Scheme {
+	case "":
+		return fmt.Errorf("buildkit address %q has no scheme: want one of %s", addr, schemes)
+	case "unix":
+		if u.Path == "" && u.Host == "" {
+			return fmt.Errorf("buildkit address %q: the socket path is empty", addr)
+		}
+	case "tcp":
+		if u.Hostname() == "" {
+			return fmt.Errorf("buildkit address %q: the host is empty (want tcp://HOST:PORT)", addr)
+		}
+		port := u.Port()
+		if port == "" {
+			return fmt.Errorf("buildkit address %q: the port is missing (want tcp://HOST:PORT)", addr)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("buildkit address %q: port %q is not a number from 1 to 65535", addr, port)
+		}
+		if u.Path != "" && u.Path != "/" {
+			return fmt.Errorf("buildkit address %q: a tcp address takes no path (%s)", addr, u.Path)
+		}
+	default:
+		h, err := connhelper.GetConnectionHelper(addr)
+		if err != nil {
+			return fmt.Errorf("buildkit address %q: %s: %w", addr, u.Scheme+"://", err)
+		}
+		if h == nil {
+			return fmt.Errorf("buildkit address %q: unknown scheme %q: want one of %s", addr, u.Scheme, schemes)
+		}
+	}
+	if !t.enabled() {
+		return nil
+	}
+	if u.Scheme != "tcp" {
+		return fmt.Errorf("buildkit address %q: --tlscacert, --tlscert, --tlskey and --tlsservername need a tcp:// address", addr)
+	}
+	if (t.Cert == "") != (t.Key == "") {
+		if t.Cert == "" {
+			return fmt.Errorf("--tlskey is set but --tlscert is not: a client certificate needs both")
+		}
+		return fmt.Errorf("--tlscert is set but --tlskey is not: a client certificate needs both")
+	}
+	for _, f := range []struct{ flag, path string }{{"--tlscacert", t.CACert}, {"--tlscert", t.Cert}, {"--tlskey", t.Key}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			return fmt.Errorf("%s: %w", f.flag, err)
+		}
+	}
+	return nil
+}
+
+// clientOpts turns TLS options into BuildKit client options, as buildctl
+// does: the server name defaults to the address's host.
+func (t TLSOptions) clientOpts(addr string) []client.ClientOpt {
+	if !t.enabled() {
+		return nil
+	}
+	name := t.ServerName
+	if name == "" {
+		if u, err := url.Parse(addr); err == nil {
+			name = u.Hostname()
+		}
+	}
+	var opts []client.ClientOpt
+	if t.CACert != "" {
+		opts = append(opts, client.WithServerConfig(name, t.CACert))
+	} else {
+		opts = append(opts, client.WithServerConfigSystem(name))
+	}
+	if t.Cert != "" {
+		opts = append(opts, client.WithCredentials(t.Cert, t.Key))
+	}
+	return opts
 }
 
 // Connect finds a BuildKit daemon and connects to it, in this order: the
@@ -56,17 +188,26 @@ func Connect(ctx context.Context, o ConnectOptions) (*Client, error) {
 		o.Log = func(string, ...any) {}
 	}
 	if o.Addr != "" {
-		return dial(ctx, o.Addr)
+		if err := CheckAddr(o.Addr, o.TLS); err != nil {
+			return nil, err
+		}
+		return dial(ctx, o.Addr, o.TLS)
 	}
 	if addr := os.Getenv("BUILDKIT_HOST"); addr != "" {
-		c, err := dial(ctx, addr)
+		if err := CheckAddr(addr, o.TLS); err != nil {
+			return nil, fmt.Errorf("BUILDKIT_HOST: %w", err)
+		}
+		c, err := dial(ctx, addr, o.TLS)
 		if err != nil {
 			return nil, fmt.Errorf("BUILDKIT_HOST is set: %w", err)
 		}
 		return c, nil
 	}
+	if o.TLS.enabled() {
+		return nil, fmt.Errorf("--tlscacert, --tlscert, --tlskey and --tlsservername need a tcp:// address in --addr or BUILDKIT_HOST")
+	}
 	var tried []string
-	if c, err := dial(ctx, DefaultSocket); err == nil {
+	if c, err := dial(ctx, DefaultSocket, TLSOptions{}); err == nil {
 		return c, nil
 	} else {
 		tried = append(tried, fmt.Sprintf("%s (%s)", DefaultSocket, shortErr(err)))
@@ -75,7 +216,7 @@ func Connect(ctx context.Context, o ConnectOptions) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c, err := dial(ctx, p.addr()); err == nil {
+	if c, err := dial(ctx, p.addr(), TLSOptions{}); err == nil {
 		return c, nil
 	}
 	if why := cannotStartDaemon(); why != "" {
@@ -87,20 +228,43 @@ func Connect(ctx context.Context, o ConnectOptions) (*Client, error) {
 	if err := p.start(ctx, o.Log); err != nil {
 		return nil, fmt.Errorf("starting a private buildkitd: %w", err)
 	}
-	return dial(ctx, p.addr())
+	return dial(ctx, p.addr(), TLSOptions{})
 }
 
 // dial connects and checks that the daemon answers, within a few seconds.
-func dial(ctx context.Context, addr string) (*Client, error) {
-	c, err := client.New(ctx, addr)
+func dial(ctx context.Context, addr string, t TLSOptions) (*Client, error) {
+	c, err := client.New(ctx, addr, t.clientOpts(addr)...)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to BuildKit at %s: %w", addr, err)
+		return nil, fmt.Errorf("connecting to BuildKit at %s: %s", addr, shortErr(err))
 	}
 	if err := ping(ctx, c); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("connecting to BuildKit at %s: %s", addr, shortErr(err))
+		return nil, fmt.Errorf("connecting to BuildKit at %s: %s%s", addr, shortErr(err), tlsHint(addr, t, err))
 	}
 	return &Client{bk: c, addr: addr}, nil
+}
+
+// tlsHint suggests the TLS flags when a tcp:// connection fails in a way
+// a TLS mismatch explains. A daemon that rejects the client certificate
+// often just closes the connection (EOF, broken pipe), so the hint is
+// chosen from what the client sent as much as from the error.
+func tlsHint(addr string, t TLSOptions, err error) string {
+	if !strings.HasPrefix(addr, "tcp://") {
+		return ""
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such host"):
+		return ""
+	case !t.enabled():
+		return " (if the daemon uses TLS, pass --tlscacert, and --tlscert with --tlskey when it verifies clients)"
+	case strings.Contains(msg, "x509:") || strings.Contains(msg, "authority"):
+		return " (the daemon's certificate did not verify: check --tlscacert and --tlsservername)"
+	case t.Cert == "":
+		return " (the daemon may require a client certificate: pass --tlscert and --tlskey)"
+	default:
+		return " (the daemon may have rejected the client certificate: check that the daemon's CA signed --tlscert)"
+	}
 }
 
 func ping(ctx context.Context, c *client.Client) error {
@@ -223,7 +387,7 @@ func (p daemonPaths) start(ctx context.Context, logf func(string, ...any)) error
 			return ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
-		if c, err := dial(ctx, p.addr()); err == nil {
+		if c, err := dial(ctx, p.addr(), TLSOptions{}); err == nil {
 			c.Close()
 			return cmd.Process.Release()
 		}
@@ -240,21 +404,37 @@ func (p daemonPaths) ensureBinary(ctx context.Context, logf func(string, ...any)
 	if fileExists(p.binary) {
 		return p.binary, nil
 	}
-	gobin, err := os.MkdirTemp(filepath.Dir(filepath.Dir(p.binary)), "gobin-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(gobin)
-	logf("building buildkitd %s with the go command (first time only, a few minutes)", p.version)
-	cmd := exec.CommandContext(ctx, "go", "install", buildkitModule+"/cmd/buildkitd@"+p.version)
-	cmd.Env = append(os.Environ(), "GOBIN="+gobin, "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go install buildkitd@%s: %w\n%s", p.version, err, out)
-	}
+	// `go install pkg@version` refuses BuildKit because its go.mod has
+	// exclude directives, so the daemon is built in a module of its own,
+	// with the same excludes.
 	if err := os.MkdirAll(filepath.Dir(p.binary), 0o755); err != nil {
 		return "", err
 	}
-	if err := os.Rename(filepath.Join(gobin, "buildkitd"), p.binary); err != nil {
+	mod, err := os.MkdirTemp(filepath.Dir(p.binary), "build-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(mod)
+	gomod := "module slipway.local/buildkitd\n\ngo 1.26.8\n\nexclude (\n" +
+		"\tgithub.com/davecgh/go-spew v1.1.2-0.20180830191138-d8f796af33cc\n" +
+		"\tgithub.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2\n)\n"
+	if err := os.WriteFile(filepath.Join(mod, "go.mod"), []byte(gomod), 0o644); err != nil {
+		return "", err
+	}
+	logf("building buildkitd %s with the go command (first time only, a few minutes)", p.version)
+	tmp := filepath.Join(mod, "buildkitd")
+	for _, args := range [][]string{
+		{"get", buildkitModule + "/cmd/buildkitd@" + p.version},
+		{"build", "-o", tmp, buildkitModule + "/cmd/buildkitd"},
+	} {
+		cmd := exec.CommandContext(ctx, "go", args...)
+		cmd.Dir = mod
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	if err := os.Rename(tmp, p.binary); err != nil {
 		return "", err
 	}
 	return p.binary, nil

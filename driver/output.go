@@ -22,12 +22,17 @@ type Output struct {
 	Dest string
 }
 
+// CacheOnly is the output type that exports nothing, as buildx's
+// --output type=cacheonly: the build only fills the daemon's cache (and any
+// --export-cache).
+const CacheOnly = "cacheonly"
+
 // ParseOutput parses one --output value. Field names are matched without
 // regard to case, as buildctl does.
 func ParseOutput(s string) (Output, error) {
 	o := Output{Attrs: map[string]string{}}
 	if strings.TrimSpace(s) == "" {
-		return o, fmt.Errorf("--output is empty: type=<type> is required (image, oci, docker, local, tar)")
+		return o, fmt.Errorf("--output is empty: type=<type> is required (image, oci, docker, local, tar, cacheonly)")
 	}
 	fields, err := csvvalue.Fields(s, nil)
 	if err != nil {
@@ -50,7 +55,7 @@ func ParseOutput(s string) (Output, error) {
 		}
 	}
 	if o.Type == "" {
-		return o, fmt.Errorf("--output %q: type=<type> is required (image, oci, docker, local, tar)", s)
+		return o, fmt.Errorf("--output %q: type=<type> is required (image, oci, docker, local, tar, cacheonly)", s)
 	}
 	switch o.kind() {
 	case destFile:

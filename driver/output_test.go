@@ -22,6 +22,7 @@ func TestParseOutput(t *testing.T) {
 		{"type=tar,dest=fs.tar", Output{Type: "tar", Dest: "fs.tar", Attrs: map[string]string{}}, destFile},
 		{`type=image,"name=reg:5000/a:1,reg:5000/a:latest",push=true`, Output{Type: "image", Attrs: map[string]string{"name": "reg:5000/a:1,reg:5000/a:latest", "push": "true"}}, destNone},
 		{"TYPE=image,Push=true", Output{Type: "image", Attrs: map[string]string{"push": "true"}}, destNone},
+		{"type=cacheonly", Output{Type: "cacheonly", Attrs: map[string]string{}}, destNone},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := ParseOutput(tc.in)
@@ -41,6 +42,7 @@ func TestParseOutputErrors(t *testing.T) {
 		"type=oci,dest=-":         "dest=FILE is required",
 		"type=local":              "dest=DIR is required for the local exporter",
 		"type=image,dest=x":       "the image exporter takes no dest",
+		"type=cacheonly,dest=x":   "the cacheonly exporter takes no dest",
 		"type=oci,output=x":       "output=x is not supported, you meant dest=x?",
 		"type=oci,novalue":        `field "novalue" is not key=value`,
 		`type=oci,"dest=unclosed`: `--output "type=oci,\"dest=unclosed"`,

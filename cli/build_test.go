@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/slipway-build/slipway/internal/testenv"
+)
+
+// Every flag in buildctl's syntax is checked before any daemon is
+// contacted; a bad value exits 2 with one line naming the flag.
+func TestBuildFlagUsageErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pemFile := filepath.Join(dir, "x.pem")
+	require.NoError(t, os.WriteFile(pemFile, []byte("pem"), 0o600))
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--addr", "tcp://127.0.0.1"}, `--addr: buildkit address "tcp://127.0.0.1": the port is missing`},
+		{[]string{"--addr", "127.0.0.1:1234"}, `--addr: buildkit address "127.0.0.1:1234"`},
+		{[]string{"--addr", "kube-pod://"}, `--addr: buildkit address "kube-pod://": kube-pod://: url lacks pod name`},
+		{[]string{"--addr", "unix:///run/b.sock", "--tlscacert", pemFile}, "need a tcp:// address"},
+		{[]string{"--addr", "tcp://127.0.0.1:1234", "--tlscert", pemFile}, "--tlscert is set but --tlskey is not"},
+		{[]string{"--addr", "tcp://127.0.0.1:1234", "--tlscacert", filepath.Join(dir, "none.pem")}, "--tlscacert: stat "},
+		{[]string{"--export-cache", "type=local"}, `--export-cache "type=local": dest=DIR is required for the local cache`},
+		{[]string{"--import-cache", "type=registry,ref"}, `--import-cache "type=registry,ref": invalid value ref`},
+		{[]string{"--secret", "id=tok,src=" + filepath.Join(dir, "none")}, `--secret "id=tok,src=`},
+		{[]string{"--secret", "tok"}, `--secret "tok": invalid field 'tok' must be a key=value pair`},
+		{[]string{"--ssh", "key=" + filepath.Join(dir, "none")}, `--ssh "key=`},
+		{[]string{"--allow", "network.none"}, `--allow "network.none": unknown entitlement`},
+		{[]string{"--no-cache=maybe"}, `invalid boolean value "maybe" for -no-cache`},
+		{[]string{"--platform", "linux/amd64,linux/386", "run"}, `--platform "linux/amd64,linux/386": several platforms are for build only`},
+		{[]string{"--platform", "linux/amd64,linux/386", "llb"}, "several platforms are for build only"},
+		{[]string{"--platform", "linux/amd64,windows/"}, `--platform "windows/"`},
+		{[]string{"--output", "type=cacheonly,dest=x"}, "the cacheonly exporter takes no dest"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, stderr, code := run(t, tc.args...)
+			require.Equal(t, 2, code, stderr)
+			require.Contains(t, stderr, tc.want)
+		})
+	}
+}
+
+// --metadata-file is written as buildctl writes it: the exporter response
+// as JSON, with the image digest and the decoded descriptor.
+func TestBuildWritesMetadataFile(t *testing.T) {
+	env := testenv.Get(t)
+	dir := t.TempDir()
+	meta := filepath.Join(dir, "metadata.json")
+	archive := filepath.Join(dir, "img.tar")
+	_, stderr, code := run(t, "--addr", env.BuildkitHost, "--progress", "quiet",
+		"--output", "type=oci,dest="+archive, "--metadata-file", meta, "--no-cache")
+	require.Equal(t, 0, code, stderr)
+	dt, err := os.ReadFile(meta)
+	require.NoError(t, err)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(dt, &got), "%s", dt)
+	dgst, ok := got["containerimage.digest"].(string)
+	require.True(t, ok, "%s", dt)
+	require.Regexp(t, `^sha256:[0-9a-f]{64}$`, dgst)
+	desc, ok := got["containerimage.descriptor"].(map[string]any)
+	require.True(t, ok, "the descriptor is decoded JSON: %s", dt)
+	require.Equal(t, dgst, desc["digest"])
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 2, "the archive and the metadata, no temporary files")
+}
+
+// --output type=cacheonly builds and exports nothing, as buildx's does.
+func TestBuildCacheOnlyWritesNothing(t *testing.T) {
+	env := testenv.Get(t)
+	dir := t.TempDir()
+	t.Chdir(dir)
+	_, stderr, code := run(t, "--addr", env.BuildkitHost, "--progress", "quiet", "--output", "type=cacheonly")
+	require.Equal(t, 0, code, stderr)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, entries, "no archive is written")
+}

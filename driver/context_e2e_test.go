@@ -1,0 +1,60 @@
+package driver_test
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moby/buildkit/client"
+	"github.com/stretchr/testify/require"
+
+	"github.com/slipway-build/slipway/driver"
+	"github.com/slipway-build/slipway/dsl"
+)
+
+// The build context is the directory given: Copy reads from it, and only
+// the files the build uses are sent (the transfer size comes from the
+// progress status).
+func TestBuildContextSendsOnlyWhatIsCopied(t *testing.T) {
+	c := connect(t)
+	ctxDir := t.TempDir()
+	content := "hello from the context " + time.Now().Format(time.RFC3339Nano) + "\n"
+	require.NoError(t, os.WriteFile(filepath.Join(ctxDir, "hello.txt"), []byte(content), 0o644))
+	big, err := os.Create(filepath.Join(ctxDir, "unused.bin"))
+	require.NoError(t, err)
+	require.NoError(t, big.Truncate(64<<20))
+	require.NoError(t, big.Close())
+
+	var mu sync.Mutex
+	var sent int64
+	out := filepath.Join(t.TempDir(), "out")
+	o, err := driver.ParseOutput("type=local,dest=" + out)
+	require.NoError(t, err)
+	stage := dsl.From("busybox").Copy("hello.txt", "/srv/hello.txt").Run("cat /srv/hello.txt > /srv/copy.txt")
+	_, err = c.Build(t.Context(), stage, driver.BuildOptions{
+		ContextDir: ctxDir, Outputs: []driver.Output{o}, Progress: "quiet", ProgressOut: io.Discard,
+		OnStatus: func(st *client.SolveStatus) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, s := range st.Statuses {
+				if strings.HasPrefix(s.ID, "transferring") && s.Current > sent {
+					sent = s.Current
+				}
+			}
+		},
+	})
+	require.NoError(t, err)
+	got, err := os.ReadFile(filepath.Join(out, "srv", "copy.txt"))
+	require.NoError(t, err)
+	require.Equal(t, content, string(got))
+	t.Logf("context transfer: %d bytes", sent)
+	require.Positive(t, sent, "the context was transferred")
+	require.Less(t, sent, int64(64<<10), "the unused 64 MiB file was not sent")
+
+	_, err = c.Build(t.Context(), stage, driver.BuildOptions{ContextDir: filepath.Join(ctxDir, "missing"), Progress: "quiet", ProgressOut: io.Discard})
+	require.ErrorContains(t, err, "build context: stat "+filepath.Join(ctxDir, "missing"))
+}

@@ -1,0 +1,189 @@
+package driver
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/moby/buildkit/client"
+	bkbuild "github.com/moby/buildkit/cmd/buildctl/build"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/sshforward/sshprovider"
+	"github.com/moby/buildkit/util/entitlements"
+)
+
+// CacheEntry is one cache backend, as buildctl's --export-cache and
+// --import-cache describe it: type=registry,ref=REF,mode=max and the like.
+type CacheEntry = client.CacheOptionsEntry
+
+// ParseCacheExport parses one --export-cache value in buildctl's syntax
+// (with buildctl's parser): "type=registry,ref=REF[,mode=max]",
+// "type=local,dest=DIR", "type=inline", or any type the daemon has
+// registered. A bare reference means type=registry,ref=REF.
+func ParseCacheExport(s string) (CacheEntry, error) {
+	return parseCache("--export-cache", s, bkbuild.ParseExportCache)
+}
+
+// ParseCacheImport parses one --import-cache value in buildctl's syntax:
+// "type=registry,ref=REF", "type=local,src=DIR", and so on.
+func ParseCacheImport(s string) (CacheEntry, error) {
+	return parseCache("--import-cache", s, bkbuild.ParseImportCache)
+}
+
+func parseCache(flag, s string, parse func([]string) ([]client.CacheOptionsEntry, error)) (CacheEntry, error) {
+	if strings.TrimSpace(s) == "" {
+		return CacheEntry{}, fmt.Errorf("%s is empty: type=<type> is required (registry, local, inline, ...)", flag)
+	}
+	if strings.Contains(s, "=") && !strings.Contains(s, "type=") {
+		// buildctl would take the whole value for a legacy registry ref.
+		return CacheEntry{}, fmt.Errorf("%s %q: type=<type> is required (registry, local, inline, ...)", flag, s)
+	}
+	entries, err := parse([]string{s})
+	if err != nil {
+		return CacheEntry{}, fmt.Errorf("%s %q: %s", flag, s, strings.TrimPrefix(err.Error(), flag+" "))
+	}
+	e := entries[0]
+	// What the client library would only find at solve time.
+	need := map[string]string{}
+	switch {
+	case e.Type == "registry":
+		need["ref"] = "REF"
+	case e.Type == "local" && flag == "--export-cache":
+		need["dest"] = "DIR"
+	case e.Type == "local":
+		need["src"] = "DIR"
+	}
+	for k, v := range need {
+		if e.Attrs[k] == "" {
+			return CacheEntry{}, fmt.Errorf("%s %q: %s=%s is required for the %s cache", flag, s, k, v, e.Type)
+		}
+	}
+	if m, ok := e.Attrs["mode"]; ok && m != "min" && m != "max" {
+		return CacheEntry{}, fmt.Errorf("%s %q: mode=%s: want min or max", flag, s, m)
+	}
+	return e, nil
+}
+
+// ParseSecrets parses --secret values in buildctl's syntax
+// ("id=ID,src=FILE", "id=ID,env=VAR", "type=env,id=ID") into the session
+// attachable that serves them to RUN --mount=type=secret. Files are checked
+// now; values are read only when a step asks for them.
+func ParseSecrets(specs []string) (session.Attachable, error) {
+	for _, s := range specs {
+		if strings.TrimSpace(s) == "" {
+			return nil, fmt.Errorf("--secret is empty: want id=ID,src=FILE or id=ID,env=VAR")
+		}
+		if _, err := bkbuild.ParseSecret([]string{s}); err != nil {
+			return nil, fmt.Errorf("--secret %q: %s", s, err)
+		}
+	}
+	a, err := bkbuild.ParseSecret(specs)
+	if err != nil {
+		return nil, fmt.Errorf("--secret: %s", err)
+	}
+	return a, nil
+}
+
+// ParseSSH parses --ssh values in buildctl's syntax ("default" for
+// $SSH_AUTH_SOCK, "ID=SOCKET|KEY[,...]") into the session attachable that
+// forwards them to RUN --mount=type=ssh.
+func ParseSSH(specs []string) (session.Attachable, error) {
+	var confs []sshprovider.AgentConfig
+	for _, s := range specs {
+		if strings.TrimSpace(s) == "" {
+			return nil, fmt.Errorf("--ssh is empty: want default or ID=SOCKET|KEY")
+		}
+		c, err := bkbuild.ParseSSH([]string{s})
+		if err != nil {
+			return nil, fmt.Errorf("--ssh %q: %s", s, err)
+		}
+		if _, err := sshprovider.NewSSHAgentProvider(c); err != nil {
+			return nil, fmt.Errorf("--ssh %q: %s", s, sshErr(err))
+		}
+		confs = append(confs, c...)
+	}
+	a, err := sshprovider.NewSSHAgentProvider(confs)
+	if err != nil {
+		return nil, fmt.Errorf("--ssh: %s", sshErr(err))
+	}
+	return a, nil
+}
+
+// sshErr drops the Go struct dump sshprovider puts in its errors.
+func sshErr(err error) string {
+	s := err.Error()
+	if strings.HasPrefix(s, "failed to convert agent config {") {
+		if i := strings.Index(s, "}: "); i >= 0 {
+			return s[i+3:]
+		}
+	}
+	return s
+}
+
+// ParseAllow checks an --allow value: an entitlement BuildKit knows,
+// such as network.host or security.insecure.
+func ParseAllow(s string) (string, error) {
+	if _, _, err := entitlements.Parse(s); err != nil {
+		return "", fmt.Errorf("--allow %q: unknown entitlement (want network.host or security.insecure)", s)
+	}
+	return s, nil
+}
+
+// WriteMetadataFile writes what the exporters reported as buildctl's
+// --metadata-file does: a JSON object of the exporter response, with values
+// that are base64-encoded JSON objects decoded in place. The file is
+// replaced atomically.
+func WriteMetadataFile(path string, exporterResponse map[string]string) error {
+	out := make(map[string]any, len(exporterResponse))
+	for k, v := range exporterResponse {
+		out[k] = v
+		dt, err := base64.StdEncoding.DecodeString(v)
+		if err != nil {
+			continue
+		}
+		var obj map[string]any
+		if err := json.Unmarshal(dt, &obj); err == nil && len(obj) > 0 {
+			out[k] = json.RawMessage(dt)
+		}
+	}
+	dt, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return fmt.Errorf("writing metadata file %s: %w", path, err)
+	}
+	if err := atomicWrite(path, dt, 0o644); err != nil {
+		return fmt.Errorf("writing metadata file %s: %w", path, err)
+	}
+	return nil
+}
+
+// atomicWrite writes a temporary file beside path and renames it over path.
+func atomicWrite(path string, dt []byte, perm os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, werr := f.Write(dt)
+	cerr := f.Close()
+	if err := firstErr(werr, cerr, os.Chmod(tmp, perm)); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
