@@ -134,6 +134,7 @@ func runBuild(ctx context.Context, inv *invocation) error {
 		Progress:    inv.opts.progress,
 		ProgressOut: inv.stderr,
 		Resolver:    inv.opts.llb.lock.wrapper(),
+		Compile:     inv.compileOptions(),
 
 		Platforms:    inv.platforms,
 		ContextDir:   so.ContextDir,

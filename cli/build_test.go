@@ -85,3 +85,17 @@ func TestBuildCacheOnlyWritesNothing(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, entries, "no archive is written")
 }
+
+func TestParseBuildArgs(t *testing.T) {
+	t.Setenv("SLIPWAY_TEST_FROM_ENV", "env value")
+	args, err := parseBuildArgs([]string{"A=1", "B=", "C=x=y", "SLIPWAY_TEST_FROM_ENV", "SLIPWAY_TEST_UNSET_XYZ"})
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"A": "1", "B": "", "C": "x=y", "SLIPWAY_TEST_FROM_ENV": "env value"}, args)
+	for _, bad := range []string{"=x", "", "A B=1"} {
+		_, err := parseBuildArgs([]string{bad})
+		require.ErrorContains(t, err, "--build-arg", bad)
+	}
+	_, stderr, code := run(t, "--build-arg", "=x", "llb")
+	require.Equal(t, 2, code)
+	require.Contains(t, stderr, `--build-arg "=x": want KEY=VALUE or KEY`)
+}

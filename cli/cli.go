@@ -93,13 +93,14 @@ func exitCode(err error, stderr io.Writer) int {
 
 // options are all flags. Each command keeps its own in its own file.
 type options struct {
-	addr     string
-	tls      driver.TLSOptions
-	platform string
-	progress string
-	build    buildOptions
-	llb      llbOptions
-	run      runOptions
+	addr      string
+	buildArgs stringList
+	tls       driver.TLSOptions
+	platform  string
+	progress  string
+	build     buildOptions
+	llb       llbOptions
+	run       runOptions
 }
 
 type stringList []string
@@ -115,6 +116,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.tls.ServerName, "tlsservername", "", "name the daemon's certificate must carry (default: the host of the address)")
 	fs.StringVar(&o.platform, "platform", "", "target platform, os/arch[/variant]; several, comma-separated, build an image index (default: the daemon's)")
 	fs.StringVar(&o.progress, "progress", "auto", "progress display: auto, tty, plain, rawjson or quiet")
+	fs.Var(&o.buildArgs, "build-arg", "set a build argument the build declares with Arg: KEY=VALUE, or KEY to take it from the environment (repeatable)")
 	o.build.register(fs)
 	o.llb.register(fs)
 	o.run.register(fs)
@@ -125,6 +127,8 @@ type invocation struct {
 	opts     options
 	stage    func() dsl.Stage
 	platform *ocispecs.Platform
+	// buildArgs are --build-arg's values.
+	buildArgs map[string]string
 	// platforms are all of --platform's; platform is the first.
 	platforms []ocispecs.Platform
 	// args are the arguments after the command; only run takes any.
@@ -192,7 +196,39 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 	if !ok {
 		return fmt.Errorf("%w: unknown command %q (want build, llb or run)", errUsage, command)
 	}
-	return run(ctx, &invocation{opts: o, stage: build, platform: platform, platforms: targets, args: cmdArgs, stdout: stdout, stderr: stderr})
+	buildArgs, err := parseBuildArgs(o.buildArgs)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return run(ctx, &invocation{opts: o, stage: build, platform: platform, platforms: targets, buildArgs: buildArgs, args: cmdArgs, stdout: stdout, stderr: stderr})
+}
+
+// parseBuildArgs reads --build-arg values as docker build does: KEY=VALUE,
+// or KEY alone for the value of the environment variable KEY (left out when
+// it is not set).
+func parseBuildArgs(specs []string) (map[string]string, error) {
+	args := map[string]string{}
+	for _, spec := range specs {
+		k, v, ok := strings.Cut(spec, "=")
+		if k == "" || strings.ContainsAny(k, " \t\n") {
+			return nil, fmt.Errorf("--build-arg %q: want KEY=VALUE or KEY", spec)
+		}
+		if !ok {
+			if v, ok = os.LookupEnv(k); !ok {
+				continue
+			}
+		}
+		args[k] = v
+	}
+	return args, nil
+}
+
+// compileOptions are the options every command compiles the stage with.
+func (inv *invocation) compileOptions() []dsl.CompileOption {
+	if len(inv.buildArgs) == 0 {
+		return nil
+	}
+	return []dsl.CompileOption{dsl.WithBuildArgs(inv.buildArgs)}
 }
 
 func connect(ctx context.Context, inv *invocation) (*driver.Client, error) {

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/slipway-build/slipway/dsl"
@@ -32,7 +33,7 @@ func runLLB(ctx context.Context, inv *invocation) error {
 	if err := lock.check(); err != nil {
 		return err
 	}
-	var opts []dsl.CompileOption
+	opts := inv.compileOptions()
 	if inv.platform != nil {
 		opts = append(opts, dsl.WithPlatform(*inv.platform))
 	}
@@ -42,7 +43,10 @@ func runLLB(ctx context.Context, inv *invocation) error {
 		if err != nil {
 			return err
 		}
-		if res, err = dsl.Compile(ctx, inv.stage(), append(opts, dsl.WithResolver(r))...); err != nil {
+		// No daemon to ask: compile for one of the BuildKit version this
+		// program was built with, as the daemon path would with it.
+		caps := pb.Caps.CapSet(pb.Caps.All())
+		if res, err = dsl.Compile(ctx, inv.stage(), append(opts, dsl.WithResolver(r), dsl.WithCaps(caps))...); err != nil {
 			return err
 		}
 	} else {

@@ -43,6 +43,7 @@ func runRun(ctx context.Context, inv *invocation) error {
 	defer c.Close()
 	so.Platform = inv.platform
 	so.Progress = inv.opts.progress
+	so.Compile = inv.compileOptions()
 	so.ProgressOut = inv.stderr
 	so.Resolver = inv.opts.llb.lock.wrapper()
 	ro := driver.RunOptions{

@@ -24,6 +24,7 @@ import (
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/util/grpcerrors"
 	"github.com/moby/buildkit/util/progress/progressui"
+	"github.com/moby/patternmatcher/ignorefile"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/tonistiigi/fsutil"
@@ -68,8 +69,34 @@ type BuildOptions struct {
 	Allow []string
 	// ContextDir is the build context, the directory Copy and bind mounts
 	// read from; empty means the current directory. Only the paths the
-	// build uses are sent to the daemon.
+	// build uses are sent to the daemon, less those its .dockerignore
+	// excludes.
 	ContextDir string
+	// Compile are further options for compiling the stage, such as
+	// dsl.WithBuildArgs.
+	Compile []dsl.CompileOption
+}
+
+// ignorePatterns reads the context's .dockerignore, as docker build does;
+// a missing file excludes nothing.
+func (o BuildOptions) ignorePatterns() ([]string, error) {
+	dir := o.ContextDir
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.Open(filepath.Join(dir, ".dockerignore"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading .dockerignore: %w", err)
+	}
+	defer f.Close()
+	patterns, err := ignorefile.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", f.Name(), err)
+	}
+	return patterns, nil
 }
 
 // contextName is the name of the build context's local source, as the
@@ -186,11 +213,17 @@ func (c *Client) Build(ctx context.Context, s dsl.Stage, o BuildOptions) (*Resul
 // compileFor compiles the stage for platform p (nil: the daemon's) with
 // the build's resolver.
 func compileFor(ctx context.Context, gw gwclient.Client, s dsl.Stage, o BuildOptions, contextID string, p *ocispecs.Platform) (*dsl.Result, error) {
+	ignore, err := o.ignorePatterns()
+	if err != nil {
+		return nil, err
+	}
 	opts := []dsl.CompileOption{
 		dsl.WithResolver(o.Resolver.wrap(gw)),
 		dsl.WithCaps(gw.BuildOpts().LLBCaps),
 		dsl.WithContextID(contextID),
+		dsl.WithIgnorePatterns(ignore),
 	}
+	opts = append(opts, o.Compile...)
 	if p != nil {
 		opts = append(opts, dsl.WithPlatform(*p))
 	}
@@ -575,7 +608,9 @@ func (e *StepError) Unwrap() error { return e.Err }
 func (c *Client) Compile(ctx context.Context, s dsl.Stage, w ResolverWrapper, opts ...dsl.CompileOption) (*dsl.Result, error) {
 	var compiled *dsl.Result
 	_, err := c.bk.Build(ctx, client.SolveOpt{}, "", func(ctx context.Context, gw gwclient.Client) (*gwclient.Result, error) {
-		r, err := dsl.Compile(ctx, s, append([]dsl.CompileOption{dsl.WithResolver(w.wrap(gw))}, opts...)...)
+		// The daemon's capabilities shape the LLB as they do for a build;
+		// the context keeps the fixed ID, so the output is reproducible.
+		r, err := dsl.Compile(ctx, s, append([]dsl.CompileOption{dsl.WithResolver(w.wrap(gw)), dsl.WithCaps(gw.BuildOpts().LLBCaps)}, opts...)...)
 		if err != nil {
 			return nil, err
 		}

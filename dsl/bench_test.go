@@ -3,31 +3,50 @@ package dsl_test
 import (
 	"testing"
 
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
+	"github.com/moby/buildkit/frontend/dockerui"
+
+	"github.com/slipway-build/slipway/dsl"
 	"github.com/slipway-build/slipway/dsltest"
 	"github.com/slipway-build/slipway/internal/parity"
 )
 
-// BenchmarkCompile compiles every parity case both ways in one run:
-// BuildKit's Dockerfile frontend on the Dockerfile (the anchor), then the DSL
-// on the same build. Compare the pairs with benchstat.
+// BenchmarkCompile compiles every parity case both ways in one run, each to
+// a marshaled definition: BuildKit's frontend on the Dockerfile (the anchor),
+// then the DSL on the same build. hack/bench-dsl turns it into a table.
 func BenchmarkCompile(b *testing.B) {
+	caps := parity.AllCaps()
 	for _, tc := range parityCases() {
 		if tc.network {
 			continue
 		}
-		o := parity.Options{Resolver: dsltest.NewResolver(baseImages()), Platform: tc.platform, BuildArgs: tc.buildArgs, Caps: parity.AllCaps()}
+		resolver := dsltest.NewResolver(baseImages())
 		b.Run(tc.name+"/dockerfile2llb", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := parity.Dockerfile(b.Context(), []byte(tc.dockerfile), o); err != nil {
+				res, err := dockerfile2llb.Dockerfile2LLB(b.Context(), []byte(tc.dockerfile), dockerfile2llb.ConvertOpt{
+					Config:         dockerui.Config{BuildArgs: tc.buildArgs},
+					MetaResolver:   resolver,
+					TargetPlatform: tc.platform,
+					LLBCaps:        caps,
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := res.State.Marshal(b.Context(), llb.LocalUniqueID(dsl.DefaultContextID)); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
+		opts := []dsl.CompileOption{dsl.WithResolver(resolver), dsl.WithBuildArgs(tc.buildArgs), dsl.WithCaps(*caps)}
+		if tc.platform != nil {
+			opts = append(opts, dsl.WithPlatform(*tc.platform))
+		}
 		b.Run(tc.name+"/dsl", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := parity.DSL(b.Context(), tc.build, o); err != nil {
+				if _, err := dsl.Compile(b.Context(), tc.build, opts...); err != nil {
 					b.Fatal(err)
 				}
 			}
