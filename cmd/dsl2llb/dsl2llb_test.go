@@ -327,3 +327,14 @@ func TestErrors(t *testing.T) {
 		})
 	}
 }
+
+// --build-arg reaches the program: the ARG's value is in the RUN step's env.
+func TestBuildArgs(t *testing.T) {
+	t.Parallel()
+	out, stderr, code := dsl2llb(t, "--lock", multistageLock, "--format", "json", "--build-arg", "GREETING=bonjour", "./testdata/args")
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, out, `"GREETING=bonjour"`)
+	out, stderr, code = dsl2llb(t, "--lock", multistageLock, "--format", "json", "./testdata/args")
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, out, `"GREETING=hello"`, "the default without --build-arg")
+}

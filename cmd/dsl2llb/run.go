@@ -40,13 +40,14 @@ const updateLockCommandEnv = "SLIPWAY_UPDATE_LOCK_COMMAND"
 
 // options are the parsed command line.
 type options struct {
-	output   string
-	format   string
-	platform string
-	lock     string
-	update   lockfile.UpdateMode
-	pkg      string
-	progArgs []string // flags for the program itself
+	output    string
+	format    string
+	platform  string
+	lock      string
+	update    lockfile.UpdateMode
+	pkg       string
+	progArgs  []string // flags for the program itself
+	buildArgs stringList
 }
 
 var formats = map[string]func(*llb.Definition) ([]byte, error){
@@ -63,6 +64,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.format, "format", "pb", "output format: pb, json or dot")
 	fs.StringVar(&o.platform, "platform", "", "target platform, os/arch[/variant] (default: this machine's)")
 	fs.StringVar(&o.lock, "lock", "", "resolve base images from the image lock `FILE` only, offline")
+	fs.Var(&o.buildArgs, "build-arg", "set a build argument the program declares with Arg: `KEY=VALUE`, or KEY from the environment (repeatable)")
 	fs.Var(&o.update, "update-lock", "with --lock: add the images missing from the lock file, resolved on the daemon (=all: every image)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -199,6 +201,9 @@ func runProgram(ctx context.Context, bin string, o *options, args []string, stde
 	if o.platform != "" {
 		progArgs = append(progArgs, "--platform", o.platform)
 	}
+	for _, a := range o.buildArgs {
+		progArgs = append(progArgs, "--build-arg", a)
+	}
 	progArgs = append(progArgs, o.progArgs...)
 	progArgs = append(progArgs, "llb")
 
@@ -246,3 +251,9 @@ func withoutUpdateLock(args []string) []string {
 	}
 	return out
 }
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, " ") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
