@@ -330,18 +330,8 @@ func (c *compiler) mount(d *stageState, spec *mountSpec) (llb.RunOption, error) 
 	}
 	if src := path.Join("/", m.source); src != "/" {
 		mountOpts = append(mountOpts, llb.SourcePath(src))
-	} else if m.uid != nil || m.gid != nil || m.mode != nil {
-		uid, gid, mode := 0, 0, os.FileMode(0o755)
-		if m.uid != nil {
-			uid = int(*m.uid)
-		}
-		if m.gid != nil {
-			gid = int(*m.gid)
-		}
-		if m.mode != nil {
-			mode = os.FileMode(*m.mode)
-		}
-		st = st.File(llb.Mkdir("/cache", mode, llb.WithUIDGID(uid, gid)), llb.WithCustomName("[internal] setting cache mount permissions"))
+	} else if uid, gid, mode, ok := m.owner(0o755); ok {
+		st = st.File(llb.Mkdir("/cache", os.FileMode(mode), llb.WithUIDGID(uid, gid)), llb.WithCustomName("[internal] setting cache mount permissions"))
 		mountOpts = append(mountOpts, llb.SourcePath("/cache"))
 	}
 	// A bind or tmpfs mount without a stage reads the context, as far as
@@ -384,17 +374,7 @@ func (c *compiler) secret(d *stageState, m *mountSpec) (llb.RunOption, error) {
 	if m.env != nil {
 		opts = append(opts, llb.SecretAsEnvName(*m.env))
 	}
-	if m.uid != nil || m.gid != nil || m.mode != nil {
-		uid, gid, mode := 0, 0, 0o400
-		if m.uid != nil {
-			uid = int(*m.uid)
-		}
-		if m.gid != nil {
-			gid = int(*m.gid)
-		}
-		if m.mode != nil {
-			mode = int(*m.mode)
-		}
+	if uid, gid, mode, ok := m.owner(0o400); ok {
 		opts = append(opts, llb.SecretFileOpt(uid, gid, mode))
 	}
 	return llb.AddSecretWithDest(id, target, opts...), nil
@@ -414,18 +394,27 @@ func (c *compiler) ssh(m *mountSpec) (llb.RunOption, error) {
 	if !m.required {
 		opts = append(opts, llb.SSHOptional)
 	}
-	if m.uid != nil || m.gid != nil || m.mode != nil {
-		uid, gid, mode := 0, 0, 0o600
-		if m.uid != nil {
-			uid = int(*m.uid)
-		}
-		if m.gid != nil {
-			gid = int(*m.gid)
-		}
-		if m.mode != nil {
-			mode = int(*m.mode)
-		}
+	if uid, gid, mode, ok := m.owner(0o600); ok {
 		opts = append(opts, llb.SSHSocketOpt(m.target, uid, gid, mode))
 	}
 	return llb.AddSSHSocket(opts...), nil
+}
+
+// owner is the uid, gid and mode a mount's file or directory gets, with
+// defMode when only the owner is set; ok is false when none is set.
+func (m *mountSpec) owner(defMode int) (uid, gid, mode int, ok bool) {
+	if m.uid == nil && m.gid == nil && m.mode == nil {
+		return 0, 0, 0, false
+	}
+	mode = defMode
+	if m.uid != nil {
+		uid = int(*m.uid)
+	}
+	if m.gid != nil {
+		gid = int(*m.gid)
+	}
+	if m.mode != nil {
+		mode = int(*m.mode)
+	}
+	return uid, gid, mode, true
 }
