@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/slipway-build/slipway/driver"
 )
@@ -36,6 +37,7 @@ type solveFlags struct {
 	allow       stringList
 	noCache     bool
 	contextDir  string
+	contexts    stringList
 }
 
 func (o *solveFlags) register(fs *flag.FlagSet) {
@@ -46,12 +48,26 @@ func (o *solveFlags) register(fs *flag.FlagSet) {
 	fs.Var(&o.allow, "allow", "grant an entitlement: network.host or security.insecure (repeatable)")
 	fs.BoolVar(&o.noCache, "no-cache", false, "run every step again, ignoring the cache")
 	fs.StringVar(&o.contextDir, "context", ".", "build context: the directory Copy and bind mounts read from")
+	fs.Var(&o.contexts, "build-context", "a named build context the build reads with dsl.Context(NAME): NAME=DIR (repeatable)")
 }
 
 // solveOptions parses the solve flags into the fields of
 // driver.BuildOptions they set.
 func (o solveFlags) solveOptions() (driver.BuildOptions, error) {
 	b := driver.BuildOptions{NoCache: o.noCache, ContextDir: o.contextDir}
+	for _, spec := range o.contexts {
+		name, dir, ok := strings.Cut(spec, "=")
+		if !ok || name == "" || dir == "" {
+			return b, fmt.Errorf("--build-context %q: want NAME=DIR", spec)
+		}
+		if strings.Contains(dir, "://") {
+			return b, fmt.Errorf("--build-context %q: only local directories are supported", spec)
+		}
+		if b.Contexts == nil {
+			b.Contexts = map[string]string{}
+		}
+		b.Contexts[name] = dir
+	}
 	for _, s := range o.exportCache {
 		e, err := driver.ParseCacheExport(s)
 		if err != nil {
@@ -138,6 +154,7 @@ func runBuild(ctx context.Context, inv *invocation) error {
 
 		Platforms:    inv.platforms,
 		ContextDir:   so.ContextDir,
+		Contexts:     so.Contexts,
 		CacheExports: so.CacheExports,
 		CacheImports: so.CacheImports,
 		Session:      so.Session,

@@ -99,3 +99,17 @@ func TestParseBuildArgs(t *testing.T) {
 	require.Equal(t, 2, code)
 	require.Contains(t, stderr, `--build-arg "=x": want KEY=VALUE or KEY`)
 }
+
+func TestBuildContextFlag(t *testing.T) {
+	t.Parallel()
+	for spec, want := range map[string]string{
+		"conf":                    `--build-context "conf": want NAME=DIR`,
+		"=dir":                    `--build-context "=dir": want NAME=DIR`,
+		"img=docker-image://x:1":  "only local directories are supported",
+		"git=https://example/x.g": "only local directories are supported",
+	} {
+		_, stderr, code := run(t, "--build-context", spec)
+		require.Equal(t, 2, code, spec)
+		require.Contains(t, stderr, want, spec)
+	}
+}

@@ -75,6 +75,9 @@ type BuildOptions struct {
 	// Compile are further options for compiling the stage, such as
 	// dsl.WithBuildArgs.
 	Compile []dsl.CompileOption
+	// Contexts are the named build contexts (dsl.Context), by name: the
+	// directories given as docker buildx build --build-context NAME=DIR.
+	Contexts map[string]string
 }
 
 // ignorePatterns reads the context's .dockerignore, as docker build does;
@@ -84,6 +87,31 @@ func (o BuildOptions) ignorePatterns() ([]string, error) {
 	if dir == "" {
 		dir = "."
 	}
+	return readIgnore(dir)
+}
+
+// contextOptions are the compile options for the named contexts: each one's
+// .dockerignore.
+func (o BuildOptions) contextOptions() ([]dsl.CompileOption, error) {
+	var opts []dsl.CompileOption
+	for name, dir := range o.Contexts {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			return nil, fmt.Errorf("build context %s: %w", name, err)
+		}
+		if !fi.IsDir() {
+			return nil, fmt.Errorf("build context %s: %s is not a directory", name, dir)
+		}
+		ignore, err := readIgnore(dir)
+		if err != nil {
+			return nil, fmt.Errorf("build context %s: %w", name, err)
+		}
+		opts = append(opts, dsl.WithContextIgnorePatterns(name, ignore))
+	}
+	return opts, nil
+}
+
+func readIgnore(dir string) ([]string, error) {
 	f, err := os.Open(filepath.Join(dir, ".dockerignore"))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -223,6 +251,11 @@ func compileFor(ctx context.Context, gw gwclient.Client, s dsl.Stage, o BuildOpt
 		dsl.WithContextID(contextID),
 		dsl.WithIgnorePatterns(ignore),
 	}
+	named, err := o.contextOptions()
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, named...)
 	opts = append(opts, o.Compile...)
 	if p != nil {
 		opts = append(opts, dsl.WithPlatform(*p))
@@ -258,6 +291,19 @@ func (c *Client) solve(ctx context.Context, s dsl.Stage, o BuildOptions, entries
 	}
 	opt := o.solveOpt(entries)
 	opt.LocalMounts = map[string]fsutil.FS{contextName: fs}
+	for name, dir := range o.Contexts {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			if err == nil {
+				err = fmt.Errorf("%s is not a directory", dir)
+			}
+			return nil, fmt.Errorf("build context %s: %w", name, err)
+		}
+		nfs, err := fsutil.NewFS(dir)
+		if err != nil {
+			return nil, fmt.Errorf("build context %s: %w", name, err)
+		}
+		opt.LocalMounts[name] = nfs
+	}
 
 	steps := newStepLog()
 	statusCh := make(chan *client.SolveStatus)

@@ -60,6 +60,19 @@ type compileOptions struct {
 	buildArgs map[string]string
 	contextID string
 	ignore    []string
+	// namedIgnore are the ignore patterns of named contexts.
+	namedIgnore map[string][]string
+}
+
+// WithContextIgnorePatterns leaves files matching the patterns out of the
+// named context name, as its .dockerignore does.
+func WithContextIgnorePatterns(name string, patterns []string) CompileOption {
+	return func(o *compileOptions) {
+		if o.namedIgnore == nil {
+			o.namedIgnore = map[string][]string{}
+		}
+		o.namedIgnore[name] = slices.Clone(patterns)
+	}
 }
 
 // WithIgnorePatterns leaves files matching the patterns out of the build
@@ -154,6 +167,7 @@ type compiler struct {
 	nextIndex    int
 	context      *lateOutput
 	contextPaths map[string]struct{}
+	named        map[string]*namedCtx
 }
 
 // stageState is what dispatching a stage builds up, the counterpart of the
@@ -170,6 +184,8 @@ type stageState struct {
 	epoch    *time.Time
 	// globalArgs are the predefined and global args the stage sees.
 	globalArgs *llb.EnvList
+	// contextName is set for a named build context (dsl.Context).
+	contextName string
 	// escape is the escape character of the stage's words, if not '\\'.
 	escape rune
 	// inTrigger is set while ONBUILD triggers of the base are dispatched.
@@ -185,12 +201,52 @@ func (c *compiler) compile(ctx context.Context, s Stage) (*Result, error) {
 	c.stages = map[*node]*stageState{}
 	c.context = &lateOutput{}
 	c.contextPaths = map[string]struct{}{}
+	c.named = map[string]*namedCtx{}
 	d, err := c.stage(s)
 	if err != nil {
 		return nil, err
 	}
 	c.context.Output = mainContext(c.contextPaths, c.opt.ignore).Output()
+	for name, nc := range c.named {
+		nc.out.Output = namedContext(name, nc.paths, c.opt.namedIgnore[name]).Output()
+	}
 	return c.finish(ctx, d)
+}
+
+// namedCtx is a named build context being used by the build.
+type namedCtx struct {
+	out   *lateOutput
+	paths map[string]struct{}
+}
+
+// namedContext is a named build context's local source, limited to the
+// paths the build reads from it.
+func namedContext(name string, paths map[string]struct{}, ignore []string) llb.State {
+	opts := []llb.LocalOption{
+		llb.SharedKeyHint("context:" + name),
+		llb.WithCustomName("[context " + name + "] load from client"),
+	}
+	if len(ignore) > 0 {
+		opts = append(opts, llb.ExcludePatterns(ignore))
+	}
+	if include := followPaths(paths); len(include) > 0 {
+		opts = append(opts, llb.FollowPaths(include))
+	}
+	return llb.Local(name, opts...)
+}
+
+// followPaths turns the paths a build reads into FollowPaths, or nil when
+// it reads the whole directory.
+func followPaths(paths map[string]struct{}) []string {
+	var include []string
+	for p := range paths {
+		if p == "/" {
+			return nil
+		}
+		include = append(include, path.Join(".", p))
+	}
+	slices.Sort(include)
+	return include
 }
 
 // mainContext is the build context as the frontend names it, limited to the
@@ -203,16 +259,7 @@ func mainContext(paths map[string]struct{}, ignore []string) llb.State {
 	if len(ignore) > 0 {
 		opts = append(opts, llb.ExcludePatterns(ignore))
 	}
-	var include []string
-	for p := range paths {
-		if p == "/" {
-			include = nil
-			break
-		}
-		include = append(include, path.Join(".", p))
-	}
-	if len(include) > 0 {
-		slices.Sort(include)
+	if include := followPaths(paths); len(include) > 0 {
 		opts = append(opts, llb.FollowPaths(include))
 	}
 	return llb.Local("context", opts...)
@@ -281,6 +328,20 @@ func (c *compiler) stage(s Stage) (*stageState, error) {
 			d.escape = base.escape
 			d.lex = shell.NewLex(base.escape)
 		}
+	case *contextIns:
+		if root.name == "" || root.name == "context" || strings.ContainsAny(root.name, "/: \t\n") {
+			return nil, c.inStage(d, s, argError(1, "FROM", "context name %q: want a plain name other than \"context\"", root.name))
+		}
+		nc, ok := c.named[root.name]
+		if !ok {
+			nc = &namedCtx{out: &lateOutput{}, paths: map[string]struct{}{}}
+			c.named[root.name] = nc
+		}
+		d.contextName = root.name
+		d.state = llb.NewState(nc.out)
+		d.platform = c.platform
+		d.image = emptyImage(c.platform)
+		d.globalArgs = c.globalArgs
 	case *fromLLBIns:
 		if root.err != nil {
 			return nil, c.inStage(d, s, fmt.Errorf("instruction 1 (FROM): %w", root.err))
@@ -598,7 +659,7 @@ func (c *compiler) dispatch(d *stageState, in instruction) error {
 		return c.dispatchCopy(d, in)
 	case *asIns:
 		return nil // names the stage; read before dispatch
-	case *fromStageIns, *fromLLBIns:
+	case *fromStageIns, *fromLLBIns, *contextIns:
 		return fmt.Errorf("FROM in the middle of a stage: start a new stage with dsl.FromStage instead")
 	default:
 		return fmt.Errorf("unknown instruction %T", in)

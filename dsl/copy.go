@@ -180,14 +180,19 @@ func (c *compiler) dispatchCopy(d *stageState, in *copyIns) error {
 	o := in.opts
 	var source llb.State
 	fromContext := o.from == nil
+	var paths map[string]struct{} // of the local source read, if any
 	if fromContext {
 		source = llb.NewState(c.context)
+		paths = c.contextPaths
 	} else {
 		st, err := c.stage(*o.from)
 		if err != nil {
 			return fmt.Errorf("--from: %w", err)
 		}
 		source = st.state
+		if st.contextName != "" {
+			paths = c.named[st.contextName].paths
+		}
 	}
 	// Sources and dest are Dockerfile words.
 	srcs := make([]string, len(in.srcs))
@@ -319,8 +324,8 @@ func (c *compiler) dispatchCopy(d *stageState, in *copyIns) error {
 			a = addCopy(a, st, f, dest, opts)
 			continue
 		}
-		if fromContext {
-			c.contextPaths[path.Join("/", filepath.ToSlash(src))] = struct{}{}
+		if paths != nil {
+			paths[path.Join("/", filepath.ToSlash(src))] = struct{}{}
 		}
 		var patterns, required []string
 		if o.parents {

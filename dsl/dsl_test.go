@@ -322,6 +322,32 @@ func TestIgnorePatternsLimitTheContext(t *testing.T) {
 	require.False(t, followed, "COPY . uses the whole context")
 }
 
+func TestNamedContext(t *testing.T) {
+	t.Parallel()
+	conf := dsl.Context("conf")
+	res := compile(t, dsl.From("alpine").
+		Copy("app.yaml", "/etc/app/", conf).
+		Run("ls /x", dsl.BindMount("/x", conf, dsl.Source("certs"))),
+		dsl.WithContextIgnorePatterns("conf", []string{"*.bak"}))
+	ops, last := parseDef(t, res.Definition)
+	var local *pb.SourceOp
+	for _, op := range ops {
+		if src := op.GetSource(); src != nil && src.Identifier == "local://conf" {
+			local = src
+		}
+	}
+	require.NotNil(t, local, "the named context is a local source of its own")
+	require.Equal(t, `["app.yaml","certs"]`, local.Attrs["local.followpaths"], "only what the build reads is sent")
+	require.Equal(t, `["*.bak"]`, local.Attrs["local.excludepatterns"])
+	require.Equal(t, "context:conf", local.Attrs["local.sharedkeyhint"])
+	require.NotNil(t, last.GetExec())
+
+	for _, bad := range []string{"", "context", "a/b"} {
+		_, err := dsl.Compile(t.Context(), dsl.From("alpine").Copy("x", "/x", dsl.Context(bad)), dsl.WithResolver(dsltest.NewResolver(nil)))
+		require.ErrorContains(t, err, "context name", bad)
+	}
+}
+
 func TestCompileIsDeterministic(t *testing.T) {
 	t.Parallel()
 	build := func() dsl.Stage {

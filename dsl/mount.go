@@ -277,6 +277,7 @@ func (c *compiler) mount(d *stageState, spec *mountSpec) (llb.RunOption, error) 
 	}
 
 	st := llb.NewState(c.context)
+	var named map[string]struct{}
 	switch {
 	case m.from != nil:
 		src, err := c.stage(*m.from)
@@ -284,6 +285,9 @@ func (c *compiler) mount(d *stageState, spec *mountSpec) (llb.RunOption, error) 
 			return nil, err
 		}
 		st = src.state
+		if src.contextName != "" {
+			named = c.named[src.contextName].paths
+		}
 	case m.typ == "cache":
 		st = llb.Scratch()
 	}
@@ -338,6 +342,9 @@ func (c *compiler) mount(d *stageState, spec *mountSpec) (llb.RunOption, error) 
 	// the frontend is concerned: it counts toward the paths sent.
 	if m.from == nil && m.typ != "cache" {
 		c.contextPaths[path.Join("/", filepath.ToSlash(m.source))] = struct{}{}
+	}
+	if named != nil {
+		named[path.Join("/", filepath.ToSlash(m.source))] = struct{}{}
 	}
 	return llb.AddMount(target, st, mountOpts...), nil
 }

@@ -171,6 +171,21 @@ type fromLLBIns struct {
 
 func (*fromLLBIns) keyword() string { return "FROM" }
 
+// Context is a named build context: a directory the build reads besides
+// the main context, given at build time as docker buildx build
+// --build-context NAME=DIR gives it (the CLI's --build-context). Use it as a
+// COPY or mount source: s.Copy("config.yaml", "/etc/app/", dsl.Context("conf")).
+// Only the paths the build reads from it are sent.
+func Context(name string) Stage {
+	return Stage{}.then(&contextIns{name: name})
+}
+
+type contextIns struct {
+	name string
+}
+
+func (*contextIns) keyword() string { return "FROM" }
+
 // As names the stage, as FROM … AS name does. The name shows in the
 // progress display ("[builder 2/4] RUN …"); in Go, the stage is referred
 // to by its value, not its name.
