@@ -512,6 +512,29 @@ CMD ["cat", "/stamp"]
 			build: dsl.From("busybox").Arg("SOURCE_DATE_EPOCH").Workdir("/app").Run("echo $SOURCE_DATE_EPOCH > /stamp").Cmd("cat", "/stamp"),
 		},
 		{
+			name: "nginx-with-heredocs",
+			dockerfile: "FROM nginx:1.27-alpine\n" +
+				"ARG SERVER_NAME=example.com\n" +
+				"COPY <<EOF /etc/nginx/conf.d/default.conf\n" +
+				"server {\n    listen 80;\n    server_name ${SERVER_NAME};\n    location / {\n        root /usr/share/nginx/html;\n    }\n}\nEOF\n" +
+				"COPY <<'HTML' /usr/share/nginx/html/index.html\n<h1>Hello from $SERVER_NAME</h1>\nHTML\n" +
+				"RUN <<EOF\nset -e\nnginx -t\nrm -f /etc/nginx/conf.d/*.bak\nEOF\n" +
+				"EXPOSE 80\n" +
+				"HEALTHCHECK --interval=10s CMD wget -qO- http://localhost/ || exit 1\n" +
+				"STOPSIGNAL SIGQUIT\n" +
+				"CMD [\"nginx\", \"-g\", \"daemon off;\"]\n",
+			build: dsl.From("nginx:1.27-alpine").
+				Arg("SERVER_NAME", "example.com").
+				CopyPaths(nil, "/etc/nginx/conf.d/default.conf", dsl.InlineExpanded("EOF",
+					"server {\n    listen 80;\n    server_name ${SERVER_NAME};\n    location / {\n        root /usr/share/nginx/html;\n    }\n}\n")).
+				CopyInline("HTML", "<h1>Hello from $SERVER_NAME</h1>\n", "/usr/share/nginx/html/index.html").
+				RunScript("EOF", "set -e\nnginx -t\nrm -f /etc/nginx/conf.d/*.bak\n").
+				Expose("80").
+				HealthcheckShell("wget -qO- http://localhost/ || exit 1", dsl.Interval(10*time.Second)).
+				StopSignal("SIGQUIT").
+				Cmd("nginx", "-g", "daemon off;"),
+		},
+		{
 			name:      "proxy-args",
 			buildArgs: map[string]string{"HTTP_PROXY": "http://proxy:3128", "no_proxy": "localhost", "ALL_PROXY": "socks5://p:1080", "https_proxy": "http://p:3129", "FTP_PROXY": "ftp://p"},
 			dockerfile: `FROM debian:bookworm
