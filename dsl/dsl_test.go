@@ -214,6 +214,9 @@ func TestCompileErrors(t *testing.T) {
 		{"script without name", dsl.From("alpine").RunScript("", "#!/bin/sh\ntrue\n"), `instruction 2 (RUN): script name ""`},
 		{"empty script", dsl.From("alpine").RunScript("EOF", " "), "instruction 2 (RUN): empty command"},
 		{"inline without name", dsl.From("alpine").CopyInline("", "x", "/x"), "instruction 2 (COPY): inline file with no name"},
+		{"empty mount flag", dsl.From("alpine").Run("x", dsl.MountFlag("")), `instruction 2 (RUN): mount 1 (""): not a --mount value`},
+		{"bad mount flag", dsl.From("alpine").Run("x", dsl.MountFlag("type=$NOPE,target=/x")), `instruction 2 (RUN): mount 1 ("type=$NOPE,target=/x"): unsupported mount type ""`},
+		{"mount flag with newline", dsl.From("alpine").Run("x", dsl.MountFlag("type=cache,target=/x\nRUN y")), "not a --mount value"},
 		{"error after good steps", dsl.From("alpine").Run("ok").Cmd("x").Run(""), "instruction 4 (RUN): empty command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

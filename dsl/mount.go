@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/util/system"
 )
@@ -54,6 +56,10 @@ func (s Stage) setMount(m *mountSpec) { m.from = &s }
 
 // mountSpec is one --mount, with the frontend's field names.
 type mountSpec struct {
+	// flag, when set, is the whole mount in --mount syntax (MountFlag).
+	flag string
+	// expanded marks fields already expanded (from a flag).
+	expanded bool
 	typ      string
 	from     *Stage
 	source   string
@@ -107,6 +113,14 @@ func SecretMount(id string, opts ...MountOption) RunOption {
 // SSHMount forwards the client's SSH agent (or the one named by [ID]) to the
 // RUN step, as --mount=type=ssh does.
 func SSHMount(opts ...MountOption) RunOption { return newMount("ssh", "", opts) }
+
+// MountFlag is a mount written as a Dockerfile's --mount flag value, such as
+// "type=$CACHE_TYPE,target=/cache": every field, the type included, is a
+// Dockerfile word expanded at compile time. The typed constructors
+// (CacheMount, BindMount, …) are the usual way; this one is for a mount whose
+// type or flags come from build arguments. A Stage cannot be named here:
+// from= names an image.
+func MountFlag(spec string) RunOption { return &mountSpec{flag: spec} }
 
 // Source is the path in the mount's source: source= of --mount.
 func Source(p string) MountOption { return mountOptionFunc(func(m *mountSpec) { m.source = p }) }
@@ -191,6 +205,13 @@ func Security(mode string) RunOption { return runOptionFunc(func(o *runOpts) { o
 func (c *compiler) runOptions(d *stageState, o runOpts) ([]llb.RunOption, error) {
 	var out []llb.RunOption
 	for i, m := range o.mounts {
+		if m.flag != "" || m.typ == "" {
+			spec, err := c.parseMountFlag(d, m.flag)
+			if err != nil {
+				return nil, fmt.Errorf("mount %d (%q): %w", i+1, m.flag, err)
+			}
+			m = spec
+		}
 		opt, err := c.mount(d, m)
 		if err != nil {
 			return nil, fmt.Errorf("mount %d (type=%s): %w", i+1, m.typ, err)
@@ -240,6 +261,9 @@ func (c *compiler) mount(d *stageState, spec *mountSpec) (llb.RunOption, error) 
 	m := *spec
 	// Fields are Dockerfile words, as in --mount.
 	for _, f := range []*string{&m.source, &m.target, &m.id} {
+		if m.expanded {
+			break
+		}
 		v, err := d.expand(*f)
 		if err != nil {
 			return nil, fmt.Errorf("%q: %w", *f, err)
@@ -424,4 +448,52 @@ func (m *mountSpec) owner(defMode int) (uid, gid, mode int, ok bool) {
 		mode = int(*m.mode)
 	}
 	return uid, gid, mode, true
+}
+
+// parseMountFlag parses a --mount value with BuildKit's own parser,
+// expanding its fields against the stage's environment as the frontend does.
+func (c *compiler) parseMountFlag(d *stageState, flag string) (*mountSpec, error) {
+	if strings.TrimSpace(flag) == "" || strings.ContainsAny(flag, "\n\r") {
+		return nil, fmt.Errorf("not a --mount value: %w", ErrInvalid)
+	}
+	res, err := parser.Parse(strings.NewReader("RUN --mount=" + flag + " true\n"))
+	if err != nil {
+		return nil, err
+	}
+	if len(res.AST.Children) != 1 {
+		return nil, fmt.Errorf("not a --mount value: %w", ErrInvalid)
+	}
+	cmd, err := instructions.ParseCommand(res.AST.Children[0])
+	if err != nil {
+		return nil, err
+	}
+	run, ok := cmd.(*instructions.RunCommand)
+	if !ok {
+		return nil, fmt.Errorf("not a --mount value: %w", ErrInvalid)
+	}
+	if err := run.Expand(d.expand); err != nil {
+		return nil, err
+	}
+	mounts := instructions.GetMounts(run)
+	if len(mounts) != 1 {
+		return nil, fmt.Errorf("want one mount, got %d: %w", len(mounts), ErrInvalid)
+	}
+	spec := mountFromDockerfile(mounts[0])
+	spec.expanded = true
+	if mounts[0].From != "" {
+		from, err := c.stageNamed(mounts[0].From)
+		if err != nil {
+			return nil, err
+		}
+		spec.from = &from
+	}
+	return spec, nil
+}
+
+// mountFromDockerfile is the DSL form of a parsed --mount (without from=).
+func mountFromDockerfile(m *instructions.Mount) *mountSpec {
+	ro := m.ReadOnly
+	return &mountSpec{typ: string(m.Type), source: m.Source, target: m.Target, id: m.CacheID,
+		sharing: string(m.CacheSharing), required: m.Required, size: m.SizeLimit,
+		mode: m.Mode, uid: m.UID, gid: m.GID, env: m.Env, readOnly: &ro}
 }

@@ -133,11 +133,7 @@ func (c *compiler) fromRun(cmd *instructions.RunCommand) (instruction, error) {
 		}
 	}
 	for _, m := range instructions.GetMounts(cmd) {
-		spec := &mountSpec{typ: string(m.Type), source: m.Source, target: m.Target, id: m.CacheID,
-			sharing: string(m.CacheSharing), required: m.Required, size: m.SizeLimit,
-			mode: m.Mode, uid: m.UID, gid: m.GID, env: m.Env}
-		ro := m.ReadOnly
-		spec.readOnly = &ro
+		spec := mountFromDockerfile(m)
 		if m.From != "" {
 			from, err := c.stageNamed(m.From)
 			if err != nil {

@@ -535,6 +535,16 @@ CMD ["cat", "/stamp"]
 				Cmd("nginx", "-g", "daemon off;"),
 		},
 		{
+			name: "mount-type-from-arg",
+			dockerfile: `FROM busybox
+ARG MNT_TYPE=cache
+ENV MNT_ID=mycache
+RUN --mount=type=$MNT_TYPE,id=$MNT_ID,target=/mycache2 --mount=type=bind,source=go.mod,target=/src/go.mod touch /mycache2/foo
+`,
+			build: dsl.From("busybox").Arg("MNT_TYPE", "cache").Env("MNT_ID", "mycache").
+				Run("touch /mycache2/foo", dsl.MountFlag("type=$MNT_TYPE,id=$MNT_ID,target=/mycache2"), dsl.BindMount("/src/go.mod", dsl.Source("go.mod"))),
+		},
+		{
 			name:      "proxy-args",
 			buildArgs: map[string]string{"HTTP_PROXY": "http://proxy:3128", "no_proxy": "localhost", "ALL_PROXY": "socks5://p:1080", "https_proxy": "http://p:3129", "FTP_PROXY": "ftp://p"},
 			dockerfile: `FROM debian:bookworm

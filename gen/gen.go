@@ -95,8 +95,13 @@ func Generate(dt []byte, o Options) ([]byte, error) {
 	if err != nil {
 		return nil, located(o.Filename, err)
 	}
+	nodes := map[int]*parser.Node{}
+	for _, n := range res.AST.Children {
+		nodes[n.StartLine] = n
+	}
 	g := &generator{
 		opt:      o,
+		nodes:    nodes,
 		escape:   res.EscapeToken,
 		stages:   stages,
 		metaArgs: metaArgs,
@@ -159,6 +164,7 @@ func located(file string, err error) error {
 
 type generator struct {
 	opt      Options
+	nodes    map[int]*parser.Node // by start line, for raw flags
 	escape   rune
 	stages   []instructions.Stage
 	metaArgs []instructions.ArgCommand
@@ -348,7 +354,7 @@ func (g *generator) deps(i int) []int {
 				add(c.From)
 			}
 		case *instructions.RunCommand:
-			mounts, _ := runMounts(c) // an error is reported when the stage is written
+			mounts, _ := runMounts(c) // a mount written raw names an image, if anything
 			for _, m := range mounts {
 				if m.From != "" {
 					add(m.From)

@@ -245,7 +245,16 @@ func (g *generator) run(i int, c *instructions.RunCommand) ([]call, error) {
 	var opts []jen.Code
 	mounts, err := runMounts(c)
 	if err != nil {
-		return nil, err
+		// A field that must be a keyword (the type) comes from a variable:
+		// hand the flags over as written, for the DSL to expand.
+		raw := g.rawFlags(c.Location(), "--mount=")
+		if len(raw) == 0 {
+			return nil, err
+		}
+		for _, f := range raw {
+			opts = append(opts, dsl("MountFlag", jen.Lit(f)))
+		}
+		mounts = nil
 	}
 	for _, m := range mounts {
 		o, err := g.mount(i, m)
@@ -288,6 +297,25 @@ func (g *generator) run(i int, c *instructions.RunCommand) ([]call, error) {
 		return []call{{name: "Run", args: append([]jen.Code{jen.Lit(strings.Join(c.CmdLine, " "))}, opts...)}}, nil
 	}
 	return []call{{name: "RunExec", args: append([]jen.Code{jen.Index().String().Values(lits(c.CmdLine)...)}, opts...)}}, nil
+}
+
+// rawFlags are the values of an instruction's flags named by prefix, as
+// written in the Dockerfile.
+func (g *generator) rawFlags(loc []parser.Range, prefix string) []string {
+	if len(loc) == 0 {
+		return nil
+	}
+	n, ok := g.nodes[loc[0].Start.Line]
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, f := range n.Flags {
+		if strings.HasPrefix(strings.ToLower(f), prefix) {
+			out = append(out, f[len(prefix):])
+		}
+	}
+	return out
 }
 
 // runMounts parses a RUN's --mount flags without expanding them: the DSL
