@@ -302,6 +302,16 @@ func (c *compiler) stage(s Stage) (*stageState, error) {
 	}
 	c.nextIndex++
 	d.cmdTotal = countSteps(ins[1:])
+	if root, ok := ins[0].(*fromIns); ok && len(root.candidates) > 0 {
+		chosen, err := c.choose(d, root)
+		if err != nil {
+			return nil, c.inStage(d, s, err)
+		}
+		if chosen != nil {
+			// Built on the chosen stage, exactly as FromStage(chosen).
+			ins = append([]instruction{&fromStageIns{base: *chosen}}, ins[1:]...)
+		}
+	}
 	switch root := ins[0].(type) {
 	case *fromIns:
 		if root.escape != 0 {
@@ -404,6 +414,46 @@ func (c *compiler) metaArgs(d *stageState, decls []globalArg) (*llb.EnvList, err
 		}
 	}
 	return args, nil
+}
+
+// choose is the candidate of a FromNamed whose name the reference expands
+// to, compiled; nil means the reference names an image.
+func (c *compiler) choose(d *stageState, from *fromIns) (*Stage, error) {
+	lex := d.lex
+	if from.escape != 0 {
+		lex = shell.NewLex(from.escape)
+	}
+	globals, err := c.metaArgs(d, from.globals)
+	if err != nil {
+		return nil, fmt.Errorf("instruction 1 (FROM): %w", err)
+	}
+	name, _, err := lex.ProcessWord(from.ref, globals)
+	if err != nil {
+		return nil, argError(1, "FROM", "reference %q: %v", from.ref, err)
+	}
+	for i := range from.candidates {
+		cand := from.candidates[i]
+		if cand.n == nil {
+			return nil, argError(1, "FROM", "candidate %d is an empty stage", i+1)
+		}
+		if n := stageName(cand); n != "" && strings.EqualFold(n, name) {
+			if _, err := c.stage(cand); err != nil {
+				return nil, err
+			}
+			return &cand, nil
+		}
+	}
+	return nil, nil
+}
+
+// stageName is the name a stage's As gives it, or "".
+func stageName(s Stage) string {
+	for n := s.n; n != nil; n = n.parent {
+		if a, ok := n.ins.(*asIns); ok {
+			return a.name
+		}
+	}
+	return ""
 }
 
 // inStage names the stage in an error from a stage other than the one

@@ -7,6 +7,7 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipway-build/slipway/dsl"
@@ -217,6 +218,8 @@ func TestCompileErrors(t *testing.T) {
 		{"empty mount flag", dsl.From("alpine").Run("x", dsl.MountFlag("")), `instruction 2 (RUN): mount 1 (""): not a --mount value`},
 		{"bad mount flag", dsl.From("alpine").Run("x", dsl.MountFlag("type=$NOPE,target=/x")), `instruction 2 (RUN): mount 1 ("type=$NOPE,target=/x"): unsupported mount type ""`},
 		{"mount flag with newline", dsl.From("alpine").Run("x", dsl.MountFlag("type=cache,target=/x\nRUN y")), "not a --mount value"},
+		{"empty candidate", dsl.FromNamed("x-$TARGETOS", []dsl.Stage{{}}), "instruction 1 (FROM): candidate 1 is an empty stage"},
+		{"bad named reference", dsl.FromNamed("x-${A", []dsl.Stage{dsl.From("alpine").As("x")}), `instruction 1 (FROM): reference "x-${A"`},
 		{"error after good steps", dsl.From("alpine").Run("ok").Cmd("x").Run(""), "instruction 4 (RUN): empty command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -351,6 +354,22 @@ func TestNamedContext(t *testing.T) {
 	}
 }
 
+func TestFromNamedFallsBackToImage(t *testing.T) {
+	t.Parallel()
+	other := dsl.From("busybox").As("other").Run("echo never")
+	res := compile(t, dsl.FromNamed("alpine:$TARGETARCH", []dsl.Stage{other}).Run("true"),
+		dsl.WithPlatform(ocispecs.Platform{OS: "linux", Architecture: "amd64"}))
+	ops, last := parseDef(t, res.Definition)
+	src := input(t, ops, last, 0).GetSource()
+	require.NotNil(t, src)
+	require.Contains(t, src.Identifier, "docker.io/library/alpine:amd64@", "no candidate has the name: the image")
+	for _, op := range ops {
+		if e := op.GetExec(); e != nil {
+			require.NotEqual(t, "echo never", e.Meta.Args[2], "an unchosen candidate is not compiled")
+		}
+	}
+}
+
 func TestCompileIsDeterministic(t *testing.T) {
 	t.Parallel()
 	build := func() dsl.Stage {
@@ -376,7 +395,8 @@ func FuzzBuilder(f *testing.F) {
 			Entrypoint(run).HealthcheckShell(run).OnBuild(cmd).Arg(key, value).Run(run).
 			Copy(value, wd, dsl.Chmod(key), dsl.Chown(cmd)).Add(run, value, dsl.Checksum(key), dsl.KeepGitDir(len(key) > 2)).RunScript(key, run).
 			CopyInline(key, value, wd, dsl.InlineExpanded(cmd, run)).
-			Copy(wd, value, dsl.From(ref).As(key).Workdir(wd), dsl.Parents(), dsl.Exclude(cmd))
+			Copy(wd, value, dsl.From(ref).As(key).Workdir(wd), dsl.Parents(), dsl.Exclude(cmd)).
+			Copy(key, wd, dsl.FromNamed(value, []dsl.Stage{dsl.From(ref).As(key)}))
 		res, err := dsl.Compile(t.Context(), s, dsl.WithResolver(dsltest.NewResolver(nil)))
 		if err == nil {
 			require.NotNil(t, res.Image)

@@ -545,6 +545,34 @@ RUN --mount=type=$MNT_TYPE,id=$MNT_ID,target=/mycache2 --mount=type=bind,source=
 				Run("touch /mycache2/foo", dsl.MountFlag("type=$MNT_TYPE,id=$MNT_ID,target=/mycache2"), dsl.BindMount("/src/go.mod", dsl.Source("go.mod"))),
 		},
 		{
+			name: "from-stage-named-by-arg",
+			dockerfile: `ARG FLAVOUR=plain
+FROM scratch AS base-linux
+COPY foo forlinux
+
+FROM scratch AS base-darwin
+COPY bar fordarwin
+
+FROM busybox AS base-plain
+RUN echo plain
+
+FROM base-${FLAVOUR} AS flavoured
+RUN echo flavoured
+
+FROM base-$TARGETOS
+COPY --from=flavoured /etc/hostname /h
+`,
+			build: func() dsl.Stage {
+				globals := []dsl.FromOption{dsl.GlobalArg("FLAVOUR", "plain")}
+				linux := dsl.From("scratch", globals...).As("base-linux").Copy("foo", "forlinux")
+				darwin := dsl.From("scratch", globals...).As("base-darwin").Copy("bar", "fordarwin")
+				plain := dsl.From("busybox", globals...).As("base-plain").Run("echo plain")
+				bases := []dsl.Stage{linux, darwin, plain}
+				flavoured := dsl.FromNamed("base-${FLAVOUR}", bases, globals...).As("flavoured").Run("echo flavoured")
+				return dsl.FromNamed("base-$TARGETOS", bases, globals...).Copy("/etc/hostname", "/h", flavoured)
+			}(),
+		},
+		{
 			name:      "proxy-args",
 			buildArgs: map[string]string{"HTTP_PROXY": "http://proxy:3128", "no_proxy": "localhost", "ALL_PROXY": "socks5://p:1080", "https_proxy": "http://p:3129", "FTP_PROXY": "ftp://p"},
 			dockerfile: `FROM debian:bookworm

@@ -125,11 +125,12 @@ type globalArg struct {
 }
 
 type fromIns struct {
-	ref      string
-	escape   rune
-	platform string
-	globals  []globalArg
-	err      error
+	ref        string
+	candidates []Stage // FromNamed
+	escape     rune
+	platform   string
+	globals    []globalArg
+	err        error
 }
 
 func (*fromIns) keyword() string { return "FROM" }
@@ -170,6 +171,24 @@ type fromLLBIns struct {
 }
 
 func (*fromLLBIns) keyword() string { return "FROM" }
+
+// FromNamed starts a stage from the candidate stage whose name (As) the
+// word ref expands to, with the build's global arguments, as FROM ${BASE}
+// does when BASE names a stage; when none of them has that name, from the
+// image ref names. It is for a base chosen by a build or platform argument:
+//
+//	dsl.FromNamed("base-$TARGETOS", []dsl.Stage{baseLinux, baseWindows})
+//
+// Only the chosen candidate is compiled.
+func FromNamed(ref string, candidates []Stage, opts ...FromOption) Stage {
+	in := &fromIns{ref: ref, candidates: append([]Stage(nil), candidates...)}
+	for _, o := range opts {
+		if o != nil {
+			o(in)
+		}
+	}
+	return Stage{}.then(in)
+}
 
 // Context is a named build context: a directory the build reads besides
 // the main context, given at build time as docker buildx build

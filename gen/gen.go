@@ -347,6 +347,7 @@ func (g *generator) deps(i int) []int {
 		}
 	}
 	add(g.baseName(g.stages[i]))
+	out = append(out, g.candidates(i)...)
 	for _, cmd := range g.stages[i].Commands {
 		switch c := cmd.(type) {
 		case *instructions.CopyCommand:
@@ -360,6 +361,23 @@ func (g *generator) deps(i int) []int {
 					add(m.From)
 				}
 			}
+		}
+	}
+	return out
+}
+
+// candidates are the stages a FROM may name through an argument the
+// generator cannot evaluate (FROM stage-$TARGETOS): every earlier named
+// stage, when the base is not a stage or image the generator can tell.
+func (g *generator) candidates(i int) []int {
+	s := g.stages[i]
+	if !strings.Contains(s.BaseName, "$") || g.stageIndex(g.baseName(s), i) >= 0 {
+		return nil
+	}
+	var out []int
+	for j := 0; j < i; j++ {
+		if g.stages[j].Name != "" {
+			out = append(out, j)
 		}
 	}
 	return out

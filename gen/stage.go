@@ -81,6 +81,16 @@ func (g *generator) from(i int) (*jen.Statement, error) {
 		return jen.Qual(dslPath, "FromStage").Call(jen.Id(g.vars[j])), nil
 	}
 	args := []jen.Code{jen.Lit(s.BaseName)}
+	fn := "From"
+	if cands := g.candidates(i); len(cands) > 0 {
+		// The base may be a stage named by an argument: let the DSL choose.
+		var vars []jen.Code
+		for _, j := range cands {
+			vars = append(vars, jen.Id(g.vars[j]))
+		}
+		fn = "FromNamed"
+		args = append(args, jen.Index().Qual(dslPath, "Stage").Values(vars...))
+	}
 	if g.hasShared() {
 		if s.Platform != "" {
 			args = append(args, jen.Append(jen.Id("shared"), jen.Qual(dslPath, "Platform").Call(jen.Lit(s.Platform))).Op("..."))
@@ -90,7 +100,7 @@ func (g *generator) from(i int) (*jen.Statement, error) {
 	} else if s.Platform != "" {
 		args = append(args, jen.Qual(dslPath, "Platform").Call(jen.Lit(s.Platform)))
 	}
-	return jen.Qual(dslPath, "From").Call(args...), nil
+	return jen.Qual(dslPath, fn).Call(args...), nil
 }
 
 func lits(ss []string) []jen.Code {
