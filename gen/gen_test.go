@@ -5,9 +5,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"go/ast"
+	"go/importer"
 	"go/parser"
 	"go/token"
+	"go/types"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -128,12 +133,43 @@ func TestBadDockerfiles(t *testing.T) {
 	require.ErrorContains(t, err, "nope")
 }
 
+// typeChecker type-checks generated programs against the export data of
+// the packages they import, which `go list -export` builds once.
+func typeChecker(t testing.TB) func(src []byte) error {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-export", "-f", "{{.ImportPath}} {{.Export}}",
+		"github.com/slipway-build/slipway/dsl", "github.com/slipway-build/slipway/cli", "time").Output()
+	require.NoError(t, err)
+	exports := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		path, file, _ := strings.Cut(line, " ")
+		exports[path] = file
+	}
+	return func(src []byte) error {
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, "main.go", src, 0)
+		if err != nil {
+			return err
+		}
+		imp := importer.ForCompiler(fset, "gc", func(path string) (io.ReadCloser, error) {
+			file, ok := exports[path]
+			if !ok {
+				return nil, fmt.Errorf("unexpected import %q", path)
+			}
+			return os.Open(file)
+		})
+		_, err = (&types.Config{Importer: imp}).Check("main", fset, []*ast.File{f}, nil)
+		return err
+	}
+}
+
 // FuzzGenerate: no input makes the generator panic, and whenever the
-// frontend accepts a Dockerfile, the generated source is valid Go.
+// frontend accepts a Dockerfile, the generated program type-checks.
 func FuzzGenerate(f *testing.F) {
 	for _, c := range corpus(f) {
 		f.Add(c.dt)
 	}
+	check := typeChecker(f)
 	f.Fuzz(func(t *testing.T, dt []byte) {
 		src, err := gen.Generate(dt, gen.Options{})
 		if err != nil {
@@ -143,11 +179,21 @@ func FuzzGenerate(f *testing.F) {
 			}
 			return
 		}
-		if _, err := parser.ParseFile(token.NewFileSet(), "main.go", src, 0); err != nil {
-			t.Fatalf("generated Go does not parse: %v\n%s", err, src)
+		if err := check(src); err != nil {
+			t.Fatalf("generated Go does not compile: %v\n%s", err, src)
 		}
 		if !bytes.Contains(src, []byte("func Build() dsl.Stage")) {
 			t.Fatalf("no Build function:\n%s", src)
 		}
 	})
+}
+
+// The fuzz test's checker catches a program that does not compile.
+func TestTypeCheckerCatchesErrors(t *testing.T) {
+	check := typeChecker(t)
+	good, err := gen.Generate([]byte("FROM alpine\nRUN true\n"), gen.Options{})
+	require.NoError(t, err)
+	require.NoError(t, check(good))
+	bad := bytes.Replace(good, []byte(`Run("true")`), []byte(`Run(1)`), 1)
+	require.ErrorContains(t, check(bad), "cannot use 1")
 }
