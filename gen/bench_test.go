@@ -2,6 +2,7 @@ package gen_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
@@ -34,4 +35,23 @@ func BenchmarkCorpus(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkCorpusCase converts each corpus case on its own, beside
+// dockerfile2llb on the same file; hack/bench-gen reports the worst ratio.
+func BenchmarkCorpusCase(b *testing.B) {
+	caps := pb.Caps.CapSet(pb.Caps.All())
+	for i, c := range corpus(b) {
+		name := fmt.Sprintf("%03d", i)
+		b.Run(name+"/dockerfile2llb", func(b *testing.B) {
+			for b.Loop() {
+				_, _ = dockerfile2llb.Dockerfile2LLB(context.Background(), c.dt, dockerfile2llb.ConvertOpt{MetaResolver: dsltest.NewResolver(nil), LLBCaps: &caps})
+			}
+		})
+		b.Run(name+"/generate", func(b *testing.B) {
+			for b.Loop() {
+				_, _ = gen.Generate(c.dt, gen.Options{})
+			}
+		})
+	}
 }
