@@ -374,6 +374,13 @@ func (g *generator) candidates(i int) []int {
 	if !strings.Contains(s.BaseName, "$") || g.stageIndex(g.baseName(s), i) >= 0 {
 		return nil
 	}
+	// Only a variable the global ARGs do not define (a predefined one such
+	// as TARGETOS) leaves the choice to build time; with the defaults of
+	// declared ones, the generator decides.
+	res, err := g.lex.ProcessWordWithMatches(s.BaseName, g.metaEnv())
+	if err != nil || len(res.Unmatched) == 0 {
+		return nil
+	}
 	var out []int
 	for j := 0; j < i; j++ {
 		if g.stages[j].Name != "" {
