@@ -4,8 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/moby/buildkit/client"
@@ -13,6 +11,8 @@ import (
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/sshforward/sshprovider"
 	"github.com/moby/buildkit/util/entitlements"
+
+	"github.com/slipway-build/slipway/internal/atomicfile"
 )
 
 // CacheEntry is one cache backend, as buildctl's --export-cache and
@@ -153,37 +153,8 @@ func WriteMetadataFile(path string, exporterResponse map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("writing metadata file %s: %w", path, err)
 	}
-	if err := atomicWrite(path, dt, 0o644); err != nil {
+	if err := atomicfile.Write(path, dt, 0o644); err != nil {
 		return fmt.Errorf("writing metadata file %s: %w", path, err)
-	}
-	return nil
-}
-
-// atomicWrite writes a temporary file beside path and renames it over path.
-func atomicWrite(path string, dt []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(dt)
-	cerr := f.Close()
-	if err := firstErr(werr, cerr, os.Chmod(tmp, perm)); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
-}
-
-func firstErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
 	}
 	return nil
 }

@@ -37,7 +37,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -48,6 +47,8 @@ import (
 	"github.com/distribution/reference"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/slipway-build/slipway/internal/atomicfile"
 )
 
 // Version is the lock file format version this package reads and writes.
@@ -444,41 +445,8 @@ func (l *Lock) Save() error {
 	if err != nil {
 		return err
 	}
-	if err := WriteFileAtomic(l.path, dt, 0o644); err != nil {
+	if err := atomicfile.Write(l.path, dt, 0o644); err != nil {
 		return fmt.Errorf("writing lock file: %w", err)
 	}
 	return nil
-}
-
-// WriteFileAtomic writes dt to path through a temporary file in the same
-// directory and a rename. On error nothing is left behind and the old file,
-// if any, is unchanged.
-func WriteFileAtomic(path string, dt []byte, perm os.FileMode) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(dt); err != nil {
-		return err
-	}
-	if err = f.Chmod(perm); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

@@ -22,9 +22,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/slipway-build/slipway/gen"
+	"github.com/slipway-build/slipway/internal/atomicfile"
 )
 
 func main() {
@@ -82,30 +82,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	if err := writeFile(*out, src); err != nil {
+	if err := atomicfile.Write(*out, src, 0o644); err != nil {
 		fmt.Fprintf(stderr, "dockerfile2go: %v\n", err)
 		return 1
 	}
 	return 0
-}
-
-// writeFile writes through a temporary file in the same directory, so the
-// destination is either the old file or the whole new one.
-func writeFile(path string, dt []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(dt); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
 
+	"github.com/slipway-build/slipway/internal/atomicfile"
 	"github.com/slipway-build/slipway/lockfile"
 )
 
@@ -124,7 +125,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_, err := stdout.Write(out)
 		return err
 	}
-	if err := lockfile.WriteFileAtomic(o.output, out, 0o644); err != nil {
+	if err := atomicfile.Write(o.output, out, 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", o.output, err)
 	}
 	return nil
