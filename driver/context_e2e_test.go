@@ -4,12 +4,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/moby/buildkit/client"
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipway-build/slipway/driver"
@@ -29,28 +26,20 @@ func TestBuildContextSendsOnlyWhatIsCopied(t *testing.T) {
 	require.NoError(t, big.Truncate(64<<20))
 	require.NoError(t, big.Close())
 
-	var mu sync.Mutex
-	var sent int64
+	var meter transferMeter
 	out := filepath.Join(t.TempDir(), "out")
 	o, err := driver.ParseOutput("type=local,dest=" + out)
 	require.NoError(t, err)
 	stage := dsl.From("busybox").Copy("hello.txt", "/srv/hello.txt").Run("cat /srv/hello.txt > /srv/copy.txt")
 	_, err = c.Build(t.Context(), stage, driver.BuildOptions{
 		ContextDir: ctxDir, Outputs: []driver.Output{o}, Progress: "quiet", ProgressOut: io.Discard,
-		OnStatus: func(st *client.SolveStatus) {
-			mu.Lock()
-			defer mu.Unlock()
-			for _, s := range st.Statuses {
-				if strings.HasPrefix(s.ID, "transferring") && s.Current > sent {
-					sent = s.Current
-				}
-			}
-		},
+		OnStatus: meter.OnStatus,
 	})
 	require.NoError(t, err)
 	got, err := os.ReadFile(filepath.Join(out, "srv", "copy.txt"))
 	require.NoError(t, err)
 	require.Equal(t, content, string(got))
+	sent := meter.Sent()
 	t.Logf("context transfer: %d bytes", sent)
 	require.Positive(t, sent, "the context was transferred")
 	require.Less(t, sent, int64(64<<10), "the unused 64 MiB file was not sent")

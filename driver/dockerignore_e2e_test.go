@@ -17,17 +17,13 @@ import (
 func TestDockerignoreAndBuildArgs(t *testing.T) {
 	c := connect(t)
 	ctxDir := t.TempDir()
-	for name, content := range map[string]string{
+	writeTree(t, ctxDir, map[string]string{
 		"app.txt":       "app\n",
 		"secret.env":    "TOKEN=1\n",
 		"docs/a.md":     "# a\n",
 		"docs/keep.md":  "# keep\n",
 		".dockerignore": "*.env\ndocs/*.md\n!docs/keep.md\n",
-	} {
-		p := filepath.Join(ctxDir, name)
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
-	}
+	})
 	out := filepath.Join(t.TempDir(), "out")
 	o, err := driver.ParseOutput("type=local,dest=" + out)
 	require.NoError(t, err)

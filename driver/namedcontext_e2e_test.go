@@ -17,16 +17,12 @@ import (
 func TestNamedBuildContext(t *testing.T) {
 	c := connect(t)
 	conf := t.TempDir()
-	for name, content := range map[string]string{
+	writeTree(t, conf, map[string]string{
 		"app.yaml":      "port: 8080\n",
 		"app.yaml.bak":  "old\n",
 		"certs/ca.pem":  "CA\n",
 		".dockerignore": "*.bak\n",
-	} {
-		p := filepath.Join(conf, name)
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
-	}
+	})
 	out := filepath.Join(t.TempDir(), "out")
 	o, err := driver.ParseOutput("type=local,dest=" + out)
 	require.NoError(t, err)

@@ -6,12 +6,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/moby/buildkit/client"
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipway-build/slipway/driver"
@@ -32,22 +29,12 @@ func TestSecondBuildSendsOnlyTheChangedFile(t *testing.T) {
 	marker := time.Now().Format(time.RFC3339Nano)
 	stage := dsl.From("busybox").Copy(".", "/ctx/").Run("echo " + marker + " && ls /ctx | wc -l")
 	build := func() int64 {
-		var mu sync.Mutex
-		var sent int64
+		var meter transferMeter
 		_, err := c.Build(t.Context(), stage, driver.BuildOptions{
-			ContextDir: ctxDir, Progress: "quiet", ProgressOut: io.Discard,
-			OnStatus: func(st *client.SolveStatus) {
-				mu.Lock()
-				defer mu.Unlock()
-				for _, s := range st.Statuses {
-					if strings.HasPrefix(s.ID, "transferring") && s.Current > sent {
-						sent = s.Current
-					}
-				}
-			},
+			ContextDir: ctxDir, Progress: "quiet", ProgressOut: io.Discard, OnStatus: meter.OnStatus,
 		})
 		require.NoError(t, err)
-		return sent
+		return meter.Sent()
 	}
 	first := build()
 	require.Greater(t, first, int64(files*size), "the first build sends the whole context")
