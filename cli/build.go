@@ -129,38 +129,40 @@ func (o buildOptions) parseOutputs() ([]driver.Output, error) {
 	return outs, nil
 }
 
+// buildOptions are the driver options build and run share: the solve
+// flags, the platform, the progress display, the lock file and the compile
+// options.
+func (inv *invocation) buildOptions() (driver.BuildOptions, error) {
+	so, err := inv.opts.build.solve.solveOptions()
+	if err != nil {
+		return so, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	so.Platform = inv.platform
+	so.Progress = inv.opts.progress
+	so.ProgressOut = inv.stderr
+	so.Resolver = inv.opts.llb.lock.wrapper()
+	so.Compile = inv.compileOptions()
+	return so, nil
+}
+
 // runBuild builds the image on the daemon and exports it.
 func runBuild(ctx context.Context, inv *invocation) error {
 	outputs, err := inv.opts.build.parseOutputs()
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	so, err := inv.opts.build.solve.solveOptions()
+	so, err := inv.buildOptions()
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return err
 	}
+	so.Outputs = outputs
+	so.Platforms = inv.platforms
 	c, err := connect(ctx, inv)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	res, err := c.Build(ctx, inv.stage(), driver.BuildOptions{
-		Outputs:     outputs,
-		Platform:    inv.platform,
-		Progress:    inv.opts.progress,
-		ProgressOut: inv.stderr,
-		Resolver:    inv.opts.llb.lock.wrapper(),
-		Compile:     inv.compileOptions(),
-
-		Platforms:    inv.platforms,
-		ContextDir:   so.ContextDir,
-		Contexts:     so.Contexts,
-		CacheExports: so.CacheExports,
-		CacheImports: so.CacheImports,
-		Session:      so.Session,
-		NoCache:      so.NoCache,
-		Allow:        so.Allow,
-	})
+	res, err := c.Build(ctx, inv.stage(), so)
 	if err != nil {
 		return err
 	}

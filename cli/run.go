@@ -32,20 +32,15 @@ func runRun(ctx context.Context, inv *invocation) error {
 	if len(inv.opts.build.outputs) > 0 || inv.opts.build.push != "" || inv.opts.build.metadataFile != "" {
 		return fmt.Errorf("%w: run exports nothing: --output, --push and --metadata-file are for build", errUsage)
 	}
-	so, err := inv.opts.build.solve.solveOptions()
+	so, err := inv.buildOptions()
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return err
 	}
 	c, err := connect(ctx, inv)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	so.Platform = inv.platform
-	so.Progress = inv.opts.progress
-	so.Compile = inv.compileOptions()
-	so.ProgressOut = inv.stderr
-	so.Resolver = inv.opts.llb.lock.wrapper()
 	ro := driver.RunOptions{
 		Build:  so,
 		Args:   inv.args,

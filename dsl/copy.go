@@ -265,8 +265,6 @@ func (c *compiler) dispatchCopy(d *stageState, in *copyIns) error {
 	}
 	// The step's display name, computed once, as the frontend numbers it
 	// before it looks at the sources.
-	var pgName string
-	pgNameFunc := func() string { return pgName }
 	shown := slices.Clone(in.srcs)
 	for _, f := range o.contents {
 		shown = append(shown, "<<"+f.name)
@@ -275,7 +273,7 @@ func (c *compiler) dispatchCopy(d *stageState, in *copyIns) error {
 	if w, err := d.expand(name); err == nil {
 		name = w
 	}
-	pgName = d.prefix(name)
+	pgName := d.prefix(name)
 	for _, src := range srcs {
 		msg += " " + src
 		var gitRef *dfgitutil.GitRef
@@ -291,7 +289,7 @@ func (c *compiler) dispatchCopy(d *stageState, in *copyIns) error {
 			if !in.add {
 				return fmt.Errorf("source %q: COPY cannot fetch a git repository, use Add: %w", src, ErrInvalid)
 			}
-			st, err := gitSource(gitRef, o, pgNameFunc)
+			st, err := gitSource(gitRef, o, pgName)
 			if err != nil {
 				return fmt.Errorf("source %q: %w", src, err)
 			}
@@ -315,7 +313,7 @@ func (c *compiler) dispatchCopy(d *stageState, in *copyIns) error {
 					return fmt.Errorf("--checksum %q: %v: %w", o.checksum, err, ErrInvalid)
 				}
 			}
-			st := llb.HTTP(src, llb.Filename(f), llb.WithCustomName(pgNameFunc()), llb.Checksum(sum))
+			st := llb.HTTP(src, llb.Filename(f), llb.WithCustomName(pgName), llb.Checksum(sum))
 			unpack := false
 			if o.unpack != nil {
 				unpack = *o.unpack
@@ -404,7 +402,7 @@ func (c *compiler) dispatchCopy(d *stageState, in *copyIns) error {
 		pgID := digest.FromString(d.name + "\x00" + pgName).Encoded()[:25]
 		layer := llb.Scratch().File(a, llb.Platform(d.platform), llb.WithCustomName(pgName), llb.ProgressGroup(pgID, pgName, true))
 		d.state = d.state.WithOutput(llb.Merge([]llb.State{d.state, layer},
-			llb.WithCustomName(pgName), llb.ProgressGroup(pgID, pgName, false), llb.WithCustomName(linkName)).Output())
+			llb.ProgressGroup(pgID, pgName, false), llb.WithCustomName(linkName)).Output())
 	} else {
 		d.state = d.state.File(a, llb.WithCustomName(pgName))
 	}
@@ -423,8 +421,8 @@ func addCopy(a *llb.FileAction, src llb.State, p, dest string, opts []llb.CopyOp
 
 // gitSource is the git checkout an ADD of a git URL fetches, with the
 // options the URL and the flags give, as the frontend builds it.
-func gitSource(ref *dfgitutil.GitRef, o copyOpts, name func() string) (llb.State, error) {
-	opts := []llb.GitOption{llb.WithCustomName(name()), llb.GitRef(ref.Ref)}
+func gitSource(ref *dfgitutil.GitRef, o copyOpts, name string) (llb.State, error) {
+	opts := []llb.GitOption{llb.WithCustomName(name), llb.GitRef(ref.Ref)}
 	keep := o.keepGitDir
 	if keep != nil && ref.KeepGitDir != nil && *keep != *ref.KeepGitDir {
 		return llb.State{}, fmt.Errorf("--keep-git-dir disagrees with the URL's keep-git-dir: %w", ErrInvalid)
