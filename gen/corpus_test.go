@@ -2,6 +2,7 @@ package gen_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -164,7 +165,7 @@ func TestCorpusParity(t *testing.T) {
 		case ferr != nil && gerr != nil:
 			rejected++ // both reject it: parity
 			var ge *gen.Error
-			if !errorsAs(gerr, &ge) {
+			if !errors.As(gerr, &ge) {
 				failures = append(failures, fmt.Sprintf("%s: rejected without a location: %v", c.name, gerr))
 			}
 		case ferr != nil:
