@@ -94,6 +94,7 @@ func exitCode(err error, stderr io.Writer) int {
 // options are all flags. Each command keeps its own in its own file.
 type options struct {
 	addr      string
+	target    string
 	buildArgs stringList
 	tls       driver.TLSOptions
 	platform  string
@@ -116,6 +117,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.tls.ServerName, "tlsservername", "", "name the daemon's certificate must carry (default: the host of the address)")
 	fs.StringVar(&o.platform, "platform", "", "target platform, os/arch[/variant]; several, comma-separated, build an image index (default: the daemon's)")
 	fs.StringVar(&o.progress, "progress", "auto", "progress display: auto, tty, plain, rawjson or quiet")
+	fs.StringVar(&o.target, "target", "", "build the stage of this name (As) instead of the whole build, as docker build --target does")
 	fs.Var(&o.buildArgs, "build-arg", "set a build argument the build declares with Arg: KEY=VALUE, or KEY to take it from the environment (repeatable)")
 	o.build.register(fs)
 	o.llb.register(fs)
@@ -200,7 +202,15 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	return run(ctx, &invocation{opts: o, stage: build, platform: platform, platforms: targets, buildArgs: buildArgs, args: cmdArgs, stdout: stdout, stderr: stderr})
+	stage := build
+	if o.target != "" {
+		s, err := dsl.TargetStage(build(), o.target)
+		if err != nil {
+			return err
+		}
+		stage = func() dsl.Stage { return s }
+	}
+	return run(ctx, &invocation{opts: o, stage: stage, platform: platform, platforms: targets, buildArgs: buildArgs, args: cmdArgs, stdout: stdout, stderr: stderr})
 }
 
 // parseBuildArgs reads --build-arg values as docker build does: KEY=VALUE,

@@ -403,3 +403,21 @@ func FuzzBuilder(f *testing.F) {
 		}
 	})
 }
+
+func TestTargetStage(t *testing.T) {
+	t.Parallel()
+	deps := dsl.From("golang").As("deps").Run("go mod download")
+	builder := dsl.FromStage(deps).As("builder").Run("go build -o /app")
+	tester := dsl.From("golang").As("tester").Copy("/app", "/app", builder).Run("go test")
+	final := dsl.From("alpine").Copy("/app", "/app", builder).Run("true", dsl.BindMount("/t", tester))
+
+	for name, want := range map[string]dsl.Stage{"builder": builder, "deps": deps, "Tester": tester} {
+		got, err := dsl.TargetStage(final, name)
+		require.NoError(t, err, name)
+		require.Equal(t, compile(t, want).Definition.Def, compile(t, got).Definition.Def, name)
+	}
+	_, err := dsl.TargetStage(final, "release")
+	require.ErrorContains(t, err, `target stage "release" not found (the build's stages: builder, deps, tester)`)
+	_, err = dsl.TargetStage(dsl.From("alpine"), "x")
+	require.ErrorContains(t, err, "no stage of the build is named with As")
+}

@@ -338,3 +338,16 @@ func TestBuildArgs(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	require.Contains(t, out, `"GREETING=hello"`, "the default without --build-arg")
 }
+
+// --target compiles one stage of the program, as docker build --target.
+func TestTarget(t *testing.T) {
+	t.Parallel()
+	out, stderr, code := dsl2llb(t, "--lock", multistageLock, "--format", "json", "--target", "builder", "./testdata/multistage")
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, out, "go build -o /out/app", "the builder stage")
+	require.NotContains(t, out, "docker.io/library/busybox", "not the final stage")
+
+	_, stderr, code = dsl2llb(t, "--lock", multistageLock, "--target", "release", "./testdata/multistage")
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, `target stage "release" not found (the build's stages: builder)`)
+}

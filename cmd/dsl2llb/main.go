@@ -24,6 +24,9 @@
 //	                   dot: a Graphviz graph of the ops, each labelled with
 //	                   the instruction it came from (`dot -Tsvg`)
 //	--platform P       target platform, os/arch[/variant]
+//	--target NAME      compile the stage named NAME (with As) that the
+//	                   program's build is or builds on, as docker build
+//	                   --target does
 //	--build-arg K=V    a value for an argument the program declares with Arg
 //	                   (repeatable; K alone takes it from the environment)
 //	--lock FILE        resolve base images from the image lock file FILE
@@ -35,10 +38,6 @@
 // Without --lock, and with --update-lock, base images resolve on a BuildKit
 // daemon, found as every slipway program finds one (BUILDKIT_HOST, the
 // system socket, a private daemon).
-//
-// There is no --target: a DSL program chooses the stage it builds in Go.
-// A program that offers several declares a flag of its own for it, as the
-// redis example does with -variant.
 //
 // The image config rides in the metadata of the definition's last op under
 // the description key containerimage.config, which changes no op digest.

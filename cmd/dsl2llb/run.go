@@ -49,6 +49,7 @@ type options struct {
 	pkg       string
 	progArgs  []string // flags for the program itself
 	buildArgs stringList
+	target    string
 }
 
 var formats = map[string]func(*llb.Definition) ([]byte, error){
@@ -65,6 +66,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.format, "format", "pb", "output format: pb, json or dot")
 	fs.StringVar(&o.platform, "platform", "", "target platform, os/arch[/variant] (default: this machine's)")
 	fs.StringVar(&o.lock, "lock", "", "resolve base images from the image lock `FILE` only, offline")
+	fs.StringVar(&o.target, "target", "", "compile the program's stage of this `NAME` (As), as docker build --target")
 	fs.Var(&o.buildArgs, "build-arg", "set a build argument the program declares with Arg: `KEY=VALUE`, or KEY from the environment (repeatable)")
 	fs.Var(&o.update, "update-lock", "with --lock: add the images missing from the lock file, resolved on the daemon (=all: every image)")
 	if err := fs.Parse(args); err != nil {
@@ -204,6 +206,9 @@ func runProgram(ctx context.Context, bin string, o *options, args []string, stde
 	}
 	for _, a := range o.buildArgs {
 		progArgs = append(progArgs, "--build-arg", a)
+	}
+	if o.target != "" {
+		progArgs = append(progArgs, "--target", o.target)
 	}
 	progArgs = append(progArgs, o.progArgs...)
 	progArgs = append(progArgs, "llb")
