@@ -33,11 +33,23 @@ func NewResolver(images map[string]dockerspec.DockerOCIImage) *Resolver {
 }
 
 // ResolveImageConfig implements llb.ImageMetaResolver. The digest is derived
-// from the reference, so each image pins to its own stable digest.
+// from the reference, so each image pins to its own stable digest; a
+// reference that already names a digest resolves to that digest, as it does
+// in a registry, and to the config of its name.
 func (r *Resolver) ResolveImageConfig(_ context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
 		return "", "", nil, fmt.Errorf("dsltest resolver: %w", err)
+	}
+	var pinned digest.Digest
+	if c, ok := named.(reference.Canonical); ok {
+		pinned = c.Digest()
+		named = reference.TrimNamed(named)
+		if t, ok := c.(reference.Tagged); ok {
+			if named, err = reference.WithTag(named, t.Tag()); err != nil {
+				return "", "", nil, fmt.Errorf("dsltest resolver: %w", err)
+			}
+		}
 	}
 	key := reference.TagNameOnly(named).String()
 	p := platforms.DefaultSpec()
@@ -59,7 +71,10 @@ func (r *Resolver) ResolveImageConfig(_ context.Context, ref string, opt sourcer
 	if err != nil {
 		return "", "", nil, fmt.Errorf("dsltest resolver: %w", err)
 	}
-	return ref, digest.FromString("image " + key + " " + platforms.Format(p)), dt, nil
+	if pinned == "" {
+		pinned = digest.FromString("image " + key + " " + platforms.Format(p))
+	}
+	return ref, pinned, dt, nil
 }
 
 // DefaultImage is the config of an image not listed: one layer, PATH set.

@@ -17,13 +17,13 @@ import (
 // run of the frontend, so it cannot be faster than the anchor; the target is
 // the whole corpus under a second and no more than 3x the anchor.
 func BenchmarkCorpus(b *testing.B) {
-	cases := corpus(b)
+	cases := corpusCases(b)
 	caps := pb.Caps.CapSet(pb.Caps.All())
 	b.Run("dockerfile2llb", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			for _, c := range cases {
-				_, _ = dockerfile2llb.Dockerfile2LLB(context.Background(), c.dt, dockerfile2llb.ConvertOpt{MetaResolver: dsltest.NewResolver(nil), LLBCaps: &caps})
+				_, _ = dockerfile2llb.Dockerfile2LLB(context.Background(), c.Dockerfile, dockerfile2llb.ConvertOpt{MetaResolver: dsltest.NewResolver(nil), LLBCaps: &caps})
 			}
 		}
 	})
@@ -31,7 +31,7 @@ func BenchmarkCorpus(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			for _, c := range cases {
-				_, _ = gen.Generate(c.dt, gen.Options{})
+				_, _ = gen.Generate(c.Dockerfile, gen.Options{})
 			}
 		}
 	})
@@ -41,16 +41,16 @@ func BenchmarkCorpus(b *testing.B) {
 // dockerfile2llb on the same file; hack/bench-gen reports the worst ratio.
 func BenchmarkCorpusCase(b *testing.B) {
 	caps := pb.Caps.CapSet(pb.Caps.All())
-	for i, c := range corpus(b) {
+	for i, c := range corpusCases(b) {
 		name := fmt.Sprintf("%03d", i)
 		b.Run(name+"/dockerfile2llb", func(b *testing.B) {
 			for b.Loop() {
-				_, _ = dockerfile2llb.Dockerfile2LLB(context.Background(), c.dt, dockerfile2llb.ConvertOpt{MetaResolver: dsltest.NewResolver(nil), LLBCaps: &caps})
+				_, _ = dockerfile2llb.Dockerfile2LLB(context.Background(), c.Dockerfile, dockerfile2llb.ConvertOpt{MetaResolver: dsltest.NewResolver(nil), LLBCaps: &caps})
 			}
 		})
 		b.Run(name+"/generate", func(b *testing.B) {
 			for b.Loop() {
-				_, _ = gen.Generate(c.dt, gen.Options{})
+				_, _ = gen.Generate(c.Dockerfile, gen.Options{})
 			}
 		})
 	}

@@ -4,9 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,108 +17,24 @@ import (
 
 	"github.com/slipway-build/slipway/dsltest"
 	"github.com/slipway-build/slipway/gen"
+	"github.com/slipway-build/slipway/internal/corpus"
 	"github.com/slipway-build/slipway/internal/parity"
 )
 
-// corpusCase is one Dockerfile nobody here wrote.
-type corpusCase struct {
-	name string
-	dt   []byte
+// corpusCases reads BuildKit's test Dockerfiles from the module cache.
+func corpusCases(t testing.TB) []corpus.Case {
+	t.Helper()
+	cases, err := corpus.Cases()
+	require.NoError(t, err)
+	return cases
 }
 
 // buildkitDir is where the BuildKit module of go.mod is.
 func buildkitDir(t testing.TB) string {
 	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/moby/buildkit").Output()
+	dir, err := corpus.BuildKitDir()
 	require.NoError(t, err)
-	dir := strings.TrimSpace(string(out))
-	require.DirExists(t, dir)
 	return dir
-}
-
-// corpus reads BuildKit's test Dockerfiles from the module cache: the
-// parser's test files, and the Dockerfile literals of the frontend's
-// integration tests, taken out with go/ast.
-func corpus(t testing.TB) []corpusCase {
-	t.Helper()
-	dir := buildkitDir(t)
-	var cases []corpusCase
-	files, err := filepath.Glob(filepath.Join(dir, "frontend/dockerfile/parser/testfiles/*/Dockerfile"))
-	require.NoError(t, err)
-	for _, f := range files {
-		dt, err := os.ReadFile(f)
-		require.NoError(t, err)
-		cases = append(cases, corpusCase{name: "parser/" + filepath.Base(filepath.Dir(f)), dt: dt})
-	}
-	tests, err := filepath.Glob(filepath.Join(dir, "frontend/dockerfile/dockerfile_*_test.go"))
-	require.NoError(t, err)
-	sort.Strings(tests)
-	for _, f := range tests {
-		cases = append(cases, integrationDockerfiles(t, f)...)
-	}
-	return cases
-}
-
-// integrationDockerfiles are the `dockerfile := []byte(...)` literals of a
-// test file; for integration.UnixOrWindows(a, b) the Unix one; literals
-// built with fmt are skipped.
-func integrationDockerfiles(t testing.TB, file string) []corpusCase {
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, file, nil, 0)
-	require.NoError(t, err)
-	var out []corpusCase
-	ast.Inspect(f, func(n ast.Node) bool {
-		as, ok := n.(*ast.AssignStmt)
-		if !ok || len(as.Lhs) != 1 || len(as.Rhs) != 1 {
-			return true
-		}
-		id, ok := as.Lhs[0].(*ast.Ident)
-		if !ok || id.Name != "dockerfile" {
-			return true
-		}
-		call, ok := as.Rhs[0].(*ast.CallExpr)
-		if !ok || len(call.Args) != 1 {
-			return true
-		}
-		if at, ok := call.Fun.(*ast.ArrayType); !ok || fmt.Sprint(at.Elt) != "byte" {
-			return true
-		}
-		s, ok := stringValue(call.Args[0])
-		if !ok {
-			return true
-		}
-		pos := fset.Position(as.Pos())
-		out = append(out, corpusCase{name: fmt.Sprintf("%s:%d", filepath.Base(file), pos.Line), dt: []byte(s)})
-		return true
-	})
-	return out
-}
-
-// stringValue evaluates a constant string expression: literals, their
-// concatenations, and integration.UnixOrWindows(a, b) as a.
-func stringValue(e ast.Expr) (string, bool) {
-	switch e := e.(type) {
-	case *ast.BasicLit:
-		if e.Kind != token.STRING {
-			return "", false
-		}
-		s, err := strconv.Unquote(e.Value)
-		return s, err == nil
-	case *ast.BinaryExpr:
-		if e.Op != token.ADD {
-			return "", false
-		}
-		a, ok1 := stringValue(e.X)
-		b, ok2 := stringValue(e.Y)
-		return a + b, ok1 && ok2
-	case *ast.ParenExpr:
-		return stringValue(e.X)
-	case *ast.CallExpr:
-		if sel, ok := e.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "UnixOrWindows" && len(e.Args) == 2 {
-			return stringValue(e.Args[0])
-		}
-	}
-	return "", false
 }
 
 // corpusThreshold is the least number of corpus cases that must match; it
@@ -149,7 +62,7 @@ func TestCorpusParity(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles a program of every corpus case")
 	}
-	cases := corpus(t)
+	cases := corpusCases(t)
 	require.Greater(t, len(cases), 150, "the corpus was not found")
 	o := parity.Options{Resolver: dsltest.NewResolver(nil), Caps: parity.AllCaps()}
 
@@ -159,19 +72,19 @@ func TestCorpusParity(t *testing.T) {
 	rejected := 0
 	for i, c := range cases {
 		fn := fmt.Sprintf("Case%d", i)
-		out, ferr := parity.Dockerfile(t.Context(), c.dt, o)
-		src, gerr := gen.Generate(c.dt, gen.Options{Filename: c.name, Func: fn})
+		out, ferr := parity.Dockerfile(t.Context(), c.Dockerfile, o)
+		src, gerr := gen.Generate(c.Dockerfile, gen.Options{Filename: c.Name, Func: fn})
 		switch {
 		case ferr != nil && gerr != nil:
 			rejected++ // both reject it: parity
 			var ge *gen.Error
 			if !errors.As(gerr, &ge) {
-				failures = append(failures, fmt.Sprintf("%s: rejected without a location: %v", c.name, gerr))
+				failures = append(failures, fmt.Sprintf("%s: rejected without a location: %v", c.Name, gerr))
 			}
 		case ferr != nil:
-			failures = append(failures, fmt.Sprintf("%s: the frontend rejects it (%v), the generator does not", c.name, ferr))
+			failures = append(failures, fmt.Sprintf("%s: the frontend rejects it (%v), the generator does not", c.Name, ferr))
 		case gerr != nil:
-			failures = append(failures, fmt.Sprintf("%s: the generator rejects it: %v", c.name, gerr))
+			failures = append(failures, fmt.Sprintf("%s: the generator rejects it: %v", c.Name, gerr))
 		default:
 			want[fn] = out
 			generated[fn] = src
@@ -192,24 +105,16 @@ func TestCorpusParity(t *testing.T) {
 		case !ok:
 			continue // reported by runGenerated
 		case g.Err != "":
-			failures = append(failures, fmt.Sprintf("%s: the generated program fails to compile the build: %s", cases[i].name, g.Err))
+			failures = append(failures, fmt.Sprintf("%s: the generated program fails to compile the build: %s", cases[i].Name, g.Err))
 		case g.Digest != string(want[fn].Digest):
-			failures = append(failures, fmt.Sprintf("%s: definition digest %s, want %s", cases[i].name, g.Digest, want[fn].Digest))
+			failures = append(failures, fmt.Sprintf("%s: definition digest %s, want %s", cases[i].Name, g.Digest, want[fn].Digest))
 		case string(g.Image) != string(want[fn].Image):
-			failures = append(failures, fmt.Sprintf("%s: image config differs:\n  want %s\n  got  %s", cases[i].name, want[fn].Image, g.Image))
+			failures = append(failures, fmt.Sprintf("%s: image config differs:\n  want %s\n  got  %s", cases[i].Name, want[fn].Image, g.Image))
 		default:
 			passed++
 		}
 	}
-	sort.Strings(failures)
-	for _, f := range failures {
-		name, _, _ := strings.Cut(f, ": ")
-		if reason, ok := knownDifferences[name]; ok {
-			t.Logf("%s: known difference: %s", name, reason)
-			continue
-		}
-		t.Log(f)
-	}
+	corpus.LogFailures(t, failures, knownDifferences)
 	t.Logf("corpus parity: %d/%d (%d rejected by both)", passed, len(cases), rejected)
 	require.GreaterOrEqual(t, passed, corpusThreshold)
 }

@@ -166,8 +166,8 @@ func typeChecker(t testing.TB) func(src []byte) error {
 // FuzzGenerate: no input makes the generator panic, and whenever the
 // frontend accepts a Dockerfile, the generated program type-checks.
 func FuzzGenerate(f *testing.F) {
-	for _, c := range corpus(f) {
-		f.Add(c.dt)
+	for _, c := range corpusCases(f) {
+		f.Add(c.Dockerfile)
 	}
 	check := typeChecker(f)
 	f.Fuzz(func(t *testing.T, dt []byte) {

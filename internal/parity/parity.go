@@ -32,6 +32,8 @@ type Output struct {
 	Image []byte
 	// Ops are the decoded ops, root first, for diffs.
 	Ops []*pb.Op
+	// Definition is the marshaled definition.
+	Definition *llb.Definition
 }
 
 // Options are shared by both sides.
@@ -108,7 +110,7 @@ func DSL(ctx context.Context, s dsl.Stage, o Options) (*Output, error) {
 }
 
 func newOutput(def *llb.Definition, img []byte) (*Output, error) {
-	out := &Output{Image: img}
+	out := &Output{Image: img, Definition: def}
 	for i, dt := range def.Def {
 		var op pb.Op
 		if err := op.UnmarshalVT(dt); err != nil {

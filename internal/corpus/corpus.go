@@ -1,0 +1,158 @@
+// Package corpus reads BuildKit's own test Dockerfiles from the module cache,
+// a corpus nobody here wrote: the parser's test files and the Dockerfile
+// literals of the frontend's integration tests. The generator's parity test
+// and the decompiler's round trip share it.
+package corpus
+
+import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Case is one Dockerfile of the corpus.
+type Case struct {
+	// Name says where it comes from: "parser/NAME" for a parser test file,
+	// "FILE.go:LINE" for an integration test literal.
+	Name       string
+	Dockerfile []byte
+}
+
+// BuildKitDir is where the BuildKit module of go.mod is, as `go list -m`
+// finds it.
+func BuildKitDir() (string, error) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/moby/buildkit").Output()
+	if err != nil {
+		return "", fmt.Errorf("finding the buildkit module: %w", err)
+	}
+	dir := strings.TrimSpace(string(out))
+	if dir == "" {
+		return "", fmt.Errorf("finding the buildkit module: not in the module cache")
+	}
+	return dir, nil
+}
+
+// Cases reads the corpus: the parser's test files,
+// frontend/dockerfile/parser/testfiles/*/Dockerfile, then the
+// `dockerfile := []byte(...)` literals of
+// frontend/dockerfile/dockerfile_*_test.go, taken out with go/ast (for
+// integration.UnixOrWindows(a, b) the Unix one; literals built with fmt are
+// skipped).
+func Cases() ([]Case, error) {
+	dir, err := BuildKitDir()
+	if err != nil {
+		return nil, err
+	}
+	var cases []Case
+	files, err := filepath.Glob(filepath.Join(dir, "frontend/dockerfile/parser/testfiles/*/Dockerfile"))
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		dt, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		cases = append(cases, Case{Name: "parser/" + filepath.Base(filepath.Dir(f)), Dockerfile: dt})
+	}
+	tests, err := filepath.Glob(filepath.Join(dir, "frontend/dockerfile/dockerfile_*_test.go"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(tests)
+	for _, f := range tests {
+		found, err := integrationDockerfiles(f)
+		if err != nil {
+			return nil, err
+		}
+		cases = append(cases, found...)
+	}
+	return cases, nil
+}
+
+// integrationDockerfiles are the `dockerfile := []byte(...)` literals of a
+// test file.
+func integrationDockerfiles(file string) ([]Case, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, file, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	var out []Case
+	ast.Inspect(f, func(n ast.Node) bool {
+		as, ok := n.(*ast.AssignStmt)
+		if !ok || len(as.Lhs) != 1 || len(as.Rhs) != 1 {
+			return true
+		}
+		id, ok := as.Lhs[0].(*ast.Ident)
+		if !ok || id.Name != "dockerfile" {
+			return true
+		}
+		call, ok := as.Rhs[0].(*ast.CallExpr)
+		if !ok || len(call.Args) != 1 {
+			return true
+		}
+		if at, ok := call.Fun.(*ast.ArrayType); !ok || fmt.Sprint(at.Elt) != "byte" {
+			return true
+		}
+		s, ok := stringValue(call.Args[0])
+		if !ok {
+			return true
+		}
+		pos := fset.Position(as.Pos())
+		out = append(out, Case{Name: fmt.Sprintf("%s:%d", filepath.Base(file), pos.Line), Dockerfile: []byte(s)})
+		return true
+	})
+	return out, nil
+}
+
+// stringValue evaluates a constant string expression: literals, their
+// concatenations, and integration.UnixOrWindows(a, b) as a.
+func stringValue(e ast.Expr) (string, bool) {
+	switch e := e.(type) {
+	case *ast.BasicLit:
+		if e.Kind != token.STRING {
+			return "", false
+		}
+		s, err := strconv.Unquote(e.Value)
+		return s, err == nil
+	case *ast.BinaryExpr:
+		if e.Op != token.ADD {
+			return "", false
+		}
+		a, ok1 := stringValue(e.X)
+		b, ok2 := stringValue(e.Y)
+		return a + b, ok1 && ok2
+	case *ast.ParenExpr:
+		return stringValue(e.X)
+	case *ast.CallExpr:
+		if sel, ok := e.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "UnixOrWindows" && len(e.Args) == 2 {
+			return stringValue(e.Args[0])
+		}
+	}
+	return "", false
+}
+
+// Logger is the part of testing.TB that LogFailures uses.
+type Logger interface{ Logf(format string, args ...any) }
+
+// LogFailures logs each failure, "NAME: message", in order; a case listed
+// in known is logged with its reason instead.
+func LogFailures(t Logger, failures []string, known map[string]string) {
+	sort.Strings(failures)
+	for _, f := range failures {
+		name, _, _ := strings.Cut(f, ": ")
+		if reason, ok := known[name]; ok {
+			t.Logf("%s: known difference: %s", name, reason)
+			continue
+		}
+		t.Logf("%s", f)
+	}
+}
