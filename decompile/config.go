@@ -1,0 +1,461 @@
+package decompile
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moby/buildkit/util/system"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// history walks the image config's history along the stages the final
+// stage builds on: each entry with a layer is one step (RUN, COPY, ADD,
+// WORKDIR), and the entries between say which config instructions came
+// between the steps, and in what order.
+type history struct {
+	entries []ocispecs.History
+	pos     int
+}
+
+// newHistory returns the history of the Dockerfile's own instructions, or
+// nil when the image config has none or it does not match the steps.
+func (d *decompiler) newHistory() *history {
+	if d.img == nil || len(d.img.History) == 0 {
+		return nil
+	}
+	chain := d.chainStages()
+	base := 0
+	if root := chain[0]; !root.root.scratch() && root.from == nil {
+		if named, ok := imageRef(d.g.ops[root.root.op].GetSource().Identifier); ok {
+			img, err := d.resolveBase(named.String(), *root.platform)
+			if err != nil {
+				return nil
+			}
+			base = len(img.History)
+		}
+	}
+	if base > len(d.img.History) {
+		return nil
+	}
+	entries := d.img.History[base:]
+	layers, steps := 0, 0
+	for _, h := range entries {
+		if !h.EmptyLayer {
+			layers++
+		}
+	}
+	for _, s := range chain {
+		steps += len(s.steps)
+	}
+	if layers != steps {
+		return nil
+	}
+	return &history{entries: entries}
+}
+
+// configUntilLayer writes the config instructions up to the next entry
+// with a layer.
+func (h *history) configUntilLayer(d *decompiler, st *frontState) error {
+	for h.pos < len(h.entries) && h.entries[h.pos].EmptyLayer {
+		if err := d.configEntry(st, h.entries[h.pos].CreatedBy); err != nil {
+			return err
+		}
+		h.pos++
+	}
+	return nil
+}
+
+// peekLayer is the entry of the step about to be written.
+func (h *history) peekLayer(inChain bool) (string, bool) {
+	if h == nil || !inChain || h.pos >= len(h.entries) || h.entries[h.pos].EmptyLayer {
+		return "", false
+	}
+	return h.entries[h.pos].CreatedBy, true
+}
+
+// layer passes the entry of a step.
+func (h *history) layer() {
+	if h.pos < len(h.entries) {
+		h.pos++
+	}
+}
+
+// configEntry writes the instruction of one history entry.
+func (d *decompiler) configEntry(st *frontState, createdBy string) error {
+	keyword, rest, _ := strings.Cut(createdBy, " ")
+	fail := func(err error) error {
+		return d.unsupported("", "image history %q: %v", createdBy, err)
+	}
+	switch keyword {
+	case "ENV", "LABEL", "ARG":
+		pairs := splitPairs(rest, keyword == "ARG")
+		var out []string
+		for _, p := range pairs {
+			k, v, hasValue := strings.Cut(p, "=")
+			if !validKey(k) {
+				return fail(fmt.Errorf("name %q", k))
+			}
+			if !hasValue {
+				out = append(out, k)
+				continue
+			}
+			q, err := value(v)
+			if err != nil {
+				return fail(err)
+			}
+			out = append(out, k+"="+q)
+			switch keyword {
+			case "ENV":
+				st.setEnv(k, v)
+				st.img.Config.Env = addConfigEnv(st.img.Config.Env, k, v)
+			case "ARG":
+				if k != "BUILDKIT_SBOM_SCAN_CONTEXT" && k != "BUILDKIT_SBOM_SCAN_STAGE" {
+					st.setEnv(k, v)
+				}
+			case "LABEL":
+				if st.img.Config.Labels == nil {
+					st.img.Config.Labels = map[string]string{}
+				}
+				st.img.Config.Labels[k] = v
+			}
+		}
+		if len(out) == 0 {
+			return fail(fmt.Errorf("nothing to set"))
+		}
+		d.out.add("%s %s", keyword, strings.Join(out, " "))
+	case "CMD", "ENTRYPOINT":
+		list, err := parseQuotedList(rest)
+		if err != nil {
+			return fail(err)
+		}
+		d.out.add("%s %s", keyword, jsonList(list))
+		if keyword == "CMD" {
+			st.img.Config.Cmd = list
+			st.cmdSet = true
+		} else {
+			st.img.Config.Entrypoint = list
+			if !st.cmdSet {
+				st.img.Config.Cmd = nil
+			}
+		}
+	case "USER":
+		if rest == "" || !plainWord(word(rest)) {
+			return fail(fmt.Errorf("user %q", rest))
+		}
+		d.out.add("USER %s", word(rest))
+		st.user = rest
+		st.img.Config.User = rest
+	case "WORKDIR":
+		if rest != "/" {
+			return fail(fmt.Errorf("a WORKDIR without a layer is /"))
+		}
+		d.out.add("WORKDIR /")
+		st.dir, st.img.Config.WorkingDir = "/", "/"
+	case "EXPOSE":
+		ports := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(rest, "["), "]"))
+		if len(ports) == 0 {
+			return fail(fmt.Errorf("no ports"))
+		}
+		for _, p := range ports {
+			if !plainWord(word(p)) {
+				return fail(fmt.Errorf("port %q", p))
+			}
+			if st.img.Config.ExposedPorts == nil {
+				st.img.Config.ExposedPorts = map[string]struct{}{}
+			}
+			st.img.Config.ExposedPorts[p] = struct{}{}
+		}
+		d.out.add("EXPOSE %s", strings.Join(ports, " "))
+	case "VOLUME":
+		vols := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(rest, "["), "]"))
+		if len(vols) == 0 {
+			return fail(fmt.Errorf("no volumes"))
+		}
+		quoted := make([]string, len(vols))
+		for i, v := range vols {
+			quoted[i] = word(v)
+			if st.img.Config.Volumes == nil {
+				st.img.Config.Volumes = map[string]struct{}{}
+			}
+			st.img.Config.Volumes[v] = struct{}{}
+		}
+		d.out.add("VOLUME %s", jsonList(quoted))
+	case "STOPSIGNAL":
+		if !plainWord(word(rest)) {
+			return fail(fmt.Errorf("signal %q", rest))
+		}
+		d.out.add("STOPSIGNAL %s", word(rest))
+		st.img.Config.StopSignal = rest
+	case "SHELL":
+		sh := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(rest, "["), "]"))
+		if d.img != nil && strings.Join(d.img.Config.Shell, " ") == strings.Join(sh, " ") {
+			sh = d.img.Config.Shell
+		}
+		if len(sh) == 0 {
+			return fail(fmt.Errorf("no shell"))
+		}
+		d.out.add("SHELL %s", jsonList(sh))
+		st.img.Config.Shell = sh
+	case "MAINTAINER":
+		if !plainLine(rest) {
+			return fail(fmt.Errorf("maintainer %q", rest))
+		}
+		d.out.add("MAINTAINER %s", rest)
+		st.img.Author = rest
+	case "HEALTHCHECK":
+		hc, err := parseHealthcheck(rest)
+		if err != nil {
+			return fail(err)
+		}
+		// The history joins the test's words with spaces; the config
+		// has them apart, for the last HEALTHCHECK.
+		if d.img != nil && d.img.Config.Healthcheck != nil && fmt.Sprintf("%+v", *d.img.Config.Healthcheck) == rest {
+			hc = d.img.Config.Healthcheck
+		}
+		line, err := healthcheck(hc)
+		if err != nil {
+			return fail(err)
+		}
+		d.out.add("%s", line)
+		c := *hc
+		st.img.Config.Healthcheck = &c
+	default:
+		return fail(fmt.Errorf("unknown instruction"))
+	}
+	return nil
+}
+
+// splitPairs splits "k=v k2=v2" as the frontend joined it. A word without
+// "=" continues the value before it (a value with a space), except for
+// ARG, whose names may come without a value.
+func splitPairs(s string, bareNames bool) []string {
+	var out []string
+	for _, w := range strings.Split(s, " ") {
+		k, _, hasValue := strings.Cut(w, "=")
+		if len(out) > 0 && (!hasValue && !bareNames || !validKey(k)) {
+			out[len(out)-1] += " " + w
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// parseQuotedList reads a list the frontend printed with %q:
+// ["a" "b c"].
+func parseQuotedList(s string) ([]string, error) {
+	s, ok := strings.CutPrefix(s, "[")
+	if !ok {
+		return nil, fmt.Errorf("not a list")
+	}
+	s, ok = strings.CutSuffix(s, "]")
+	if !ok {
+		return nil, fmt.Errorf("not a list")
+	}
+	out := []string{}
+	for s != "" {
+		q, err := strconv.QuotedPrefix(s)
+		if err != nil {
+			return nil, err
+		}
+		v, err := strconv.Unquote(q)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+		s = strings.TrimPrefix(s[len(q):], " ")
+	}
+	return out, nil
+}
+
+// parseHealthcheck reads a healthcheck as the frontend prints it with %+v:
+// {Test:[CMD-SHELL curl -f x] Interval:0s Timeout:0s StartPeriod:0s
+// StartInterval:0s Retries:0}.
+func parseHealthcheck(s string) (*dockerspec.HealthcheckConfig, error) {
+	s, ok := strings.CutPrefix(s, "{Test:[")
+	if !ok {
+		return nil, fmt.Errorf("not a healthcheck")
+	}
+	test, rest, ok := strings.Cut(s, "] Interval:")
+	if !ok {
+		return nil, fmt.Errorf("not a healthcheck")
+	}
+	hc := &dockerspec.HealthcheckConfig{}
+	words := strings.Split(test, " ")
+	switch words[0] {
+	case "CMD-SHELL":
+		hc.Test = []string{"CMD-SHELL", strings.TrimPrefix(test, "CMD-SHELL ")}
+	default:
+		hc.Test = words
+	}
+	rest = "Interval:" + strings.TrimSuffix(rest, "}")
+	for _, f := range strings.Split(rest, " ") {
+		k, v, _ := strings.Cut(f, ":")
+		var err error
+		switch k {
+		case "Interval":
+			hc.Interval, err = time.ParseDuration(v)
+		case "Timeout":
+			hc.Timeout, err = time.ParseDuration(v)
+		case "StartPeriod":
+			hc.StartPeriod, err = time.ParseDuration(v)
+		case "StartInterval":
+			hc.StartInterval, err = time.ParseDuration(v)
+		case "Retries":
+			hc.Retries, err = strconv.Atoi(v)
+		default:
+			err = fmt.Errorf("field %q", k)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("healthcheck: %w", err)
+		}
+	}
+	return hc, nil
+}
+
+// healthcheck writes a HEALTHCHECK instruction.
+func healthcheck(hc *dockerspec.HealthcheckConfig) (string, error) {
+	if len(hc.Test) == 0 {
+		return "", fmt.Errorf("a healthcheck without a test")
+	}
+	if hc.Test[0] == "NONE" {
+		return "HEALTHCHECK NONE", nil
+	}
+	var flags []string
+	dur := func(name string, d time.Duration) {
+		if d != 0 {
+			flags = append(flags, "--"+name+"="+d.String())
+		}
+	}
+	dur("interval", hc.Interval)
+	dur("timeout", hc.Timeout)
+	dur("start-period", hc.StartPeriod)
+	dur("start-interval", hc.StartInterval)
+	if hc.Retries != 0 {
+		flags = append(flags, "--retries="+strconv.Itoa(hc.Retries))
+	}
+	line := "HEALTHCHECK "
+	if len(flags) > 0 {
+		line += strings.Join(flags, " ") + " "
+	}
+	switch hc.Test[0] {
+	case "CMD":
+		for _, a := range hc.Test[1:] {
+			if err := checkText("argument", a); err != nil {
+				return "", err
+			}
+		}
+		return line + "CMD " + jsonList(hc.Test[1:]), nil
+	case "CMD-SHELL":
+		if len(hc.Test) != 2 || !plainLine(hc.Test[1]) {
+			return "", fmt.Errorf("shell healthcheck %q is not one plain line", hc.Test[1:])
+		}
+		return line + "CMD " + hc.Test[1], nil
+	}
+	return "", fmt.Errorf("healthcheck test %q", hc.Test[0])
+}
+
+// writeConfig writes, at the end of the final stage, the rest of the
+// history and then whatever the config still differs in.
+func (d *decompiler) writeConfig(st *frontState) error {
+	if d.hist != nil {
+		if err := d.hist.configUntilLayer(d, st); err != nil {
+			return err
+		}
+	}
+	if d.img == nil {
+		return nil
+	}
+	want, have := d.img.Config, &st.img.Config
+	var env []string
+	for _, kv := range want.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		if cur, ok := envGet(have.Env, k); ok && cur == v {
+			continue
+		}
+		q, err := value(v)
+		if err != nil || !validKey(k) {
+			return d.unsupported("", "image env %s cannot be written as ENV", k)
+		}
+		env = append(env, k+"="+q)
+		have.Env = addConfigEnv(have.Env, k, v)
+	}
+	if len(env) > 0 {
+		d.out.add("ENV %s", strings.Join(env, " "))
+	}
+	var labels []string
+	for _, k := range sortedKeys(want.Labels) {
+		if cur, ok := have.Labels[k]; ok && cur == want.Labels[k] {
+			continue
+		}
+		q, err := value(want.Labels[k])
+		if err != nil || !validKey(k) {
+			return d.unsupported("", "label %s cannot be written as LABEL", k)
+		}
+		labels = append(labels, k+"="+q)
+	}
+	if len(labels) > 0 {
+		d.out.add("LABEL %s", strings.Join(labels, " "))
+	}
+	var ports []string
+	for _, p := range sortedKeys(want.ExposedPorts) {
+		if _, ok := have.ExposedPorts[p]; !ok {
+			ports = append(ports, p)
+		}
+	}
+	if len(ports) > 0 {
+		d.out.add("EXPOSE %s", strings.Join(ports, " "))
+	}
+	var vols []string
+	for _, v := range sortedKeys(want.Volumes) {
+		if _, ok := have.Volumes[v]; !ok {
+			vols = append(vols, word(v))
+		}
+	}
+	if len(vols) > 0 {
+		d.out.add("VOLUME %s", jsonList(vols))
+	}
+	if want.User != have.User && want.User != "" {
+		d.out.add("USER %s", word(want.User))
+	}
+	if want.WorkingDir != have.WorkingDir {
+		wd, _ := system.NormalizeWorkdir("", want.WorkingDir, d.target.OS)
+		if wd != "/" {
+			return d.unsupported("", "the config's working dir %s was never made by a WORKDIR", want.WorkingDir)
+		}
+		d.out.add("WORKDIR /")
+	}
+	if !slices.Equal(want.Shell, have.Shell) && len(want.Shell) > 0 {
+		d.out.add("SHELL %s", jsonList(want.Shell))
+	}
+	if !slices.Equal(want.Entrypoint, have.Entrypoint) {
+		d.out.add("ENTRYPOINT %s", jsonList(want.Entrypoint))
+		if !st.cmdSet {
+			have.Cmd = nil
+		}
+	}
+	if !slices.Equal(want.Cmd, have.Cmd) && want.Cmd != nil {
+		d.out.add("CMD %s", jsonList(want.Cmd))
+	}
+	if want.Healthcheck != nil && (have.Healthcheck == nil || fmt.Sprint(*have.Healthcheck) != fmt.Sprint(*want.Healthcheck)) {
+		line, err := healthcheck(want.Healthcheck)
+		if err != nil {
+			return d.unsupported("", "healthcheck: %v", err)
+		}
+		d.out.add("%s", line)
+	}
+	if want.StopSignal != have.StopSignal && want.StopSignal != "" {
+		d.out.add("STOPSIGNAL %s", word(want.StopSignal))
+	}
+	for _, ob := range want.OnBuild {
+		if !plainLine(ob) {
+			return d.unsupported("", "ONBUILD %q is not one plain line", ob)
+		}
+		d.out.add("ONBUILD %s", ob)
+	}
+	return nil
+}

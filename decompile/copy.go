@@ -1,0 +1,388 @@
+package decompile
+
+import (
+	"net/url"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/moby/buildkit/solver/pb"
+	"github.com/moby/buildkit/util/system"
+	digest "github.com/opencontainers/go-digest"
+)
+
+// copySource is one source of a COPY or ADD.
+type copySource struct {
+	arg     string // as written in the instruction
+	heredoc *pb.FileActionMkFile
+}
+
+// writeCopy writes the COPY or ADD a file op of copies makes; link is
+// COPY --link, whose copy goes onto scratch and is merged.
+func (d *decompiler) writeCopy(st *frontState, dg digest.Digest, op *pb.Op, f *pb.FileOp, link bool) error {
+	var (
+		srcs     []copySource
+		from     string
+		fromSet  bool
+		kindOf   string // "local", "http", "git"
+		unpack   bool
+		parents  bool
+		first    = f.Actions[0].GetCopy()
+		checksum string
+		keepGit  bool
+	)
+	if first == nil {
+		return d.unsupported(dg, "file op with %T actions, which no Dockerfile instruction makes", f.Actions[0].Action)
+	}
+	for i, a := range f.Actions {
+		c := a.GetCopy()
+		if c == nil {
+			return d.unsupported(dg, "file op mixes copies with %T, which no Dockerfile instruction makes", a.Action)
+		}
+		if c.Dest != first.Dest || !sameOwner(c.Owner, first.Owner) || c.Mode != first.Mode || c.ModeStr != first.ModeStr || !slices.Equal(c.ExcludePatterns, first.ExcludePatterns) {
+			return d.unsupported(dg, "copy %d differs from copy 0 in destination, owner, mode or excludes; one COPY shares them", i)
+		}
+		if c.Timestamp != -1 {
+			return d.unsupported(dg, "copy %d sets file times (SOURCE_DATE_EPOCH), which slipway does not decompile yet", i)
+		}
+		if c.AlwaysReplaceExistingDestPaths {
+			return d.unsupported(dg, "copy %d always replaces existing paths, which has no Dockerfile flag", i)
+		}
+		src, err := d.g.input(op, a.SecondaryInput)
+		if err != nil {
+			return d.unsupported(dg, "copy %d: %v", i, err)
+		}
+		sop := d.g.ops[src.op]
+		if mk := mkfileOf(sop); mk != nil && d.isPart(src) {
+			if mk.Mode != 0o644 || c.Src != mk.Path || c.FollowSymlink || c.DirCopyContents || c.AllowWildcard || c.AttemptUnpackDockerCompatibility {
+				return d.unsupported(dg, "copy %d of an inline file that COPY <<NAME does not make", i)
+			}
+			srcs = append(srcs, copySource{heredoc: mk})
+			continue
+		}
+		if len(srcs) > 0 && srcs[len(srcs)-1].heredoc != nil {
+			return d.unsupported(dg, "copy %d follows an inline document; COPY writes its files first", i)
+		}
+		s := sop.GetSource()
+		var arg string
+		switch {
+		case s != nil && (strings.HasPrefix(s.Identifier, "https://") || strings.HasPrefix(s.Identifier, "http://")):
+			kindOf = "http"
+			u, err := url.Parse(s.Identifier)
+			name := "__unnamed__"
+			if err == nil {
+				if b := path.Base(u.Path); b != "." && b != "/" {
+					name = b
+				}
+			}
+			for k, v := range s.Attrs {
+				switch k {
+				case "http.filename":
+					if v != name {
+						return d.unsupported(src.op, "http source saved as %q, not %q as ADD names it", v, name)
+					}
+				case "http.checksum":
+					checksum = v
+				default:
+					return d.unsupported(src.op, "http source attribute %s has no ADD flag", k)
+				}
+			}
+			if c.Src != "/"+name || c.FollowSymlink || c.DirCopyContents || c.AllowWildcard {
+				return d.unsupported(dg, "copy %d of %s is not the copy ADD makes", i, s.Identifier)
+			}
+			unpack = c.AttemptUnpackDockerCompatibility
+			arg = s.Identifier
+		case s != nil && strings.HasPrefix(s.Identifier, "git://"):
+			kindOf = "git"
+			full := s.Attrs["git.fullurl"]
+			ref := ""
+			if _, frag, ok := strings.Cut(s.Identifier, "#"); ok {
+				ref = frag
+			}
+			for k, v := range s.Attrs {
+				switch k {
+				case "git.fullurl", "git.authheadersecret", "git.authtokensecret":
+				case "git.keepgitdir":
+					keepGit = v == "true"
+				case "git.checksum":
+					checksum = v
+				default:
+					return d.unsupported(src.op, "git source attribute %s has no ADD form", k)
+				}
+			}
+			if full == "" || c.Src != "/" || c.FollowSymlink || c.DirCopyContents {
+				return d.unsupported(dg, "copy %d of %s is not the copy ADD makes", i, s.Identifier)
+			}
+			arg = full
+			if ref != "" {
+				arg += "#" + ref
+			}
+		default:
+			name, err := d.from(dg, src)
+			if err != nil {
+				return d.unsupported(dg, "copy %d: %v", i, err)
+			}
+			if fromSet && name != from {
+				return d.unsupported(dg, "copy %d reads another source than copy 0; a COPY has one --from", i)
+			}
+			from, fromSet, kindOf = name, true, "local"
+			if !c.FollowSymlink || !c.DirCopyContents || !c.CreateDestPath || !c.AllowWildcard || !c.AllowEmptyWildcard {
+				return d.unsupported(dg, "copy %d has flags COPY does not set", i)
+			}
+			if i > 0 && c.AttemptUnpackDockerCompatibility != unpack {
+				return d.unsupported(dg, "copy %d unpacks and copy 0 does not; one ADD does both", i)
+			}
+			unpack = c.AttemptUnpackDockerCompatibility
+			if len(c.IncludePatterns) > 0 {
+				parents = true
+				if len(c.IncludePatterns) != 1 {
+					return d.unsupported(dg, "copy %d includes %q; COPY --parents makes one pattern", i, c.IncludePatterns)
+				}
+				if c.Src == "/" {
+					arg = c.IncludePatterns[0]
+				} else {
+					arg = c.Src + "/./" + c.IncludePatterns[0]
+				}
+			} else if c.Src == "/" {
+				arg = "."
+			} else {
+				arg = strings.TrimPrefix(c.Src, "/")
+			}
+		}
+		if !c.CreateDestPath {
+			return d.unsupported(dg, "copy %d does not create its destination, as COPY always does", i)
+		}
+		srcs = append(srcs, copySource{arg: arg})
+	}
+	if (kindOf == "http" || kindOf == "git") && len(srcs) != 1 {
+		return d.unsupported(dg, "a copy of %s beside other sources", kindOf)
+	}
+	add := kindOf == "http" || kindOf == "git" || (kindOf == "local" && unpack)
+	var flags []string
+	if fromSet && from != "" {
+		flags = append(flags, "--from="+from)
+	}
+	if parents {
+		flags = append(flags, "--parents")
+	}
+	if o, err := chown(first.Owner); err != nil {
+		return d.unsupported(dg, "owner: %v", err)
+	} else if o != "" {
+		flags = append(flags, "--chown="+o)
+	}
+	switch {
+	case first.ModeStr != "":
+		flags = append(flags, "--chmod="+first.ModeStr)
+	case first.Mode >= 0:
+		flags = append(flags, "--chmod="+strconv.FormatInt(int64(first.Mode), 8))
+	}
+	if link {
+		flags = append(flags, "--link")
+	}
+	for _, p := range first.ExcludePatterns {
+		flags = append(flags, "--exclude="+p)
+	}
+	if add && kindOf == "http" && unpack {
+		flags = append(flags, "--unpack=true")
+	}
+	if checksum != "" {
+		flags = append(flags, "--checksum="+checksum)
+	}
+	if keepGit {
+		flags = append(flags, "--keep-git-dir=true")
+	}
+	for _, fl := range flags {
+		if err := checkFlag(fl); err != nil {
+			return d.unsupported(dg, "%v", err)
+		}
+	}
+	keyword := "COPY"
+	if add {
+		keyword = "ADD"
+	}
+	dest := first.Dest
+	if h := d.spelling(st, keyword, srcs, dest, flags); h != nil {
+		keyword, dest, flags = h.keyword, h.dest, h.flags
+		for i, w := range h.srcs {
+			if srcs[i].heredoc == nil {
+				srcs[i].arg = w
+			}
+		}
+	}
+	var words []string
+	var bodies []string
+	for _, s := range srcs {
+		if s.heredoc != nil {
+			name := strings.TrimPrefix(s.heredoc.Path, "/")
+			body, err := heredocBody(name, string(s.heredoc.Data))
+			if err != nil || !validHeredocName(name) {
+				return d.unsupported(dg, "the inline file %s cannot be written as a heredoc", s.heredoc.Path)
+			}
+			bodies = append(bodies, body)
+			continue
+		}
+		if err := checkText("source", s.arg); err != nil {
+			return d.unsupported(dg, "%v", err)
+		}
+		words = append(words, s.arg)
+	}
+	if err := checkText("destination", dest); err != nil {
+		return d.unsupported(dg, "%v", err)
+	}
+	line := keyword
+	if len(flags) > 0 {
+		line += " " + strings.Join(flags, " ")
+	}
+	if len(bodies) > 0 {
+		// Heredocs need the shell form; the other words must be plain.
+		for _, w := range append(slices.Clone(words), dest) {
+			if !plainWord(word(w)) {
+				return d.unsupported(dg, "a COPY with inline files and the path %q, which only the JSON form can say", w)
+			}
+		}
+		for _, w := range words {
+			line += " " + word(w)
+		}
+		for _, s := range srcs {
+			if s.heredoc != nil {
+				line += " <<'" + strings.TrimPrefix(s.heredoc.Path, "/") + "'"
+			}
+		}
+		line += " " + word(dest)
+		d.out.add("%s\n%s", line, strings.Join(bodies, "\n"))
+		return nil
+	}
+	d.out.add("%s %s", line, args(append(words, dest)))
+	return nil
+}
+
+func validHeredocName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, r := range name {
+		if !(r == '_' || r == '-' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// sameOwner reports whether two owners are the same.
+func sameOwner(a, b *pb.ChownOpt) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.EqualVT(b)
+}
+
+// copySpelling is how the image history spells a COPY or ADD.
+type copySpelling struct {
+	keyword string
+	flags   []string
+	srcs    []string
+	dest    string
+}
+
+// spelling returns the history's spelling of the COPY or ADD being
+// written, when the history has it and it says the same thing: the paths
+// as they were written (relative, with ./), and --chown and --chmod as they
+// were given, so that the history the frontend records matches too.
+func (d *decompiler) spelling(st *frontState, keyword string, srcs []copySource, dest string, flags []string) *copySpelling {
+	createdBy, ok := d.hist.peekLayer(d.curChain)
+	if !ok {
+		return nil
+	}
+	words := strings.Split(strings.TrimSuffix(createdBy, " # buildkit"), " ")
+	if len(words) < 3 || (words[0] != "COPY" && words[0] != "ADD") {
+		return nil
+	}
+	h := &copySpelling{keyword: words[0]}
+	if h.keyword != keyword && !(keyword == "COPY" && h.keyword == "ADD") {
+		return nil
+	}
+	rest := words[1:]
+	given := map[string]string{}
+	for len(rest) > 0 && strings.HasPrefix(rest[0], "--") {
+		k, v, _ := strings.Cut(rest[0], "=")
+		given[k] = v
+		rest = rest[1:]
+	}
+	if len(rest) != len(srcs)+1 {
+		return nil
+	}
+	for i, s := range srcs {
+		if s.heredoc != nil {
+			if rest[i] != "<<"+strings.TrimPrefix(s.heredoc.Path, "/") {
+				return nil
+			}
+			h.srcs = append(h.srcs, "")
+			continue
+		}
+		if !sameSource(rest[i], s.arg) {
+			return nil
+		}
+		h.srcs = append(h.srcs, rest[i])
+	}
+	h.dest = rest[len(rest)-1]
+	if p, err := relativeToWorkdir(st.dir, h.dest); err != nil || p != dest {
+		return nil
+	}
+	for _, f := range flags {
+		k, v, _ := strings.Cut(f, "=")
+		switch k {
+		case "--chmod":
+			if g, ok := given[k]; ok && sameMode(g, v) {
+				v = g
+			}
+		case "--chown":
+			if g, ok := given[k]; ok && sameOwnerSpec(g, v) {
+				v = g
+			}
+		}
+		if v != "" || strings.Contains(f, "=") {
+			f = k + "=" + v
+		}
+		h.flags = append(h.flags, f)
+	}
+	if h.keyword == "ADD" && keyword == "COPY" {
+		h.flags = append(h.flags, "--unpack=false")
+	}
+	return h
+}
+
+// sameSource reports whether a source as written and as decompiled name
+// the same path.
+func sameSource(written, decompiled string) bool {
+	return path.Clean("/"+written) == path.Clean("/"+decompiled) && strings.Contains(written, "/./") == strings.Contains(decompiled, "/./")
+}
+
+// relativeToWorkdir resolves a COPY destination as the frontend does.
+func relativeToWorkdir(dir, p string) (string, error) {
+	if path.IsAbs(p) {
+		return system.NormalizePath("/", p, "linux", true)
+	}
+	if p == "." || p == "" {
+		p = "./"
+	}
+	return system.NormalizePath(dir, p, "linux", true)
+}
+
+func sameMode(a, b string) bool {
+	if a == b {
+		return true
+	}
+	x, err1 := strconv.ParseUint(a, 8, 32)
+	y, err2 := strconv.ParseUint(b, 8, 32)
+	return err1 == nil && err2 == nil && x == y
+}
+
+func sameOwnerSpec(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ua, ga, _ := strings.Cut(a, ":")
+	ub, gb, _ := strings.Cut(b, ":")
+	return ua == ub && (ga == gb || gb == "")
+}

@@ -1,0 +1,156 @@
+package decompile
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/containerd/platforms"
+	"github.com/distribution/reference"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/client/llb/sourceresolver"
+	"github.com/moby/buildkit/util/system"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// frontState is what the frontend holds for a stage while it dispatches
+// the Dockerfile being written: the env of its llb.State (in that order: a
+// key set again moves to the end), dir, user, and the image config.
+type frontState struct {
+	env      []string
+	dir      string
+	user     string
+	img      dockerspec.DockerOCIImage
+	platform ocispecs.Platform
+	cmdSet   bool
+}
+
+func (st *frontState) setEnv(k, v string) {
+	st.env = slices.DeleteFunc(st.env, func(kv string) bool { return envKey(kv) == k })
+	st.env = append(st.env, k+"="+v)
+}
+
+func envKey(kv string) string {
+	k, _, _ := strings.Cut(kv, "=")
+	return k
+}
+
+// addConfigEnv sets k=v in an image config's env as the frontend does: in
+// place when the key is there, else at the end.
+func addConfigEnv(env []string, k, v string) []string {
+	for i, kv := range env {
+		if envKey(kv) == k {
+			env[i] = k + "=" + v
+			return env
+		}
+	}
+	return append(env, k+"="+v)
+}
+
+func (st *frontState) clone() *frontState {
+	c := *st
+	c.env = slices.Clone(st.env)
+	c.img = cloneImage(st.img)
+	return &c
+}
+
+func cloneImage(img dockerspec.DockerOCIImage) dockerspec.DockerOCIImage {
+	dt, err := json.Marshal(img)
+	if err != nil {
+		return img
+	}
+	var out dockerspec.DockerOCIImage
+	if err := json.Unmarshal(dt, &out); err != nil {
+		return img
+	}
+	return out
+}
+
+// initFromImage applies an image config to a new stage as the frontend
+// does: PATH when missing, then every env var set again, the working dir
+// and the user.
+func (st *frontState) initFromImage() {
+	st.dir = "/"
+	if _, ok := envGet(st.img.Config.Env, "PATH"); !ok && st.platform.OS != "windows" {
+		st.img.Config.Env = append(st.img.Config.Env, "PATH="+system.DefaultPathEnv(st.platform.OS))
+	}
+	for _, kv := range st.img.Config.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		st.setEnv(k, v)
+	}
+	if wd := st.img.Config.WorkingDir; wd != "" {
+		if nwd, err := system.NormalizeWorkdir("", wd, st.platform.OS); err == nil {
+			st.img.Config.WorkingDir = nwd
+			st.dir = system.ToSlash(nwd, st.platform.OS)
+		}
+	}
+	if u := st.img.Config.User; u != "" {
+		st.user = u
+	}
+}
+
+func envGet(env []string, k string) (string, bool) {
+	for _, kv := range env {
+		if key, v, _ := strings.Cut(kv, "="); key == k {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func emptyImage(p ocispecs.Platform) dockerspec.DockerOCIImage {
+	var img dockerspec.DockerOCIImage
+	img.Architecture = p.Architecture
+	img.OS = p.OS
+	img.OSVersion = p.OSVersion
+	img.OSFeatures = slices.Clone(p.OSFeatures)
+	img.Variant = p.Variant
+	img.RootFS.Type = "layers"
+	img.Config.WorkingDir = "/"
+	if p.OS != "windows" {
+		img.Config.Env = []string{"PATH=" + system.DefaultPathEnv(p.OS)}
+	}
+	return img
+}
+
+// resolveBase asks the resolver for a base image's config.
+func (d *decompiler) resolveBase(ref string, p ocispecs.Platform) (dockerspec.DockerOCIImage, error) {
+	var img dockerspec.DockerOCIImage
+	if d.o.Resolver == nil {
+		return img, fmt.Errorf("image %s: the base image's config is needed to tell its env from the Dockerfile's, and no resolver was given", ref)
+	}
+	_, _, dt, err := d.o.Resolver.ResolveImageConfig(d.ctx, ref, sourceresolver.Opt{
+		LogName: "[internal] load metadata for " + ref,
+		ImageOpt: &sourceresolver.ResolveImageOpt{
+			Platform:    &p,
+			ResolveMode: llb.ResolveModeDefault.String(),
+		},
+	})
+	if err != nil {
+		return img, fmt.Errorf("resolving %s: %w", ref, err)
+	}
+	if err := json.Unmarshal(dt, &img); err != nil {
+		return img, fmt.Errorf("image config of %s: %w", ref, err)
+	}
+	img.Created = nil
+	return img, nil
+}
+
+// imageRef reads the reference of an image source identifier.
+func imageRef(identifier string) (reference.Named, bool) {
+	s, ok := strings.CutPrefix(identifier, "docker-image://")
+	if !ok {
+		return nil, false
+	}
+	named, err := reference.ParseNormalizedNamed(s)
+	if err != nil {
+		return nil, false
+	}
+	return named, true
+}
+
+func samePlatform(a, b ocispecs.Platform) bool {
+	return platforms.Only(a).Match(b) && platforms.Only(b).Match(a) && a.Variant == b.Variant && a.OS == b.OS && a.Architecture == b.Architecture
+}

@@ -1,0 +1,611 @@
+package decompile
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/distribution/reference"
+	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
+)
+
+// write writes every stage.
+func (d *decompiler) write() error {
+	d.hist = d.newHistory()
+	d.out.add("# Decompiled from LLB by llb2dockerfile.")
+	for _, s := range d.stages {
+		d.out.add("")
+		if err := d.writeStage(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unsupported fails, or with BestEffort writes a comment and goes on.
+func (d *decompiler) unsupported(dg digest.Digest, format string, args ...any) error {
+	err := opError(dg, format, args...)
+	if !d.o.BestEffort {
+		return err
+	}
+	d.out.add("# llb2dockerfile: %s", strings.ReplaceAll(err.Error(), "\n", " "))
+	return nil
+}
+
+func (d *decompiler) inChain(s *stage) bool {
+	return slices.Contains(d.chainStages(), s)
+}
+
+func (d *decompiler) writeStage(s *stage) error {
+	st, err := d.begin(s)
+	if err != nil {
+		return err
+	}
+	chain := d.hist != nil && d.inChain(s)
+	d.curChain = chain
+	for _, dg := range s.steps {
+		if chain {
+			if err := d.hist.configUntilLayer(d, st); err != nil {
+				return err
+			}
+		}
+		var err error
+		op := d.g.ops[dg]
+		switch o := op.Op.(type) {
+		case *pb.Op_Exec:
+			err = d.writeRun(st, dg, op, o.Exec)
+		case *pb.Op_File:
+			if mk, ok := o.File.Actions[0].Action.(*pb.FileAction_Mkdir); ok && len(o.File.Actions) == 1 {
+				err = d.writeWorkdir(st, dg, mk.Mkdir)
+			} else {
+				err = d.writeCopy(st, dg, op, o.File, false)
+			}
+		case *pb.Op_Merge:
+			c, _ := d.g.input(op, o.Merge.Inputs[1].Input)
+			cop := d.g.ops[c.op]
+			err = d.writeCopy(st, c.op, cop, cop.GetFile(), true)
+		}
+		if err != nil {
+			return err
+		}
+		if chain {
+			d.hist.layer()
+		}
+	}
+	if s == d.final {
+		if err := d.writeConfig(st); err != nil {
+			return err
+		}
+	}
+	s.state = st
+	return nil
+}
+
+// begin writes the FROM line and returns the state the stage starts with.
+func (d *decompiler) begin(s *stage) (*frontState, error) {
+	as := ""
+	if s.name != "" {
+		as = " AS " + s.name
+	}
+	if s.from != nil {
+		st := s.from.state.clone()
+		for _, kv := range st.img.Config.Env {
+			k, v, _ := strings.Cut(kv, "=")
+			st.setEnv(k, v)
+		}
+		st.cmdSet = false
+		d.out.add("FROM %s%s", s.from.name, as)
+		return st, nil
+	}
+	st := &frontState{platform: *s.platform}
+	flag := ""
+	if platformString(*s.platform) != platformString(d.target) {
+		flag = "--platform=" + platformString(*s.platform) + " "
+	}
+	if s.root.scratch() {
+		st.img = emptyImage(*s.platform)
+		st.initFromImage()
+		d.out.add("FROM %sscratch%s", flag, as)
+		return st, nil
+	}
+	op := d.g.ops[s.root.op]
+	src := op.GetSource()
+	named, ok := imageRef(src.Identifier)
+	if !ok {
+		return nil, opError(s.root.op, "a stage starts from %s, which FROM cannot name", src.Identifier)
+	}
+	if len(src.Attrs) > 0 {
+		if err := d.unsupported(s.root.op, "image source attributes %v have no FROM flag", src.Attrs); err != nil {
+			return nil, err
+		}
+	}
+	img, err := d.resolveBase(named.String(), *s.platform)
+	if err != nil {
+		return nil, opError(s.root.op, "%v", err)
+	}
+	st.img = img
+	st.initFromImage()
+	d.out.add("FROM %s%s%s", flag, reference.FamiliarString(named), as)
+	return st, nil
+}
+
+// envFor writes the ENV a step needs for its env to be want: the frontend
+// only sets keys, moving each to the end, so the keys that stay put are a
+// prefix of want and the rest is set in order.
+func (d *decompiler) envFor(st *frontState, dg digest.Digest, want []string) error {
+	if slices.Equal(st.env, want) {
+		return nil
+	}
+	for k := len(want); k >= 0; k-- {
+		if !keptInPlace(st.env, want, k) {
+			continue
+		}
+		var pairs []string
+		for _, kv := range want[k:] {
+			key, v, _ := strings.Cut(kv, "=")
+			q, err := value(v)
+			if err != nil {
+				return d.unsupported(dg, "env %s: %v", key, err)
+			}
+			if !validKey(key) {
+				return d.unsupported(dg, "env name %q cannot be written as ENV", key)
+			}
+			pairs = append(pairs, key+"="+q)
+			st.setEnv(key, v)
+		}
+		d.out.add("ENV %s", strings.Join(pairs, " "))
+		return nil
+	}
+	return d.unsupported(dg, "env %q cannot follow %q: a Dockerfile cannot unset a variable", want, st.env)
+}
+
+// keptInPlace reports whether want[:k] is have with the keys of want[k:]
+// taken out, and every key of have is in want.
+func keptInPlace(have, want []string, k int) bool {
+	moved := map[string]bool{}
+	for _, kv := range want[k:] {
+		moved[envKey(kv)] = true
+	}
+	var rest []string
+	for _, kv := range have {
+		if !moved[envKey(kv)] {
+			rest = append(rest, kv)
+		}
+	}
+	return slices.Equal(rest, want[:k])
+}
+
+func validKey(k string) bool {
+	return k != "" && !strings.ContainsAny(k, "= \t\n\r\"'\\$") && checkText("name", k) == nil
+}
+
+func (d *decompiler) writeWorkdir(st *frontState, dg digest.Digest, mk *pb.FileActionMkDir) error {
+	if !mk.MakeParents || mk.Mode != 0o755 || !path.IsAbs(mk.Path) || mk.Timestamp != -1 {
+		return d.unsupported(dg, "mkdir %s (mode %o, parents %v) is not the directory WORKDIR makes", mk.Path, mk.Mode, mk.MakeParents)
+	}
+	if err := checkText("path", mk.Path); err != nil {
+		return d.unsupported(dg, "%v", err)
+	}
+	d.out.add("WORKDIR %s", word(mk.Path))
+	st.dir = mk.Path
+	st.img.Config.WorkingDir = mk.Path
+	return nil
+}
+
+// shellOf is the shell a shell-form RUN of the stage runs in.
+func shellOf(st *frontState) []string {
+	if len(st.img.Config.Shell) > 0 {
+		return st.img.Config.Shell
+	}
+	return []string{"/bin/sh", "-c"}
+}
+
+func (d *decompiler) writeRun(st *frontState, dg digest.Digest, op *pb.Op, e *pb.ExecOp) error {
+	m := e.Meta
+	if m == nil || len(m.Args) == 0 {
+		return d.unsupported(dg, "exec op without a command")
+	}
+	switch {
+	case m.Hostname != "":
+		return d.unsupported(dg, "exec op sets hostname %q, which has no Dockerfile flag", m.Hostname)
+	case len(m.ExtraHosts) > 0:
+		return d.unsupported(dg, "exec op adds hosts, which has no Dockerfile flag (docker build --add-host)")
+	case len(m.Ulimit) > 0:
+		return d.unsupported(dg, "exec op sets ulimits, which has no Dockerfile flag (docker build --ulimit)")
+	case m.CgroupParent != "":
+		return d.unsupported(dg, "exec op sets a cgroup parent, which has no Dockerfile flag")
+	case len(m.ValidExitCodes) > 0:
+		return d.unsupported(dg, "exec op accepts exit codes %v, which has no Dockerfile flag", m.ValidExitCodes)
+	case m.ProxyEnv != nil:
+		return d.unsupported(dg, "exec op has proxy env, which comes from build args, not the Dockerfile")
+	case !m.RemoveMountStubsRecursive:
+		return d.unsupported(dg, "exec op keeps mount stubs, which the frontend always removes")
+	}
+	if op.Platform != nil && platformString(platformOf(op.Platform)) != platformString(st.platform) {
+		return d.unsupported(dg, "exec op for %s in a stage for %s", platformString(platformOf(op.Platform)), platformString(st.platform))
+	}
+	env := m.Env
+	// An ssh mount sets SSH_AUTH_SOCK to the first agent socket.
+	for _, mnt := range e.Mounts {
+		if mnt.MountType == pb.MountType_SSH {
+			if n := len(env); n > 0 && env[n-1] == "SSH_AUTH_SOCK="+mnt.Dest {
+				env = env[:n-1]
+			}
+			break
+		}
+	}
+	if err := d.envFor(st, dg, env); err != nil {
+		return err
+	}
+	if m.Cwd != st.dir {
+		if m.Cwd != "/" {
+			return d.unsupported(dg, "exec op runs in %s, a directory no WORKDIR made", m.Cwd)
+		}
+		d.out.add("WORKDIR /")
+		st.dir, st.img.Config.WorkingDir = "/", "/"
+	}
+	if m.User != st.user {
+		if err := checkText("user", m.User); err != nil || m.User == "" || strings.ContainsAny(m.User, " \t\n\r") {
+			return d.unsupported(dg, "user %q cannot be written as USER", m.User)
+		}
+		d.out.add("USER %s", word(m.User))
+		st.user = m.User
+	}
+	var flags []string
+	var pipe *pb.FileActionMkFile
+	for i, mnt := range e.Mounts[1:] {
+		f, p, err := d.mountFlag(st, dg, op, mnt, i+1)
+		if err != nil {
+			return err
+		}
+		if p != nil {
+			pipe = p
+			continue
+		}
+		if f != "" {
+			flags = append(flags, f)
+		}
+	}
+	for _, se := range e.Secretenv {
+		f := "--mount=type=secret,id=" + se.ID + ",env=" + se.Name
+		if !se.Optional {
+			f += ",required"
+		}
+		if err := checkFlag(f); err != nil {
+			return d.unsupported(dg, "%v", err)
+		}
+		flags = append(flags, f)
+	}
+	for _, dev := range e.CdiDevices {
+		f := "--device=name=" + dev.Name
+		if !dev.Optional {
+			f += ",required=true"
+		}
+		if err := checkFlag(f); err != nil || strings.Contains(dev.Name, ",") || dev.Name == "" {
+			return d.unsupported(dg, "device %q cannot be written as a --device flag", dev.Name)
+		}
+		flags = append(flags, f)
+	}
+	switch e.Network {
+	case pb.NetMode_HOST:
+		flags = append(flags, "--network=host")
+	case pb.NetMode_NONE:
+		flags = append(flags, "--network=none")
+	}
+	if e.Security == pb.SecurityMode_INSECURE {
+		flags = append(flags, "--security=insecure")
+	}
+	prefix := "RUN "
+	if len(flags) > 0 {
+		prefix += strings.Join(flags, " ") + " "
+	}
+	shell := shellOf(st)
+	args := m.Args
+	inShell := len(args) == len(shell)+1 && slices.Equal(args[:len(shell)], shell)
+	if pipe != nil {
+		name := strings.TrimPrefix(pipe.Path, "/")
+		if !inShell || args[len(shell)] != "/dev/pipes/"+name {
+			return d.unsupported(dg, "a file mounted at /dev/pipes/ that the command does not run")
+		}
+		body, err := heredocBody(name, string(pipe.Data))
+		if err != nil || pipe.Mode != 0o755 || !strings.HasPrefix(string(pipe.Data), "#!") {
+			return d.unsupported(dg, "the script at /dev/pipes/%s cannot be written as a heredoc", name)
+		}
+		d.out.add("%s<<%s\n%s", prefix, name, body)
+		return nil
+	}
+	if inShell {
+		cmd := args[len(shell)]
+		if plainLine(cmd) {
+			d.out.add("%s%s", prefix, cmd)
+			return nil
+		}
+		if !strings.HasPrefix(cmd, "#!") {
+			for _, name := range []string{"EOF", "EOT", "SCRIPT", "END_OF_SCRIPT"} {
+				if body, err := heredocBody(name, cmd); err == nil {
+					d.out.add("%s<<'%s'\n%s", prefix, name, body)
+					return nil
+				}
+			}
+		}
+	}
+	for _, a := range args {
+		if err := checkText("argument", a); err != nil {
+			return d.unsupported(dg, "%v", err)
+		}
+	}
+	d.out.add("%s%s", prefix, jsonList(args))
+	return nil
+}
+
+// heredocBody is data as the body of a heredoc named name, with its
+// terminator, when data is lines of text and no line ends the heredoc early.
+func heredocBody(name, data string) (string, error) {
+	if !strings.HasSuffix(data, "\n") || checkText("heredoc", data) != nil || strings.Contains(data, "\r") {
+		return "", fmt.Errorf("not a heredoc")
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(data, "\n"), "\n") {
+		if strings.TrimSpace(l) == name {
+			return "", fmt.Errorf("a line ends the heredoc")
+		}
+	}
+	return data + name, nil
+}
+
+// checkFlag refuses flag values that would change the flag's meaning.
+func checkFlag(f string) error {
+	if err := checkText("flag", f); err != nil {
+		return err
+	}
+	if strings.ContainsAny(f, " \t\n\r\"'\\$") {
+		return fmt.Errorf("flag %q holds characters a Dockerfile flag cannot carry", f)
+	}
+	return nil
+}
+
+// from names a state as the value of --from: a stage name, an image
+// reference, or "" for the build context.
+func (d *decompiler) from(dg digest.Digest, r ref) (string, error) {
+	if s, ok := d.named[r]; ok {
+		return s.name, nil
+	}
+	if r.scratch() {
+		return "scratch", nil
+	}
+	op := d.g.ops[r.op]
+	src := op.GetSource()
+	if src == nil {
+		return "", opError(dg, "reads a %s op that is not a stage", kind(op))
+	}
+	if named, ok := imageRef(src.Identifier); ok {
+		if len(src.Attrs) > 0 {
+			return "", opError(r.op, "image source attributes %v have no --from form", src.Attrs)
+		}
+		return reference.FamiliarString(named), nil
+	}
+	if src.Identifier == "local://context" {
+		return "", nil
+	}
+	return "", opError(r.op, "source %s as --from, which slipway does not decompile yet (a named build context)", src.Identifier)
+}
+
+// mountFlag is the --mount flag of one exec mount, or the heredoc script a
+// RUN mounts at /dev/pipes/.
+func (d *decompiler) mountFlag(st *frontState, dg digest.Digest, op *pb.Op, m *pb.Mount, i int) (string, *pb.FileActionMkFile, error) {
+	var kv []string
+	var src ref
+	if m.Input >= 0 {
+		var err error
+		if src, err = d.g.input(op, m.Input); err != nil {
+			return "", nil, opError(dg, "mount %d: %v", i, err)
+		}
+	}
+	sel := m.Selector
+	switch m.MountType {
+	case pb.MountType_BIND:
+		if m.Input < 0 {
+			return "", nil, d.unsupported(dg, "bind mount of scratch at %s", m.Dest)
+		}
+		if f := mkfileOf(d.g.ops[src.op]); f != nil && m.Dest == "/dev/pipes/" && m.Readonly && sel == "/" {
+			return "", f, nil
+		}
+		kv = append(kv, "type=bind")
+		from, err := d.from(dg, src)
+		if err != nil {
+			return "", nil, d.unsupported(dg, "mount at %s: %v", m.Dest, err)
+		}
+		if from != "" {
+			kv = append(kv, "from="+from)
+		}
+		if sel != "" && sel != "/" {
+			kv = append(kv, "source="+sel)
+		}
+		kv = append(kv, "target="+m.Dest)
+		if !m.Readonly {
+			kv = append(kv, "rw")
+		}
+	case pb.MountType_CACHE:
+		if m.CacheOpt == nil {
+			return "", nil, d.unsupported(dg, "cache mount at %s without options", m.Dest)
+		}
+		kv = append(kv, "type=cache", "target="+m.Dest)
+		id := strings.TrimPrefix(m.CacheOpt.ID, "/")
+		if id != path.Clean(m.Dest) {
+			kv = append(kv, "id="+id)
+		}
+		switch m.CacheOpt.Sharing {
+		case pb.CacheSharingOpt_PRIVATE:
+			kv = append(kv, "sharing=private")
+		case pb.CacheSharingOpt_LOCKED:
+			kv = append(kv, "sharing=locked")
+		}
+		if m.Input < 0 && sel != "" && sel != "/" {
+			kv = append(kv, "source="+sel)
+		}
+		if m.Input >= 0 {
+			if mk := cacheDirOf(d.g.ops[src.op]); mk != nil && sel == "/cache" {
+				kv = append(kv, "mode="+strconv.FormatInt(int64(mk.Mode), 8))
+				if u, g, ok := ownerIDs(mk.Owner); ok {
+					kv = append(kv, "uid="+strconv.FormatUint(uint64(u), 10), "gid="+strconv.FormatUint(uint64(g), 10))
+				}
+			} else {
+				from, err := d.from(dg, src)
+				if err != nil {
+					return "", nil, d.unsupported(dg, "cache mount at %s: %v", m.Dest, err)
+				}
+				if from == "" {
+					return "", nil, d.unsupported(dg, "cache mount at %s seeded from the build context", m.Dest)
+				}
+				kv = append(kv, "from="+from)
+				if sel != "" && sel != "/" {
+					kv = append(kv, "source="+sel)
+				}
+			}
+		}
+		if m.Readonly {
+			kv = append(kv, "ro")
+		}
+	case pb.MountType_TMPFS:
+		kv = append(kv, "type=tmpfs", "target="+m.Dest)
+		if m.TmpfsOpt != nil && m.TmpfsOpt.Size > 0 {
+			kv = append(kv, "size="+strconv.FormatInt(m.TmpfsOpt.Size, 10))
+		}
+	case pb.MountType_SECRET:
+		o := m.SecretOpt
+		if o == nil {
+			return "", nil, d.unsupported(dg, "secret mount at %s without options", m.Dest)
+		}
+		kv = append(kv, "type=secret", "id="+o.ID)
+		if m.Dest != "/run/secrets/"+path.Base(o.ID) {
+			kv = append(kv, "target="+m.Dest)
+		}
+		if !o.Optional {
+			kv = append(kv, "required")
+		}
+		if o.Mode != 0o400 || o.Uid != 0 || o.Gid != 0 {
+			kv = append(kv, "mode="+strconv.FormatUint(uint64(o.Mode), 8), "uid="+strconv.FormatUint(uint64(o.Uid), 10), "gid="+strconv.FormatUint(uint64(o.Gid), 10))
+		}
+	case pb.MountType_SSH:
+		o := m.SSHOpt
+		if o == nil {
+			return "", nil, d.unsupported(dg, "ssh mount at %s without options", m.Dest)
+		}
+		kv = append(kv, "type=ssh")
+		if o.ID != "" && o.ID != "default" {
+			kv = append(kv, "id="+o.ID)
+		}
+		if !strings.HasPrefix(m.Dest, "/run/buildkit/ssh_agent.") {
+			kv = append(kv, "target="+m.Dest)
+		}
+		if !o.Optional {
+			kv = append(kv, "required")
+		}
+		if o.Mode != 0o600 || o.Uid != 0 || o.Gid != 0 {
+			kv = append(kv, "mode="+strconv.FormatUint(uint64(o.Mode), 8), "uid="+strconv.FormatUint(uint64(o.Uid), 10), "gid="+strconv.FormatUint(uint64(o.Gid), 10))
+		}
+	default:
+		return "", nil, d.unsupported(dg, "mount type %v at %s", m.MountType, m.Dest)
+	}
+	f := "--mount=" + strings.Join(kv, ",")
+	if err := checkFlag(f); err != nil || strings.Count(f, "=") != len(kv)+1-countBare(kv) || strings.Count(f, ",") != len(kv)-1 {
+		return "", nil, d.unsupported(dg, "mount at %q cannot be written as a --mount flag", m.Dest)
+	}
+	return f, nil, nil
+}
+
+func countBare(kv []string) int {
+	n := 0
+	for _, s := range kv {
+		if !strings.Contains(s, "=") {
+			n++
+		}
+	}
+	return n
+}
+
+func mkfileOf(op *pb.Op) *pb.FileActionMkFile {
+	if op == nil {
+		return nil
+	}
+	f := op.GetFile()
+	if f == nil || len(f.Actions) != 1 {
+		return nil
+	}
+	return f.Actions[0].GetMkfile()
+}
+
+func cacheDirOf(op *pb.Op) *pb.FileActionMkDir {
+	if op == nil {
+		return nil
+	}
+	f := op.GetFile()
+	if f == nil || len(f.Actions) != 1 || f.Actions[0].Input != -1 {
+		return nil
+	}
+	return f.Actions[0].GetMkdir()
+}
+
+// ownerIDs reads a numeric owner.
+func ownerIDs(o *pb.ChownOpt) (uint32, uint32, bool) {
+	if o == nil || o.User == nil {
+		return 0, 0, false
+	}
+	u, ok := o.User.User.(*pb.UserOpt_ByID)
+	if !ok {
+		return 0, 0, false
+	}
+	var g uint32
+	if o.Group != nil {
+		gid, ok := o.Group.User.(*pb.UserOpt_ByID)
+		if !ok {
+			return 0, 0, false
+		}
+		g = gid.ByID
+	}
+	return u.ByID, g, true
+}
+
+// chown writes an owner as --chown's value.
+func chown(o *pb.ChownOpt) (string, error) {
+	if o == nil {
+		return "", nil
+	}
+	one := func(u *pb.UserOpt) (string, error) {
+		switch u := u.User.(type) {
+		case *pb.UserOpt_ByID:
+			return strconv.FormatUint(uint64(u.ByID), 10), nil
+		case *pb.UserOpt_ByName:
+			return u.ByName.Name, nil
+		}
+		return "", fmt.Errorf("an owner without a user")
+	}
+	if o.User == nil {
+		return "", fmt.Errorf("an owner without a user")
+	}
+	s, err := one(o.User)
+	if err != nil {
+		return "", err
+	}
+	if o.Group != nil {
+		g, err := one(o.Group)
+		if err != nil {
+			return "", err
+		}
+		s += ":" + g
+	}
+	return s, nil
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
