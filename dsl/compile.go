@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/containerd/platforms"
-	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
@@ -571,16 +570,16 @@ func (c *compiler) resolveBase(d *stageState, from *fromIns) error {
 	if strings.TrimSpace(word) == "" {
 		return argError(1, "FROM", "empty image reference")
 	}
-	ref, err := reference.ParseNormalizedNamed(word)
+	ref, err := parseImageRef(word)
 	if err != nil {
 		return argError(1, "FROM", "image reference %q: %v", from.ref, err)
 	}
-	name := reference.TagNameOnly(ref).String()
+	name := ref.tagNameOnly().String()
 	if c.opt.resolver == nil {
 		return argError(1, "FROM", "image %q: no image resolver (use dsl.WithResolver)", from.ref)
 	}
 	resolved, dgst, dt, err := c.opt.resolver.ResolveImageConfig(ctx, name, sourceresolver.Opt{
-		LogName: fmt.Sprintf("[internal] load metadata for %s", name),
+		LogName: "[internal] load metadata for " + name,
 		ImageOpt: &sourceresolver.ResolveImageOpt{
 			Platform:    &platform,
 			ResolveMode: llb.ResolveModeDefault.String(),
@@ -590,7 +589,7 @@ func (c *compiler) resolveBase(d *stageState, from *fromIns) error {
 		return fmt.Errorf("instruction 1 (FROM): resolving %s: %w", from.ref, err)
 	}
 	if resolved != ref.String() {
-		if ref, err = reference.ParseNormalizedNamed(resolved); err != nil {
+		if ref, err = parseImageRef(resolved); err != nil {
 			return fmt.Errorf("instruction 1 (FROM): resolver returned reference %q: %w", resolved, err)
 		}
 	}
@@ -600,7 +599,7 @@ func (c *compiler) resolveBase(d *stageState, from *fromIns) error {
 	}
 	img.Created = nil
 	if dgst != "" {
-		if ref, err = reference.WithDigest(ref, dgst); err != nil {
+		if ref, err = ref.withDigest(dgst); err != nil {
 			return fmt.Errorf("instruction 1 (FROM): pinning %s: %w", from.ref, err)
 		}
 	}
@@ -611,10 +610,9 @@ func (c *compiler) resolveBase(d *stageState, from *fromIns) error {
 		return nil
 	}
 	pinned := ref.String()
-	d.state = llb.Image(pinned,
+	d.state = imageSource(ref,
 		dfCmd("FROM "+from.ref),
 		llb.Platform(platform),
-		llb.ResolveModeDefault,
 		llb.WithCustomName(d.prefix("FROM "+pinned)),
 	)
 	return nil
