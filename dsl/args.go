@@ -3,6 +3,7 @@ package dsl
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/containerd/platforms"
@@ -178,6 +179,9 @@ func (c *compiler) declareArg(d *stageState, in ArgDecl) (string, error) {
 // counted, then the command, as the frontend writes it, so that a change of
 // an ARG's value shows in the history as it changes the cache key.
 func (d *stageState) runHistory(args []string) string {
+	if len(d.buildArgs) == 0 {
+		return "RUN " + strings.Join(args, " ")
+	}
 	env := envOf(d.state)
 	var kvs []string
 	index := map[string]int{}
@@ -194,7 +198,7 @@ func (d *stageState) runHistory(args []string) string {
 		kvs = append(kvs, a.key+"="+v)
 	}
 	if len(kvs) > 0 {
-		kvs = append([]string{fmt.Sprintf("|%d", len(kvs))}, kvs...)
+		kvs = append([]string{"|" + strconv.Itoa(len(kvs))}, kvs...)
 	}
 	return "RUN " + strings.Join(append(kvs, args...), " ")
 }

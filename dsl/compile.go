@@ -2,6 +2,8 @@ package dsl
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -167,6 +169,11 @@ type compiler struct {
 	context      *lateOutput
 	contextPaths map[string]struct{}
 	named        map[string]*namedCtx
+	// contextUsed is set once a step reads the build context.
+	contextUsed bool
+	lexers      map[rune]*shell.Lex
+	// proxy are the proxy build args every RUN gets, or nil.
+	proxy *llb.ProxyEnv
 }
 
 // stageState is what dispatching a stage builds up, the counterpart of the
@@ -201,11 +208,14 @@ func (c *compiler) compile(ctx context.Context, s Stage) (*Result, error) {
 	c.context = &lateOutput{}
 	c.contextPaths = map[string]struct{}{}
 	c.named = map[string]*namedCtx{}
+	c.proxy = proxyEnv(c.opt.buildArgs)
 	d, err := c.stage(s)
 	if err != nil {
 		return nil, err
 	}
-	c.context.Output = mainContext(c.contextPaths, c.opt.ignore).Output()
+	if c.contextUsed {
+		c.context.Output = mainContext(c.contextPaths, c.opt.ignore).Output()
+	}
 	for name, nc := range c.named {
 		nc.out.Output = namedContext(name, nc.paths, c.opt.namedIgnore[name]).Output()
 	}
@@ -277,7 +287,7 @@ func (c *compiler) stage(s Stage) (*stageState, error) {
 	if len(ins) == 0 {
 		return nil, fmt.Errorf("empty stage: start a build with dsl.From: %w", ErrInvalid)
 	}
-	d := &stageState{lex: shell.NewLex('\\'), dispatching: true, epoch: c.epoch}
+	d := &stageState{lex: c.lexer('\\'), dispatching: true, epoch: c.epoch}
 	c.stages[s.n] = d
 	for i, in := range ins {
 		for _, dep := range dependencies(in) {
@@ -295,7 +305,7 @@ func (c *compiler) stage(s Stage) (*stageState, error) {
 		}
 	}
 	if d.name == "" {
-		d.name = fmt.Sprintf("stage-%d", c.nextIndex)
+		d.name = "stage-" + strconv.Itoa(c.nextIndex)
 	} else if !validStageName(d.name) {
 		return nil, fmt.Errorf("stage name %q: must start with a letter and hold only lowercase letters, digits, '-', '_' and '.': %w", d.name, ErrInvalid)
 	}
@@ -318,7 +328,7 @@ func (c *compiler) stage(s Stage) (*stageState, error) {
 				return nil, c.inStage(d, s, argError(1, "FROM", "escape character %q: want \\ or `", root.escape))
 			}
 			d.escape = root.escape
-			d.lex = shell.NewLex(root.escape)
+			d.lex = c.lexer(root.escape)
 		}
 		if err := c.resolveBase(d, root); err != nil {
 			return nil, c.inStage(d, s, err)
@@ -335,7 +345,7 @@ func (c *compiler) stage(s Stage) (*stageState, error) {
 		d.globalArgs = base.globalArgs
 		if base.escape != 0 {
 			d.escape = base.escape
-			d.lex = shell.NewLex(base.escape)
+			d.lex = c.lexer(base.escape)
 		}
 	case *contextIns:
 		if root.name == "" || root.name == "context" || strings.ContainsAny(root.name, "/: \t\n") {
@@ -420,13 +430,13 @@ func (c *compiler) metaArgs(d *stageState, decls []globalArg) (*llb.EnvList, err
 func (c *compiler) choose(d *stageState, from *fromIns) (*Stage, error) {
 	lex := d.lex
 	if from.escape != 0 {
-		lex = shell.NewLex(from.escape)
+		lex = c.lexer(from.escape)
 	}
 	globals, err := c.metaArgs(d, from.globals)
 	if err != nil {
 		return nil, fmt.Errorf("instruction 1 (FROM): %w", err)
 	}
-	name, _, err := lex.ProcessWord(from.ref, globals)
+	name, err := expandWith(lex, from.ref, globals)
 	if err != nil {
 		return nil, argError(1, "FROM", "reference %q: %v", from.ref, err)
 	}
@@ -542,7 +552,7 @@ func (c *compiler) resolveBase(d *stageState, from *fromIns) error {
 	d.globalArgs = globals
 	platform := c.platform
 	if from.platform != "" {
-		p, _, err := d.lex.ProcessWord(from.platform, globals)
+		p, err := expandWith(d.lex, from.platform, globals)
 		if err != nil {
 			return argError(1, "FROM", "--platform %q: %v", from.platform, err)
 		}
@@ -556,7 +566,7 @@ func (c *compiler) resolveBase(d *stageState, from *fromIns) error {
 		platform = pl
 	}
 	// The reference expands with the global args: FROM alpine:$VERSION.
-	word, _, err := d.lex.ProcessWord(from.ref, globals)
+	word, err := expandWith(d.lex, from.ref, globals)
 	if err != nil {
 		return argError(1, "FROM", "image reference %q: %v", from.ref, err)
 	}
@@ -761,8 +771,8 @@ func (c *compiler) dispatchRun(d *stageState, in *runIns) error {
 		opts = append(opts, scriptMount)
 	}
 	opts = append(opts, llb.Args(args), dfCmd(display))
-	if pe := proxyEnv(c.opt.buildArgs); pe != nil {
-		opts = append(opts, llb.WithProxy(*pe))
+	if c.proxy != nil {
+		opts = append(opts, llb.WithProxy(*c.proxy))
 	}
 	mounts, err := c.runOptions(d, in.opts)
 	if err != nil {
@@ -783,7 +793,7 @@ func (c *compiler) dispatchCmd(d *stageState, in *cmdIns) error {
 	d.image.Config.Cmd = args
 	d.image.Config.ArgsEscaped = true //nolint:staticcheck // the frontend sets it for Docker's image spec
 	d.cmdSet = true
-	d.commit(fmt.Sprintf("CMD %q", args), false)
+	d.commit("CMD "+quoteList(args), false)
 	return nil
 }
 
@@ -905,7 +915,8 @@ func attachImageConfig(def *llb.Definition, img *dockerspec.DockerOCIImage) erro
 	if err != nil {
 		return fmt.Errorf("encoding image config: %w", err)
 	}
-	last := digest.FromBytes(def.Def[len(def.Def)-1])
+	sum := sha256.Sum256(def.Def[len(def.Def)-1])
+	last := digest.Digest("sha256:" + hex.EncodeToString(sum[:]))
 	md := def.Metadata[last]
 	desc := make(map[string]string, len(md.Description)+1)
 	for k, v := range md.Description {
@@ -928,11 +939,35 @@ func (d *stageState) expand(word string) (string, error) {
 	return out, err
 }
 
+// expandWith expands a word against env, skipping the lexer for a plain
+// word.
+func expandWith(lex *shell.Lex, word string, env shell.EnvGetter) (string, error) {
+	if plainWord(word) {
+		return word, nil
+	}
+	out, _, err := lex.ProcessWord(word, env)
+	return out, err
+}
+
+// lexer is the shell lexer for an escape character, one per compile: a
+// lexer is large, and is reset by every word it processes.
+func (c *compiler) lexer(escape rune) *shell.Lex {
+	if c.lexers == nil {
+		c.lexers = map[rune]*shell.Lex{}
+	}
+	lex, ok := c.lexers[escape]
+	if !ok {
+		lex = shell.NewLex(escape)
+		c.lexers[escape] = lex
+	}
+	return lex
+}
+
 // plainWord reports a word the shell lexer would return unchanged: no
-// variable, quote or escape in it. Most words are, and skipping the lexer
-// for them is most of what makes compiling fast.
+// variable, quote or escape character (either one) in it. Most words are,
+// and skipping the lexer for them is most of what makes compiling fast.
 func plainWord(w string) bool {
-	return !strings.ContainsAny(w, "$'\"\\")
+	return !strings.ContainsAny(w, "$'\"\\`")
 }
 
 // prefix names a step as the frontend does in the progress display:
@@ -946,7 +981,13 @@ func (d *stageState) prefix(s string) string {
 	if d.inTrigger {
 		s = "ONBUILD " + s
 	}
-	return fmt.Sprintf("[%s %*d/%d] %s", d.name, width, d.cmdIndex, d.cmdTotal, s)
+	// fmt's "[%s %*d/%d] %s", without fmt.
+	index := strconv.Itoa(d.cmdIndex)
+	pad := ""
+	if n := width - len(index); n > 0 {
+		pad = strings.Repeat(" ", n)
+	}
+	return "[" + d.name + " " + pad + index + "/" + strconv.Itoa(d.cmdTotal) + "] " + s
 }
 
 func (d *stageState) commit(msg string, withLayer bool) {
@@ -993,6 +1034,18 @@ func envOf(st llb.State) shell.EnvGetter {
 
 func dfCmd(cmd string) llb.ConstraintsOpt {
 	return llb.WithDescription(map[string]string{"com.docker.dockerfile.v1.command": cmd})
+}
+
+// quoteList is fmt's %q of a list of strings: ["a" "b"].
+func quoteList(args []string) string {
+	b := []byte{'['}
+	for i, a := range args {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = strconv.AppendQuote(b, a)
+	}
+	return string(append(b, ']'))
 }
 
 func jsonArray(args []string) string {

@@ -437,7 +437,7 @@ func (c *compiler) dispatchEntrypoint(d *stageState, in *entrypointIns) error {
 	if !d.cmdSet {
 		d.image.Config.Cmd = nil
 	}
-	d.commit(fmt.Sprintf("ENTRYPOINT %q", args), false)
+	d.commit("ENTRYPOINT "+quoteList(args), false)
 	return nil
 }
 

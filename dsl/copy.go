@@ -167,6 +167,12 @@ func (in *copyIns) keyword() string {
 	return "COPY"
 }
 
+// contextState is the build context as a state to read from.
+func (c *compiler) contextState() llb.State {
+	c.contextUsed = true
+	return llb.NewState(c.context)
+}
+
 // lateOutput is the build context, whose include paths are known only when
 // every stage has been dispatched; ops that copy from it marshal later.
 type lateOutput struct {
@@ -182,7 +188,7 @@ func (c *compiler) dispatchCopy(d *stageState, in *copyIns) error {
 	fromContext := o.from == nil
 	var paths map[string]struct{} // of the local source read, if any
 	if fromContext {
-		source = llb.NewState(c.context)
+		source = c.contextState()
 		paths = c.contextPaths
 	} else {
 		st, err := c.stage(*o.from)

@@ -300,7 +300,7 @@ func (c *compiler) mount(d *stageState, spec *mountSpec) (llb.RunOption, error) 
 		return nil, fmt.Errorf("unknown mount type %q: %w", m.typ, ErrInvalid)
 	}
 
-	st := llb.NewState(c.context)
+	var st llb.State
 	var named map[string]struct{}
 	switch {
 	case m.from != nil:
@@ -312,7 +312,9 @@ func (c *compiler) mount(d *stageState, spec *mountSpec) (llb.RunOption, error) 
 		if src.contextName != "" {
 			named = c.named[src.contextName].paths
 		}
-	case m.typ == "cache":
+	case m.typ == "bind":
+		st = c.contextState()
+	default:
 		st = llb.Scratch()
 	}
 	var mountOpts []llb.MountOption
