@@ -93,10 +93,19 @@ func (d *decompiler) configEntry(st *frontState, createdBy string) error {
 	switch keyword {
 	case "ENV", "LABEL", "ARG":
 		pairs := splitPairs(rest, keyword == "ARG")
+		if keyword == "LABEL" && d.img != nil {
+			pairs = splitLabels(rest, d.img.Config.Labels)
+		}
 		var out []string
 		for _, p := range pairs {
 			k, v, hasValue := strings.Cut(p, "=")
-			if !validKey(k) {
+			if keyword == "LABEL" && !validKey(k) && k != "" {
+				q, err := value(k)
+				if err != nil {
+					return fail(err)
+				}
+				k = q
+			} else if !validKey(k) {
 				return fail(fmt.Errorf("name %q", k))
 			}
 			if !hasValue {
@@ -120,7 +129,8 @@ func (d *decompiler) configEntry(st *frontState, createdBy string) error {
 				if st.img.Config.Labels == nil {
 					st.img.Config.Labels = map[string]string{}
 				}
-				st.img.Config.Labels[k] = v
+				key, _, _ := strings.Cut(p, "=")
+				st.img.Config.Labels[key] = v
 			}
 		}
 		if len(out) == 0 {
@@ -169,7 +179,15 @@ func (d *decompiler) configEntry(st *frontState, createdBy string) error {
 			}
 			st.img.Config.ExposedPorts[p] = struct{}{}
 		}
-		d.out.add("EXPOSE %s", strings.Join(ports, " "))
+		// The frontend sorts the words as written; words that sort in the
+		// history's order, with empty quotes in front, keep it.
+		words := slices.Clone(ports)
+		if !slices.IsSorted(ports) {
+			for i := range words {
+				words[i] = strings.Repeat(`""`, len(words)-i) + words[i]
+			}
+		}
+		d.out.add("EXPOSE %s", strings.Join(words, " "))
 	case "VOLUME":
 		vols := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(rest, "["), "]"))
 		if len(vols) == 0 {
@@ -241,6 +259,27 @@ func splitPairs(s string, bareNames bool) []string {
 			continue
 		}
 		out = append(out, w)
+	}
+	return out
+}
+
+// splitLabels splits "k=v k2=v2" of a LABEL history entry using the
+// labels the config has, whose keys and values may hold spaces.
+func splitLabels(s string, labels map[string]string) []string {
+	var out []string
+	for s != "" {
+		best := ""
+		for k, v := range labels {
+			if strings.HasPrefix(s, k+"="+v) && (len(s) == len(k+"="+v) || s[len(k+"="+v)] == ' ') && len(k+"="+v) > len(best) {
+				best = k + "=" + v
+			}
+		}
+		if best == "" {
+			// An earlier LABEL of a key set again later: fall back to words.
+			return append(out, splitPairs(s, false)...)
+		}
+		out = append(out, best)
+		s = strings.TrimPrefix(s[len(best):], " ")
 	}
 	return out
 }
@@ -393,10 +432,14 @@ func (d *decompiler) writeConfig(st *frontState) error {
 			continue
 		}
 		q, err := value(want.Labels[k])
-		if err != nil || !validKey(k) {
+		qk := k
+		if !validKey(k) {
+			qk, _ = value(k)
+		}
+		if err != nil || qk == "" {
 			return d.unsupported("", "label %s cannot be written as LABEL", k)
 		}
-		labels = append(labels, k+"="+q)
+		labels = append(labels, qk+"="+q)
 	}
 	if len(labels) > 0 {
 		d.out.add("LABEL %s", strings.Join(labels, " "))

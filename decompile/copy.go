@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/moby/buildkit/frontend/dockerfile/dfgitutil"
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/util/system"
 	digest "github.com/opencontainers/go-digest"
@@ -102,7 +103,7 @@ func (d *decompiler) writeCopy(st *frontState, dg digest.Digest, op *pb.Op, f *p
 			}
 			for k, v := range s.Attrs {
 				switch k {
-				case "git.fullurl", "git.authheadersecret", "git.authtokensecret":
+				case "git.fullurl", "git.authheadersecret", "git.authtokensecret", "git.mountsshsock", "git.knownsshhosts":
 				case "git.keepgitdir":
 					keepGit = v == "true"
 				case "git.checksum":
@@ -355,6 +356,13 @@ func (d *decompiler) spelling(st *frontState, keyword string, srcs []copySource,
 // sameSource reports whether a source as written and as decompiled name
 // the same path.
 func sameSource(written, decompiled string) bool {
+	if a, isGit, err := dfgitutil.ParseGitRef(written); isGit && err == nil && !a.IndistinguishableFromLocal {
+		b, _, err := dfgitutil.ParseGitRef(decompiled)
+		return err == nil && a.Remote == b.Remote && a.Ref == b.Ref && a.SubDir == b.SubDir && a.Checksum == b.Checksum && a.KeepGitDir == nil && b.KeepGitDir == nil
+	}
+	if strings.Contains(written, "://") {
+		return written == decompiled
+	}
 	return path.Clean("/"+written) == path.Clean("/"+decompiled) && strings.Contains(written, "/./") == strings.Contains(decompiled, "/./")
 }
 

@@ -190,9 +190,16 @@ func (d *decompiler) writeWorkdir(st *frontState, dg digest.Digest, mk *pb.FileA
 	if err := checkText("path", mk.Path); err != nil {
 		return d.unsupported(dg, "%v", err)
 	}
-	d.out.add("WORKDIR %s", word(mk.Path))
+	// The image history has the path as written (the config keeps it so).
+	wd := mk.Path
+	if h, ok := d.hist.peekLayer(d.curChain); ok {
+		if p, ok := strings.CutPrefix(h, "WORKDIR "); ok && path.Clean(p) == mk.Path && plainWord(word(p)) && checkText("path", p) == nil {
+			wd = p
+		}
+	}
+	d.out.add("WORKDIR %s", word(wd))
 	st.dir = mk.Path
-	st.img.Config.WorkingDir = mk.Path
+	st.img.Config.WorkingDir = wd
 	return nil
 }
 
@@ -209,21 +216,25 @@ func (d *decompiler) writeRun(st *frontState, dg digest.Digest, op *pb.Op, e *pb
 	if m == nil || len(m.Args) == 0 {
 		return d.unsupported(dg, "exec op without a command")
 	}
-	switch {
-	case m.Hostname != "":
-		return d.unsupported(dg, "exec op sets hostname %q, which has no Dockerfile flag", m.Hostname)
-	case len(m.ExtraHosts) > 0:
-		return d.unsupported(dg, "exec op adds hosts, which has no Dockerfile flag (docker build --add-host)")
-	case len(m.Ulimit) > 0:
-		return d.unsupported(dg, "exec op sets ulimits, which has no Dockerfile flag (docker build --ulimit)")
-	case m.CgroupParent != "":
-		return d.unsupported(dg, "exec op sets a cgroup parent, which has no Dockerfile flag")
-	case len(m.ValidExitCodes) > 0:
-		return d.unsupported(dg, "exec op accepts exit codes %v, which has no Dockerfile flag", m.ValidExitCodes)
-	case m.ProxyEnv != nil:
-		return d.unsupported(dg, "exec op has proxy env, which comes from build args, not the Dockerfile")
-	case !m.RemoveMountStubsRecursive:
-		return d.unsupported(dg, "exec op keeps mount stubs, which the frontend always removes")
+	// What a build option, not the Dockerfile, sets: with BestEffort a
+	// comment each, and the RUN without it.
+	for _, c := range []struct {
+		bad bool
+		msg string
+	}{
+		{m.Hostname != "", fmt.Sprintf("exec op sets hostname %q, which has no Dockerfile flag", m.Hostname)},
+		{len(m.ExtraHosts) > 0, "exec op adds hosts, which has no Dockerfile flag (docker build --add-host)"},
+		{len(m.Ulimit) > 0, "exec op sets ulimits, which has no Dockerfile flag (docker build --ulimit)"},
+		{m.CgroupParent != "", "exec op sets a cgroup parent, which has no Dockerfile flag"},
+		{len(m.ValidExitCodes) > 0, fmt.Sprintf("exec op accepts exit codes %v, which has no Dockerfile flag", m.ValidExitCodes)},
+		{m.ProxyEnv != nil, "exec op has proxy env, which comes from build args, not the Dockerfile"},
+		{!m.RemoveMountStubsRecursive, "exec op keeps mount stubs, which the frontend always removes"},
+	} {
+		if c.bad {
+			if err := d.unsupported(dg, "%s", c.msg); err != nil {
+				return err
+			}
+		}
 	}
 	if op.Platform != nil && platformString(platformOf(op.Platform)) != platformString(st.platform) {
 		return d.unsupported(dg, "exec op for %s in a stage for %s", platformString(platformOf(op.Platform)), platformString(st.platform))

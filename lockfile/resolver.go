@@ -61,6 +61,9 @@ func (r *lockResolver) ResolveImageConfig(_ context.Context, ref string, opt sou
 	if !ok {
 		return "", "", nil, &MissingError{File: r.lock.path, Ref: key, Platform: PlatformKey(p), Command: r.addCommand}
 	}
+	if pinned := pinnedDigest(ref); pinned != "" && pinned != img.Digest {
+		return "", "", nil, fmt.Errorf("resolving %s: the lock file %s pins %s to %s", ref, r.lock.path, key, img.Digest)
+	}
 	return ref, img.Digest, img.Config, nil
 }
 
@@ -77,7 +80,40 @@ func requestKey(ref string, opt sourceresolver.Opt) (string, ocispecs.Platform, 
 	if opt.ImageOpt.Platform != nil {
 		p = *opt.ImageOpt.Platform
 	}
+	// A reference with both a tag and a digest (what a decompiled FROM
+	// says) is the tag's entry, which must pin that digest.
+	if _, tagged := named.(reference.Tagged); tagged {
+		if _, digested := named.(reference.Digested); digested {
+			named = reference.TrimNamed(named)
+			if t, err := reference.WithTag(named, tagOf(ref)); err == nil {
+				named = t
+			}
+		}
+	}
 	return reference.TagNameOnly(named).String(), p, nil
+}
+
+func tagOf(ref string) string {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ""
+	}
+	if t, ok := named.(reference.Tagged); ok {
+		return t.Tag()
+	}
+	return ""
+}
+
+// pinnedDigest is the digest a reference names, if any.
+func pinnedDigest(ref string) digest.Digest {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ""
+	}
+	if d, ok := named.(reference.Digested); ok {
+		return d.Digest()
+	}
+	return ""
 }
 
 // UpdateMode says which references an [Updater] asks its upstream resolver

@@ -19,6 +19,7 @@ import (
 
 	"github.com/slipway-build/slipway/dsl"
 	"github.com/slipway-build/slipway/dsltest"
+	"github.com/slipway-build/slipway/internal/cmdutil"
 	"github.com/slipway-build/slipway/internal/parity"
 	"github.com/slipway-build/slipway/lockfile"
 )
@@ -92,7 +93,7 @@ func dsl2llb(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	err := run(t.Context(), args, &stdout, &stderr)
-	code := exitCode(err, &stderr)
+	code := cmdutil.ExitCode("dsl2llb", err, &stderr)
 	return stdout.String(), stderr.String(), code
 }
 

@@ -56,32 +56,16 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/slipway-build/slipway/internal/cmdutil"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	os.Exit(exitCode(err, os.Stderr))
-}
-
-// exitCode prints err on one line and returns the exit status for it.
-func exitCode(err error, stderr io.Writer) int {
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "dsl2llb: %v (see dsl2llb -h)\n", err)
-		return 2
-	default:
-		fmt.Fprintln(stderr, "dsl2llb: "+err.Error())
-		return 1
-	}
+	os.Exit(cmdutil.ExitCode("dsl2llb", err, os.Stderr))
 }

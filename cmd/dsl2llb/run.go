@@ -20,11 +20,12 @@ import (
 	"github.com/moby/buildkit/client/llb"
 
 	"github.com/slipway-build/slipway/internal/atomicfile"
+	"github.com/slipway-build/slipway/internal/cmdutil"
 	"github.com/slipway-build/slipway/lockfile"
 )
 
 // errUsage matches every error in the command line.
-var errUsage = errors.New("usage error")
+var errUsage = cmdutil.ErrUsage
 
 type usageError struct{ msg string }
 

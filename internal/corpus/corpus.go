@@ -141,7 +141,9 @@ func stringValue(e ast.Expr) (string, bool) {
 }
 
 // Logger is the part of testing.TB that LogFailures uses.
-type Logger interface{ Logf(format string, args ...any) }
+type Logger interface {
+	Logf(format string, args ...any)
+}
 
 // LogFailures logs each failure, "NAME: message", in order; a case listed
 // in known is logged with its reason instead.

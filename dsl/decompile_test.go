@@ -1,0 +1,52 @@
+package dsl_test
+
+import (
+	"testing"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/stretchr/testify/require"
+
+	"github.com/slipway-build/slipway/decompile"
+	"github.com/slipway-build/slipway/dsltest"
+	"github.com/slipway-build/slipway/internal/parity"
+)
+
+// TestDecompileRoundTrip closes the loop from the DSL side: every parity
+// case compiled by the DSL, stripped of its metadata, decompiled to a
+// Dockerfile, and that Dockerfile compiled by BuildKit's frontend gives the
+// DSL's definition digest and image config.
+func TestDecompileRoundTrip(t *testing.T) {
+	ctx := t.Context()
+	passed := 0
+	cases := parityCases()
+	for _, tc := range cases {
+		if reason, ok := knownDecompileDifferences[tc.name]; ok {
+			t.Logf("%s: known difference: %s", tc.name, reason)
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			o := parity.Options{Resolver: dsltest.NewResolver(baseImages()), Platform: tc.platform, BuildArgs: tc.buildArgs, Caps: parity.AllCaps()}
+			want, err := parity.DSL(ctx, tc.build, o)
+			require.NoError(t, err)
+			img, err := decompile.ImageFromMetadata(want.Definition)
+			require.NoError(t, err)
+			require.NotNil(t, img, "the DSL puts the image config in the metadata")
+			stripped := &llb.Definition{Def: want.Definition.Def}
+			out, err := decompile.Decompile(ctx, stripped, decompile.Options{Resolver: o.Resolver, Image: img, Platform: tc.platform})
+			require.NoError(t, err)
+			got, err := parity.Dockerfile(ctx, out, parity.Options{Resolver: o.Resolver, Platform: tc.platform, Caps: o.Caps})
+			require.NoError(t, err, "decompiled:\n%s", out)
+			require.Empty(t, parity.Diff(want, got), "decompiled:\n%s", out)
+			passed++
+		})
+	}
+	t.Logf("round trip from the DSL: %d/%d", passed, len(cases))
+}
+
+// knownDecompileDifferences are parity cases whose definition holds what
+// the build got from outside its Dockerfile, which a Dockerfile cannot say.
+var knownDecompileDifferences = map[string]string{
+	"source-date-epoch":            "file times come from the SOURCE_DATE_EPOCH build arg, given at build time",
+	"proxy-args":                   "proxy env comes from the HTTP_PROXY build args, given at build time",
+	"onbuild-triggers-of-an-image": "the base image's ONBUILD triggers would run again after the steps they made; the decompiler does not yet leave their steps out",
+}
