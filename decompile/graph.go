@@ -113,6 +113,9 @@ func load(def *llb.Definition) (*graph, error) {
 		return nil
 	}
 	in := last.Inputs[0]
+	if target, ok := g.ops[digest.Digest(in.Digest)]; ok && (in.Index < 0 || in.Index >= outputs(target)) {
+		return nil, fmt.Errorf("the terminal asks for output %d of op %s, which has no such output", in.Index, in.Digest)
+	}
 	if err := visit(digest.Digest(in.Digest), 0); err != nil {
 		return nil, err
 	}

@@ -140,6 +140,10 @@ func (d *decompiler) envFor(st *frontState, dg digest.Digest, want []string) err
 	if slices.Equal(st.env, want) {
 		return nil
 	}
+	// The search below is quadratic; no Dockerfile sets this many.
+	if len(want)+len(st.env) > maxEnv {
+		return d.unsupported(dg, "an env of %d variables, more than %d", len(want), maxEnv)
+	}
 	for k := len(want); k >= 0; k-- {
 		if !keptInPlace(st.env, want, k) {
 			continue
@@ -149,7 +153,7 @@ func (d *decompiler) envFor(st *frontState, dg digest.Digest, want []string) err
 			key, v, _ := strings.Cut(kv, "=")
 			q, err := value(v)
 			if err != nil {
-				return d.unsupported(dg, "env %s: %v", key, err)
+				return d.unsupported(dg, "env %s: %s", short(key), short(err.Error()))
 			}
 			if !validKey(key) {
 				return d.unsupported(dg, "env name %q cannot be written as ENV", key)
@@ -160,8 +164,27 @@ func (d *decompiler) envFor(st *frontState, dg digest.Digest, want []string) err
 		d.out.add("ENV %s", strings.Join(pairs, " "))
 		return nil
 	}
-	return d.unsupported(dg, "env %q cannot follow %q: a Dockerfile cannot unset a variable", want, st.env)
+	return d.unsupported(dg, "env %s cannot follow env %s: a Dockerfile cannot unset a variable or reorder what it does not set", short(keys(want)), short(keys(st.env)))
 }
+
+func keys(env []string) string {
+	ks := make([]string, len(env))
+	for i, kv := range env {
+		ks[i] = envKey(kv)
+	}
+	return strings.Join(ks, ",")
+}
+
+// short keeps a message short whatever the definition holds.
+func short(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "..."
+	}
+	return s
+}
+
+// maxEnv bounds the env a step may have.
+const maxEnv = 4096
 
 // keptInPlace reports whether want[:k] is have with the keys of want[k:]
 // taken out, and every key of have is in want.
