@@ -2,8 +2,6 @@ package dsl
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -895,19 +893,19 @@ func (c *compiler) finish(ctx context.Context, d *stageState) (*Result, error) {
 	}
 	img.Platform = platforms.Normalize(img.Platform)
 
-	def, err := st.Marshal(ctx, llb.LocalUniqueID(c.opt.contextID))
+	def, last, err := marshal(ctx, d.state, defaults, llb.LocalUniqueID(c.opt.contextID))
 	if err != nil {
 		return nil, fmt.Errorf("marshaling LLB: %w", err)
 	}
-	if err := attachImageConfig(def, &img); err != nil {
+	if err := attachImageConfig(def, last, &img); err != nil {
 		return nil, err
 	}
 	return &Result{State: st, Definition: def, Image: &img, Epoch: c.epoch}, nil
 }
 
 // attachImageConfig stores the image config in the metadata of the
-// definition's last op, which changes no digest.
-func attachImageConfig(def *llb.Definition, img *dockerspec.DockerOCIImage) error {
+// definition's last op, whose digest is last, which changes no digest.
+func attachImageConfig(def *llb.Definition, last digest.Digest, img *dockerspec.DockerOCIImage) error {
 	if len(def.Def) == 0 {
 		return nil
 	}
@@ -915,8 +913,6 @@ func attachImageConfig(def *llb.Definition, img *dockerspec.DockerOCIImage) erro
 	if err != nil {
 		return fmt.Errorf("encoding image config: %w", err)
 	}
-	sum := sha256.Sum256(def.Def[len(def.Def)-1])
-	last := digest.Digest("sha256:" + hex.EncodeToString(sum[:]))
 	md := def.Metadata[last]
 	desc := make(map[string]string, len(md.Description)+1)
 	for k, v := range md.Description {

@@ -2,10 +2,14 @@ package dsl_test
 
 import (
 	"fmt"
+	"maps"
 	"testing"
 	"time"
 
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/require"
 
@@ -652,5 +656,44 @@ func TestParity(t *testing.T) {
 			}
 		}
 		t.Logf("parity (%s): %d/%d", mode.name, passed, compared)
+	}
+}
+
+// TestDefinitionIsLLBs checks that Compile's definition is the one llb's
+// State.Marshal makes of the result's state, metadata and all, but for the
+// image config Compile adds: Compile marshals by its own walk of the ops.
+func TestDefinitionIsLLBs(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	// Source locations, which only FromLLB can bring, are left to llb.
+	sm := llb.NewSourceMap(nil, "build.txt", "", []byte("line one"))
+	located := llb.Image("docker.io/library/alpine:latest", sm.Location([]*pb.Range{{Start: &pb.Position{Line: 1}, End: &pb.Position{Line: 1}}}))
+	cases := append(parityCases(), parityCase{name: "source-locations", build: dsl.FromLLB(located).Run("echo hi")})
+	for _, tc := range cases {
+		for _, caps := range []bool{true, false} {
+			opts := []dsl.CompileOption{dsl.WithResolver(dsltest.NewResolver(baseImages())), dsl.WithBuildArgs(tc.buildArgs)}
+			if tc.platform != nil {
+				opts = append(opts, dsl.WithPlatform(*tc.platform))
+			}
+			if caps {
+				opts = append(opts, dsl.WithCaps(*parity.AllCaps()))
+			}
+			res, err := dsl.Compile(ctx, tc.build, opts...)
+			require.NoError(t, err, tc.name)
+			want, err := res.State.Marshal(ctx, llb.LocalUniqueID(dsl.DefaultContextID))
+			require.NoError(t, err, tc.name)
+			got := *res.Definition
+			got.Metadata = maps.Clone(got.Metadata)
+			last := digest.FromBytes(got.Def[len(got.Def)-1])
+			md := got.Metadata[last]
+			require.Contains(t, md.Description, dsl.ImageConfigKey, tc.name)
+			md.Description = maps.Clone(md.Description)
+			delete(md.Description, dsl.ImageConfigKey)
+			if len(md.Description) == 0 {
+				md.Description = nil
+			}
+			got.Metadata[last] = md
+			require.Equal(t, want, &got, "%s (caps %v)", tc.name, caps)
+		}
 	}
 }

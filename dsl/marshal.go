@@ -1,0 +1,158 @@
+package dsl
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"maps"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
+	"github.com/moby/buildkit/util/apicaps"
+	digest "github.com/opencontainers/go-digest"
+)
+
+// marshal is st.SetMarshalDefaults(defaults...).Marshal(ctx, co...), the
+// same definition, built with less copying: each op's metadata is copied
+// once instead of twice, and there is no source map to collect while none
+// of the ops has source locations. A state whose ops carry some (a FromLLB state
+// can) is left to llb. It also returns the digest of the definition's last
+// op.
+func marshal(ctx context.Context, st llb.State, defaults []llb.ConstraintsOpt, co ...llb.ConstraintsOpt) (*llb.Definition, digest.Digest, error) {
+	c := llb.NewConstraints(append(append([]llb.ConstraintsOpt{}, defaults...), co...)...)
+	def := &llb.Definition{
+		Metadata:    make(map[digest.Digest]llb.OpMetadata, 0),
+		Constraints: c,
+	}
+	out := st.Output()
+	if out == nil || out.Vertex(ctx, c) == nil {
+		return def, "", nil
+	}
+	m := marshaler{
+		ctx: ctx, c: c, def: def,
+		seen:      map[digest.Digest]struct{}{},
+		marked:    map[llb.Vertex]struct{}{},
+		locations: map[string]*pb.Locations{},
+	}
+	if err := m.vertex(out.Vertex(ctx, c)); err != nil {
+		return nil, "", err
+	}
+	if m.located {
+		def, err := st.SetMarshalDefaults(defaults...).Marshal(ctx, co...)
+		if err != nil {
+			return nil, "", err
+		}
+		return def, digestOf(def.Def[len(def.Def)-1]), nil
+	}
+	inp, err := out.ToInput(ctx, c)
+	if err != nil {
+		return nil, "", err
+	}
+	dt, err := (&pb.Op{Inputs: []*pb.Input{inp}}).MarshalVT()
+	if err != nil {
+		return nil, "", err
+	}
+	def.Def = append(def.Def, dt)
+	dgst := digestOf(dt)
+	md := def.Metadata[dgst]
+	md.Caps = map[apicaps.CapID]bool{
+		pb.CapConstraints: true,
+		pb.CapPlatform:    true,
+	}
+	for _, m := range def.Metadata {
+		if m.IgnoreCache {
+			md.Caps[pb.CapMetaIgnoreCache] = true
+		}
+		if m.Description != nil {
+			md.Caps[pb.CapMetaDescription] = true
+		}
+		if m.ExportCache != nil {
+			md.Caps[pb.CapMetaExportCache] = true
+		}
+	}
+	def.Metadata[dgst] = md
+	def.Source = &pb.Source{Locations: m.locations}
+	return def, dgst, nil
+}
+
+// marshaler walks the op graph as llb's marshal does: inputs first, each
+// vertex once, each distinct op once.
+type marshaler struct {
+	ctx    context.Context
+	c      *llb.Constraints
+	def    *llb.Definition
+	seen   map[digest.Digest]struct{}
+	marked map[llb.Vertex]struct{}
+	// located is set when an op has source locations.
+	located bool
+	// locations has an empty entry for each op, as llb's source map
+	// collector makes when no op has source locations.
+	locations map[string]*pb.Locations
+}
+
+func (m *marshaler) vertex(v llb.Vertex) error {
+	if _, ok := m.marked[v]; ok {
+		return nil
+	}
+	for _, inp := range v.Inputs() {
+		if err := m.vertex(inp.Vertex(m.ctx, m.c)); err != nil {
+			return err
+		}
+	}
+	dgst, dt, opMeta, sls, err := v.Marshal(m.ctx, m.c)
+	if err != nil {
+		return err
+	}
+	m.marked[v] = struct{}{}
+	if len(sls) > 0 {
+		m.located = true
+	}
+	if _, ok := m.locations[string(dgst)]; !ok {
+		m.locations[string(dgst)] = &pb.Locations{}
+	}
+	if opMeta != nil {
+		m.def.Metadata[dgst] = mergeMetadata(m.def.Metadata[dgst], opMeta)
+	}
+	if _, ok := m.seen[dgst]; ok {
+		return nil
+	}
+	m.def.Def = append(m.def.Def, dt)
+	m.seen[dgst] = struct{}{}
+	return nil
+}
+
+// mergeMetadata is llb's mergeMetadata(m1, llb.NewOpMetadata(m2)), without
+// the intermediate copy.
+func mergeMetadata(m1 llb.OpMetadata, m2 *pb.OpMetadata) llb.OpMetadata {
+	if m2.IgnoreCache {
+		m1.IgnoreCache = true
+	}
+	if len(m2.Description) > 0 {
+		if m1.Description == nil {
+			m1.Description = make(map[string]string, len(m2.Description))
+		}
+		maps.Copy(m1.Description, m2.Description)
+	}
+	if m2.ExportCache != nil {
+		m1.ExportCache = m2.ExportCache
+	}
+	for k := range m2.Caps {
+		if m1.Caps == nil {
+			m1.Caps = make(map[apicaps.CapID]bool, len(m2.Caps))
+		}
+		m1.Caps[apicaps.CapID(k)] = true
+	}
+	if m2.ProgressGroup != nil {
+		m1.ProgressGroup = m2.ProgressGroup
+	}
+	if m2.LinuxResources != nil {
+		m1.LinuxResources = m2.LinuxResources
+	}
+	return m1
+}
+
+// digestOf is digest.FromBytes without go-digest's formatting.
+func digestOf(dt []byte) digest.Digest {
+	sum := sha256.Sum256(dt)
+	return digest.Digest("sha256:" + hex.EncodeToString(sum[:]))
+}
