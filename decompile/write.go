@@ -130,6 +130,21 @@ func (d *decompiler) begin(s *stage) (*frontState, error) {
 	st.img = img
 	st.initFromImage()
 	d.out.add("FROM %s%s%s", flag, reference.FamiliarString(named), as)
+	if len(img.Config.OnBuild) > 0 {
+		steps, entries, err := st.triggers()
+		if err != nil {
+			return nil, opError(s.root.op, "%v", err)
+		}
+		if steps > len(s.steps) {
+			return nil, opError(s.root.op, "the base image's ONBUILD triggers make %d steps, the stage has %d", steps, len(s.steps))
+		}
+		// The triggers run again when the Dockerfile is built: their
+		// steps and history are not written.
+		s.steps = s.steps[steps:]
+		if d.hist != nil && d.inChain(s) {
+			d.hist.pos += entries
+		}
+	}
 	return st, nil
 }
 

@@ -46,7 +46,6 @@ func TestDecompileRoundTrip(t *testing.T) {
 // knownDecompileDifferences are parity cases whose definition holds what
 // the build got from outside its Dockerfile, which a Dockerfile cannot say.
 var knownDecompileDifferences = map[string]string{
-	"source-date-epoch":            "file times come from the SOURCE_DATE_EPOCH build arg, given at build time",
-	"proxy-args":                   "proxy env comes from the HTTP_PROXY build args, given at build time",
-	"onbuild-triggers-of-an-image": "the base image's ONBUILD triggers would run again after the steps they made; the decompiler does not yet leave their steps out",
+	"source-date-epoch": "file times come from the SOURCE_DATE_EPOCH build arg, given at build time",
+	"proxy-args":        "proxy env comes from the HTTP_PROXY build args, given at build time",
 }

@@ -83,21 +83,60 @@ func TestMultiStage(t *testing.T) {
 	require.Empty(t, parity.Diff(want, got))
 }
 
-// TestFromDSL closes the loop from a DSL program: dsl2llb writes the LLB,
-// with the image config in its metadata, and llb2dockerfile writes a
-// Dockerfile that its check compiles to that definition and config.
+// TestFromDSL closes the loop from every example program: dsl2llb writes
+// the LLB, with the image config in its metadata, and llb2dockerfile writes
+// a Dockerfile that its check compiles to that definition and config.
 func TestFromDSL(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds dsl2llb and the example")
+		t.Skip("builds dsl2llb and the examples")
 	}
-	llbFile := filepath.Join(t.TempDir(), "multistage.llb")
-	cmd := exec.Command("go", "run", "../dsl2llb", "--lock", lock, "-o", llbFile, "../dsl2llb/testdata/multistage")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	stdout, stderr, code := llb2dockerfile(t, nil, "--lock", lock, llbFile)
-	require.Equal(t, 0, code, stderr)
-	require.Contains(t, stdout, "FROM golang:1.22@sha256:")
-	require.Contains(t, stdout, "ENTRYPOINT [")
+	merged := mergeLocks(t, lock, "../dsl2llb/testdata/redis.lock.json")
+	for _, tc := range []struct {
+		pkg  string
+		args []string
+		want []string
+	}{
+		{"../../examples/redis", nil, []string{"FROM alpine:latest@sha256:", "RUN apk add --update redis\n", `CMD ["redis-server"]`}},
+		{"../../examples/redis", []string{"-variant", "debian"}, []string{"FROM debian:bookworm-slim@sha256:"}},
+		{"../../examples/multistage", nil, []string{"FROM debian:bookworm-slim@sha256:", "AS stage-0", "COPY --from=stage-0"}},
+		{"../dsl2llb/testdata/multistage", nil, []string{"FROM golang:1.22@sha256:", "ENTRYPOINT ["}},
+	} {
+		t.Run(strings.Join(append([]string{filepath.Base(tc.pkg)}, tc.args...), " "), func(t *testing.T) {
+			llbFile := filepath.Join(t.TempDir(), "build.llb")
+			cmd := exec.Command("go", append([]string{"run", "../dsl2llb", "--lock", merged, "-o", llbFile, tc.pkg}, tc.args...)...)
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			stdout, stderr, code := llb2dockerfile(t, nil, "--lock", merged, llbFile)
+			require.Equal(t, 0, code, stderr)
+			for _, w := range tc.want {
+				require.Contains(t, stdout, w)
+			}
+		})
+	}
+}
+
+// mergeLocks writes one lock file with the images of several.
+func mergeLocks(t *testing.T, files ...string) string {
+	t.Helper()
+	merged := map[string]any{"version": 1}
+	images := map[string]any{}
+	for _, f := range files {
+		dt, err := os.ReadFile(f)
+		require.NoError(t, err)
+		var l struct {
+			Images map[string]any `json:"images"`
+		}
+		require.NoError(t, json.Unmarshal(dt, &l))
+		for k, v := range l.Images {
+			images[k] = v
+		}
+	}
+	merged["images"] = images
+	dt, err := json.MarshalIndent(merged, "", "  ")
+	require.NoError(t, err)
+	p := filepath.Join(t.TempDir(), "merged.lock.json")
+	require.NoError(t, os.WriteFile(p, dt, 0o644))
+	return p
 }
 
 func TestBestEffortAndErrors(t *testing.T) {
