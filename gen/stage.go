@@ -3,6 +3,7 @@ package gen
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -101,6 +102,23 @@ func (g *generator) from(i int) (*jen.Statement, error) {
 		args = append(args, jen.Qual(dslPath, "Platform").Call(jen.Lit(s.Platform)))
 	}
 	return jen.Qual(dslPath, fn).Call(args...), nil
+}
+
+// text is a literal for text of several lines, such as a heredoc: a Go raw
+// string when it holds exactly the text, else a quoted one. jennifer has no
+// raw literal, so the literal is checked with Go's own strconv.Unquote
+// (which drops carriage returns, and has no way to say a backquote) before
+// it is used; NUL and a byte order mark are refused by the compiler, and
+// invalid UTF-8 by gofmt.
+func text(s string) jen.Code {
+	raw := "`" + s + "`"
+	if !strings.Contains(s, "\n") || !utf8.ValidString(s) || strings.ContainsAny(s, "\x00\ufeff") {
+		return jen.Lit(s)
+	}
+	if v, err := strconv.Unquote(raw); err != nil || v != s {
+		return jen.Lit(s)
+	}
+	return jen.Op(raw)
 }
 
 func lits(ss []string) []jen.Code {
@@ -238,7 +256,7 @@ func (g *generator) copy(method string, sd instructions.SourcesAndDest, opts []j
 		if f.Expand {
 			fn = "InlineExpanded"
 		}
-		inline = append(inline, dsl(fn, jen.Lit(f.Path), jen.Lit(f.Data)))
+		inline = append(inline, dsl(fn, jen.Lit(f.Path), text(f.Data)))
 	}
 	if len(sd.SourcePaths) == 1 && len(inline) == 0 {
 		return []call{{name: method, args: append([]jen.Code{jen.Lit(sd.SourcePaths[0]), jen.Lit(sd.DestPath)}, opts...)}}, nil
@@ -294,14 +312,14 @@ func (g *generator) run(i int, c *instructions.RunCommand) ([]call, error) {
 			if c.Files[0].Chomp {
 				data = parser.ChompHeredocContent(data)
 			}
-			return []call{{name: "RunScript", args: append([]jen.Code{jen.Lit(c.Files[0].Name), jen.Lit(data)}, opts...)}}, nil
+			return []call{{name: "RunScript", args: append([]jen.Code{jen.Lit(c.Files[0].Name), text(data)}, opts...)}}, nil
 		}
 		// Any other heredoc goes to the shell as the frontend hands it over.
 		cmd := c.CmdLine[0]
 		for _, f := range c.Files {
 			cmd += "\n" + f.Data + f.Name
 		}
-		return []call{{name: "Run", args: append([]jen.Code{jen.Lit(cmd)}, opts...)}}, nil
+		return []call{{name: "Run", args: append([]jen.Code{text(cmd)}, opts...)}}, nil
 	}
 	if c.PrependShell {
 		return []call{{name: "Run", args: append([]jen.Code{jen.Lit(strings.Join(c.CmdLine, " "))}, opts...)}}, nil
