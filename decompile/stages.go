@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/solver/pb"
@@ -25,6 +26,8 @@ type decompiler struct {
 	target ocispecs.Platform
 	out    lines
 	hist   *history
+	// epochTime is SOURCE_DATE_EPOCH, when the build had one.
+	epochTime *time.Time
 	// curChain is whether the stage being written is one the image
 	// history records.
 	curChain bool

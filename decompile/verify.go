@@ -42,8 +42,12 @@ func Verify(ctx context.Context, def *llb.Definition, dockerfile []byte, o Optio
 			err = fmt.Errorf("verifying: the frontend panicked: %v", r)
 		}
 	}()
+	proxy, err := d.proxyEnv()
+	if err != nil {
+		return err
+	}
 	res, err := dockerfile2llb.Dockerfile2LLB(ctx, dockerfile, dockerfile2llb.ConvertOpt{
-		Config:         dockerui.Config{},
+		Config:         dockerui.Config{BuildArgs: proxyArgs(proxy)},
 		MetaResolver:   o.Resolver,
 		TargetPlatform: &platform,
 		LLBCaps:        &caps,

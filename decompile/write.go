@@ -17,6 +17,27 @@ import (
 func (d *decompiler) write() error {
 	d.hist = d.newHistory()
 	d.out.add("# Decompiled from LLB by llb2dockerfile.")
+	epoch, err := d.epoch()
+	if err != nil {
+		return err
+	}
+	d.epochTime = epoch
+	proxy, err := d.proxyEnv()
+	if err != nil {
+		return err
+	}
+	if args := proxyArgs(proxy); len(args) > 0 {
+		var kv []string
+		for _, k := range sortedKeys(args) {
+			kv = append(kv, "--build-arg "+k+"="+args[k])
+		}
+		d.out.add("# Built with %s, which a Dockerfile cannot hold.", strings.Join(kv, " "))
+	}
+	if epoch != nil {
+		// A global ARG sets the time of the build's files and history,
+		// as the build arg of the same name does.
+		d.out.add("ARG %s", epochArg(*epoch))
+	}
 	for _, s := range d.stages {
 		d.out.add("")
 		if err := d.writeStage(s); err != nil {
@@ -222,7 +243,11 @@ func validKey(k string) bool {
 }
 
 func (d *decompiler) writeWorkdir(st *frontState, dg digest.Digest, mk *pb.FileActionMkDir) error {
-	if !mk.MakeParents || mk.Mode != 0o755 || !path.IsAbs(mk.Path) || mk.Timestamp != -1 {
+	wantTime := int64(-1)
+	if d.epochTime != nil {
+		wantTime = d.epochTime.UnixNano()
+	}
+	if !mk.MakeParents || mk.Mode != 0o755 || !path.IsAbs(mk.Path) || mk.Timestamp != wantTime {
 		return d.unsupported(dg, "mkdir %s (mode %o, parents %v) is not the directory WORKDIR makes", mk.Path, mk.Mode, mk.MakeParents)
 	}
 	if err := checkText("path", mk.Path); err != nil {
@@ -265,7 +290,6 @@ func (d *decompiler) writeRun(st *frontState, dg digest.Digest, op *pb.Op, e *pb
 		{len(m.Ulimit) > 0, "exec op sets ulimits, which has no Dockerfile flag (docker build --ulimit)"},
 		{m.CgroupParent != "", "exec op sets a cgroup parent, which has no Dockerfile flag"},
 		{len(m.ValidExitCodes) > 0, fmt.Sprintf("exec op accepts exit codes %v, which has no Dockerfile flag", m.ValidExitCodes)},
-		{m.ProxyEnv != nil, "exec op has proxy env, which comes from build args, not the Dockerfile"},
 		{!m.RemoveMountStubsRecursive, "exec op keeps mount stubs, which the frontend always removes"},
 	} {
 		if c.bad {

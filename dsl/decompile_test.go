@@ -20,10 +20,6 @@ func TestDecompileRoundTrip(t *testing.T) {
 	passed := 0
 	cases := parityCases()
 	for _, tc := range cases {
-		if reason, ok := knownDecompileDifferences[tc.name]; ok {
-			t.Logf("%s: known difference: %s", tc.name, reason)
-			continue
-		}
 		t.Run(tc.name, func(t *testing.T) {
 			o := parity.Options{Resolver: dsltest.NewResolver(baseImages()), Platform: tc.platform, BuildArgs: tc.buildArgs, Caps: parity.AllCaps()}
 			want, err := parity.DSL(ctx, tc.build, o)
@@ -34,18 +30,14 @@ func TestDecompileRoundTrip(t *testing.T) {
 			stripped := &llb.Definition{Def: want.Definition.Def}
 			out, err := decompile.Decompile(ctx, stripped, decompile.Options{Resolver: o.Resolver, Image: img, Platform: tc.platform})
 			require.NoError(t, err)
-			got, err := parity.Dockerfile(ctx, out, parity.Options{Resolver: o.Resolver, Platform: tc.platform, Caps: o.Caps})
+			// Only what no Dockerfile can hold comes as build args.
+			args, err := decompile.BuildArgs(stripped)
+			require.NoError(t, err)
+			got, err := parity.Dockerfile(ctx, out, parity.Options{Resolver: o.Resolver, Platform: tc.platform, Caps: o.Caps, BuildArgs: args})
 			require.NoError(t, err, "decompiled:\n%s", out)
 			require.Empty(t, parity.Diff(want, got), "decompiled:\n%s", out)
 			passed++
 		})
 	}
 	t.Logf("round trip from the DSL: %d/%d", passed, len(cases))
-}
-
-// knownDecompileDifferences are parity cases whose definition holds what
-// the build got from outside its Dockerfile, which a Dockerfile cannot say.
-var knownDecompileDifferences = map[string]string{
-	"source-date-epoch": "file times come from the SOURCE_DATE_EPOCH build arg, given at build time",
-	"proxy-args":        "proxy env comes from the HTTP_PROXY build args, given at build time",
 }

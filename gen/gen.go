@@ -16,6 +16,7 @@ import (
 	"go/token"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/dave/jennifer/jen"
@@ -26,6 +27,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/solver/pb"
+	"github.com/moby/buildkit/util/apicaps"
 
 	"github.com/slipway-build/slipway/dsltest"
 )
@@ -120,6 +122,10 @@ func Generate(dt []byte, o Options) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
+// allCaps are the capabilities of a daemon of BuildKit's version, listed
+// once: listing them is a tenth of a small file's conversion.
+var allCaps = sync.OnceValue(func() apicaps.CapSet { return pb.Caps.CapSet(pb.Caps.All()) })
+
 // validate compiles the Dockerfile with the frontend against an offline
 // resolver that knows every image, for a daemon of BuildKit's version.
 func validate(dt []byte, o Options) (err error) {
@@ -128,7 +134,7 @@ func validate(dt []byte, o Options) (err error) {
 			err = &Error{File: o.Filename, Err: fmt.Errorf("BuildKit's Dockerfile frontend failed on this file: %v", r)}
 		}
 	}()
-	caps := pb.Caps.CapSet(pb.Caps.All())
+	caps := allCaps()
 	_, err = dockerfile2llb.Dockerfile2LLB(context.Background(), dt, dockerfile2llb.ConvertOpt{
 		Config:       dockerui.Config{Target: o.Target},
 		MetaResolver: dsltest.NewResolver(nil),

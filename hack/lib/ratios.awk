@@ -1,0 +1,19 @@
+# hack/lib/ratios.awk: read `go test -bench` lines of a benchmark with one
+# sub-benchmark per case and side (NAME/CASE/SIDE), take the median of the
+# runs of each, and print the median and worst ratio of side B to side A
+# over the cases. Set A and B with -v.
+function median(key,   i, j, t, m, v) {
+	m = k[key]
+	for (i = 1; i <= m; i++) v[i] = ns[key, i] + 0
+	for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+	return (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+}
+/^Benchmark[A-Za-z]+\// {
+	split($1, p, "/"); c = p[2]; side = p[3]; sub(/-[0-9]+$/, "", side)
+	key = c SUBSEP side; k[key]++; ns[key, k[key]] = $3; cases[c] = 1
+}
+END {
+	for (c in cases) { r = median(c SUBSEP B) / median(c SUBSEP A); rs[++n] = r; if (r > worst) { worst = r; wc = c } }
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (rs[j] < rs[i]) { x = rs[i]; rs[i] = rs[j]; rs[j] = x }
+	printf "cases: %d  median ratio %s/%s: %.2f  worst: %.2f (case %s)\n", n, B, A, rs[int((n + 1) / 2)], worst, wc
+}
