@@ -15,17 +15,19 @@ import (
 
 // triggers parses trigger expressions ("RUN make", "COPY . /app").
 func (c *compiler) triggers(exprs []string) ([]instruction, error) {
+	nodes, err := parseTriggers(exprs)
+	if err != nil {
+		return nil, err
+	}
 	var out []instruction
-	for _, expr := range exprs {
-		res, err := parser.Parse(strings.NewReader(expr))
+	for i, expr := range exprs {
+		cmd, err := instructions.ParseCommand(nodes[i])
 		if err != nil {
-			return nil, fmt.Errorf("ONBUILD %s: %w", expr, err)
-		}
-		if len(res.AST.Children) != 1 {
-			return nil, fmt.Errorf("ONBUILD %s: a trigger must be a single instruction: %w", expr, ErrInvalid)
-		}
-		cmd, err := instructions.ParseCommand(res.AST.Children[0])
-		if err != nil {
+			// Report the error of the trigger parsed alone, whose line
+			// numbers are its own.
+			if node, perr := parseTrigger(expr); perr == nil {
+				_, err = instructions.ParseCommand(node)
+			}
 			return nil, fmt.Errorf("ONBUILD %s: %w", expr, err)
 		}
 		in, err := c.fromCommand(cmd)
@@ -35,6 +37,60 @@ func (c *compiler) triggers(exprs []string) ([]instruction, error) {
 		out = append(out, in)
 	}
 	return out, nil
+}
+
+// parseTriggers parses each trigger into its instruction's node, as the
+// frontend does, parsing each alone. Runs of one-line triggers are parsed
+// as one text of a line each instead, to the same nodes: the parser
+// compiles a regexp per text, which is half its cost.
+func parseTriggers(exprs []string) ([]*parser.Node, error) {
+	nodes := make([]*parser.Node, 0, len(exprs))
+	for i := 0; i < len(exprs); {
+		j := i
+		for j < len(exprs) && oneLineTrigger(exprs[j]) {
+			j++
+		}
+		if j-i > 1 {
+			res, err := parser.Parse(strings.NewReader(strings.Join(exprs[i:j], "\n")))
+			if err == nil && len(res.AST.Children) == j-i {
+				nodes = append(nodes, res.AST.Children...)
+				i = j
+				continue
+			}
+		}
+		// Parse alone the trigger that is not one line, or the run that
+		// did not parse to a node a line (then each reports its error).
+		j = max(j, i+1)
+		for ; i < j; i++ {
+			node, err := parseTrigger(exprs[i])
+			if err != nil {
+				return nil, err
+			}
+			nodes = append(nodes, node)
+		}
+	}
+	return nodes, nil
+}
+
+// parseTrigger parses one trigger alone, as the frontend does.
+func parseTrigger(expr string) (*parser.Node, error) {
+	res, err := parser.Parse(strings.NewReader(expr))
+	if err != nil {
+		return nil, fmt.Errorf("ONBUILD %s: %w", expr, err)
+	}
+	if len(res.AST.Children) != 1 {
+		return nil, fmt.Errorf("ONBUILD %s: a trigger must be a single instruction: %w", expr, ErrInvalid)
+	}
+	return res.AST.Children[0], nil
+}
+
+// oneLineTrigger reports a trigger that parses the same on a line among
+// others as alone: one line, no heredoc, no comment or parser directive,
+// no line continuation.
+func oneLineTrigger(expr string) bool {
+	t := strings.TrimSpace(expr)
+	return t != "" && t[0] != '#' && !strings.HasSuffix(t, "\\") &&
+		!strings.ContainsAny(expr, "\r\n") && !strings.Contains(expr, "<<")
 }
 
 // fromCommand is the DSL instruction for a parsed Dockerfile instruction.
