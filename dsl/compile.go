@@ -619,9 +619,8 @@ func (c *compiler) resolveBase(d *stageState, from *fromIns) error {
 	}
 	pinned := ref.String()
 	d.state = imageSource(ref,
-		dfCmd("FROM "+from.ref),
+		describe("FROM "+from.ref, d.prefix("FROM "+pinned)),
 		llb.Platform(platform),
-		llb.WithCustomName(d.prefix("FROM "+pinned)),
 	)
 	return nil
 }
@@ -768,7 +767,7 @@ func (c *compiler) dispatchRun(d *stageState, in *runIns) error {
 	if scriptMount != nil {
 		opts = append(opts, scriptMount)
 	}
-	opts = append(opts, llb.Args(args), dfCmd(display))
+	opts = append(opts, llb.Args(args))
 	if c.proxy != nil {
 		opts = append(opts, llb.WithProxy(*c.proxy))
 	}
@@ -777,7 +776,7 @@ func (c *compiler) dispatchRun(d *stageState, in *runIns) error {
 		return err
 	}
 	opts = append(opts, mounts...)
-	opts = append(opts, llb.WithCustomName(d.prefix(name)))
+	opts = append(opts, describe(display, d.prefix(name)))
 	d.state = d.state.Run(opts...).Root()
 	d.commit(d.runHistory(args)+" # buildkit", true)
 	return nil
@@ -1028,8 +1027,13 @@ func envOf(st llb.State) shell.EnvGetter {
 	return env
 }
 
-func dfCmd(cmd string) llb.ConstraintsOpt {
-	return llb.WithDescription(map[string]string{"com.docker.dockerfile.v1.command": cmd})
+// describe is the description of a step: its Dockerfile command and, as
+// llb.WithCustomName sets it, its name in the progress display.
+func describe(cmd, name string) llb.ConstraintsOpt {
+	return llb.WithDescription(map[string]string{
+		"com.docker.dockerfile.v1.command": cmd,
+		"llb.customname":                   name,
+	})
 }
 
 // quoteList is fmt's %q of a list of strings: ["a" "b"].
