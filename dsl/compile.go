@@ -657,7 +657,7 @@ func emptyImage(p ocispecs.Platform) dockerspec.DockerOCIImage {
 // initFromImage applies the base image's environment, working directory and
 // user to the stage, as a container started from that image would see them.
 func (c *compiler) initFromImage(d *stageState) {
-	if _, ok := shell.EnvsFromSlice(d.image.Config.Env).Get("PATH"); !ok && d.platform.OS != "windows" {
+	if !hasEnv(d.image.Config.Env, "PATH") && d.platform.OS != "windows" {
 		d.image.Config.Env = append(d.image.Config.Env, "PATH="+system.DefaultPathEnv(d.platform.OS))
 	}
 	for _, kv := range d.image.Config.Env {
@@ -1004,6 +1004,19 @@ func withShell(img dockerspec.DockerOCIImage, args []string) []string {
 		}
 	}
 	return append(sh, strings.Join(args, " "))
+}
+
+// hasEnv reports a variable in a KEY=VALUE list, matching keys as
+// shell.EnvsFromSlice(env).Get does, without building its map.
+func hasEnv(env []string, key string) bool {
+	key = shell.NormalizeEnvKey(key)
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if shell.NormalizeEnvKey(k) == key {
+			return true
+		}
+	}
+	return false
 }
 
 func addEnv(env []string, k, v string) []string {
