@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	gofs "io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,7 +157,46 @@ func (o BuildOptions) buildContext() (fsutil.FS, string, error) {
 	}
 	host, _ := os.Hostname()
 	sum := sha256.Sum256([]byte(host + "\x00" + abs))
-	return fs, "slipway-" + hex.EncodeToString(sum[:])[:20], nil
+	return guardedFS{FS: fs, dir: abs}, "slipway-" + hex.EncodeToString(sum[:])[:20], nil
+}
+
+// guardedFS is a build context that fails when its directory is gone by
+// the time the daemon reads it: fsutil would send a vanished directory as
+// an empty one, and the build would copy nothing without a word.
+type guardedFS struct {
+	fsutil.FS
+	dir string
+}
+
+func (g guardedFS) check() error {
+	if fi, err := os.Stat(g.dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("build context %s vanished during the build", g.dir)
+	}
+	return nil
+}
+
+// Walk walks the context, and fails if the directory is gone before or
+// while it is walked.
+func (g guardedFS) Walk(ctx context.Context, target string, fn gofs.WalkDirFunc) error {
+	if err := g.check(); err != nil {
+		return err
+	}
+	if err := g.FS.Walk(ctx, target, fn); err != nil {
+		return err
+	}
+	return g.check()
+}
+
+// Open opens a file of the context; a file that cannot be opened because
+// the whole directory is gone says so.
+func (g guardedFS) Open(p string) (io.ReadCloser, error) {
+	rc, err := g.FS.Open(p)
+	if err != nil {
+		if cerr := g.check(); cerr != nil {
+			return nil, cerr
+		}
+	}
+	return rc, err
 }
 
 // ResolverWrapper returns the resolver a build uses, given the daemon's.
@@ -302,7 +342,11 @@ func (c *Client) solve(ctx context.Context, s dsl.Stage, o BuildOptions, entries
 		if err != nil {
 			return nil, fmt.Errorf("build context %s: %w", name, err)
 		}
-		opt.LocalMounts[name] = nfs
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, fmt.Errorf("build context %s: %w", name, err)
+		}
+		opt.LocalMounts[name] = guardedFS{FS: nfs, dir: abs}
 	}
 
 	steps := newStepLog()
