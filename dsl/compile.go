@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/containerd/platforms"
@@ -169,7 +170,10 @@ type compiler struct {
 	named        map[string]*namedCtx
 	// contextUsed is set once a step reads the build context.
 	contextUsed bool
-	lexers      map[rune]*shell.Lex
+	// backslash is the lexer of the default escape character, from
+	// backslashLexers; lexers are those of others.
+	backslash *shell.Lex
+	lexers    map[rune]*shell.Lex
 	// proxy are the proxy build args every RUN gets, or nil.
 	proxy *llb.ProxyEnv
 }
@@ -207,6 +211,11 @@ func (c *compiler) compile(ctx context.Context, s Stage) (*Result, error) {
 	c.contextPaths = map[string]struct{}{}
 	c.named = map[string]*namedCtx{}
 	c.proxy = proxyEnv(c.opt.buildArgs)
+	defer func() {
+		if c.backslash != nil {
+			backslashLexers.Put(c.backslash)
+		}
+	}()
 	d, err := c.stage(s)
 	if err != nil {
 		return nil, err
@@ -944,9 +953,19 @@ func expandWith(lex *shell.Lex, word string, env shell.EnvGetter) (string, error
 	return out, err
 }
 
+// backslashLexers recycles the lexers of the default escape character from
+// one compile to the next.
+var backslashLexers = sync.Pool{New: func() any { return shell.NewLex('\\') }}
+
 // lexer is the shell lexer for an escape character, one per compile: a
-// lexer is large, and is reset by every word it processes.
+// lexer is large (2 KB), and is reset by every word it processes.
 func (c *compiler) lexer(escape rune) *shell.Lex {
+	if escape == '\\' {
+		if c.backslash == nil {
+			c.backslash = backslashLexers.Get().(*shell.Lex)
+		}
+		return c.backslash
+	}
 	if c.lexers == nil {
 		c.lexers = map[rune]*shell.Lex{}
 	}
