@@ -16,11 +16,20 @@ import (
 	"github.com/slipway-build/slipway/internal/testenv"
 )
 
-// statusLog records every vertex and which vertices logged output.
+// statusLog records every vertex, which vertices logged output, and the
+// output.
 type statusLog struct {
 	mu       sync.Mutex
 	vertices map[digest.Digest]*client.Vertex
 	logged   map[digest.Digest]bool
+	output   strings.Builder
+}
+
+// text is the output every step logged.
+func (l *statusLog) text() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.output.String()
 }
 
 func newStatusLog() *statusLog {
@@ -35,6 +44,7 @@ func (l *statusLog) update(st *client.SolveStatus) {
 	}
 	for _, lg := range st.Logs {
 		l.logged[lg.Vertex] = true
+		l.output.Write(lg.Data)
 	}
 }
 

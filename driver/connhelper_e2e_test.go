@@ -5,12 +5,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/moby/buildkit/client"
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipway-build/slipway/driver"
@@ -46,20 +43,12 @@ func TestConnectionHelpers(t *testing.T) {
 			require.NoError(t, err)
 			defer c.Close()
 			marker := fmt.Sprintf("through %s at %s", tc.tool, time.Now().Format(time.RFC3339Nano))
-			var mu sync.Mutex
-			var logs strings.Builder
+			logs := newStatusLog()
 			_, err = c.Build(t.Context(), dsl.From("busybox").Run("echo "+marker), driver.BuildOptions{
-				Progress: "quiet", ProgressOut: io.Discard,
-				OnStatus: func(st *client.SolveStatus) {
-					mu.Lock()
-					defer mu.Unlock()
-					for _, l := range st.Logs {
-						logs.Write(l.Data)
-					}
-				},
+				Progress: "quiet", ProgressOut: io.Discard, OnStatus: logs.update,
 			})
 			require.NoError(t, err)
-			require.Contains(t, logs.String(), marker, "the step ran on the daemon")
+			require.Contains(t, logs.text(), marker, "the step ran on the daemon")
 			dt, err := os.ReadFile(log)
 			require.NoError(t, err)
 			require.Contains(t, string(dt), tc.args+"\n", "the helper ran %s with the arguments its scheme implies", tc.tool)

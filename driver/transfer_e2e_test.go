@@ -86,16 +86,11 @@ func TestContextVanishes(t *testing.T) {
 
 			var once sync.Once
 			removed := make(chan struct{})
-			var logs strings.Builder
-			var mu sync.Mutex
+			logs := newStatusLog()
 			_, err = c.Build(t.Context(), stage, driver.BuildOptions{
 				ContextDir: ctxDir, Outputs: []driver.Output{out}, Progress: "quiet", ProgressOut: io.Discard,
 				OnStatus: func(st *client.SolveStatus) {
-					mu.Lock()
-					defer mu.Unlock()
-					for _, l := range st.Logs {
-						logs.Write(l.Data)
-					}
+					logs.update(st)
 					for _, s := range st.Statuses {
 						if tc.when(s) {
 							once.Do(func() {
@@ -113,7 +108,7 @@ func TestContextVanishes(t *testing.T) {
 			}
 			if err == nil {
 				require.False(t, tc.mustFail, "a build whose context was gone before it was read cannot succeed")
-				require.Contains(t, logs.String(), fmt.Sprintf("files: %d", small+1), "a build that succeeds has every file")
+				require.Contains(t, logs.text(), fmt.Sprintf("files: %d", small+1), "a build that succeeds has every file")
 				return
 			}
 			t.Logf("error: %v", err)
