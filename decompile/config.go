@@ -92,7 +92,7 @@ func (d *decompiler) configEntry(st *frontState, createdBy string) error {
 	}
 	switch keyword {
 	case "ENV", "LABEL", "ARG":
-		pairs := splitPairs(rest, keyword == "ARG")
+		pairs := splitPairs(rest, keyword == "ARG", d.knownPairs())
 		if keyword == "LABEL" && d.img != nil {
 			pairs = splitLabels(rest, d.img.Config.Labels)
 		}
@@ -247,12 +247,28 @@ func (d *decompiler) configEntry(st *frontState, createdBy string) error {
 	return nil
 }
 
-// splitPairs splits "k=v k2=v2" as the frontend joined it. A word without
-// "=" continues the value before it (a value with a space), except for
-// ARG, whose names may come without a value.
-func splitPairs(s string, bareNames bool) []string {
+// splitPairs splits "k=v k2=v2" as the frontend joined it, where values
+// may hold spaces. A pair the definition's env has (known) is taken whole,
+// the longest first; otherwise a word without "=" continues the value
+// before it, except for ARG, whose names may come without a value.
+func splitPairs(s string, bareNames bool, known map[string]bool) []string {
+	words := strings.Split(s, " ")
 	var out []string
-	for _, w := range strings.Split(s, " ") {
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		if strings.Contains(w, "=") {
+			for j := len(words); j > i+1; j-- {
+				if p := strings.Join(words[i:j], " "); known[p] {
+					out = append(out, p)
+					i = j - 1
+					w = ""
+					break
+				}
+			}
+			if w == "" {
+				continue
+			}
+		}
 		k, _, hasValue := strings.Cut(w, "=")
 		if len(out) > 0 && (!hasValue && !bareNames || !validKey(k)) {
 			out[len(out)-1] += " " + w
@@ -261,6 +277,28 @@ func splitPairs(s string, bareNames bool) []string {
 		out = append(out, w)
 	}
 	return out
+}
+
+// knownPairs are the k=v pairs of every RUN's env and of the image config,
+// which tell where a value with spaces ends in the history.
+func (d *decompiler) knownPairs() map[string]bool {
+	if d.known != nil {
+		return d.known
+	}
+	d.known = map[string]bool{}
+	for _, op := range d.g.ops {
+		if e := op.GetExec(); e != nil && e.Meta != nil {
+			for _, kv := range e.Meta.Env {
+				d.known[kv] = true
+			}
+		}
+	}
+	if d.img != nil {
+		for _, kv := range d.img.Config.Env {
+			d.known[kv] = true
+		}
+	}
+	return d.known
 }
 
 // splitLabels splits "k=v k2=v2" of a LABEL history entry using the
@@ -276,7 +314,7 @@ func splitLabels(s string, labels map[string]string) []string {
 		}
 		if best == "" {
 			// An earlier LABEL of a key set again later: fall back to words.
-			return append(out, splitPairs(s, false)...)
+			return append(out, splitPairs(s, false, nil)...)
 		}
 		out = append(out, best)
 		s = strings.TrimPrefix(s[len(best):], " ")

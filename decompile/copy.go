@@ -310,26 +310,33 @@ func (d *decompiler) spelling(st *frontState, keyword string, srcs []copySource,
 		given[k] = v
 		rest = rest[1:]
 	}
-	if len(rest) != len(srcs)+1 {
+	// The history joins the paths with spaces, and a path may hold some:
+	// find the grouping of the words whose paths are the copy's (a search
+	// kept to histories of a sensible length).
+	if len(rest) > 256 {
 		return nil
 	}
-	for i, s := range srcs {
+	groups := groupWords(rest, len(srcs)+1, func(k int, w string) bool {
+		if k == len(srcs) {
+			p, err := relativeToWorkdir(st.dir, w)
+			return err == nil && p == dest
+		}
+		if s := srcs[k]; s.heredoc != nil {
+			return w == "<<"+strings.TrimPrefix(s.heredoc.Path, "/")
+		}
+		return sameSource(w, srcs[k].arg)
+	})
+	if groups == nil {
+		return nil
+	}
+	for k, s := range srcs {
 		if s.heredoc != nil {
-			if rest[i] != "<<"+strings.TrimPrefix(s.heredoc.Path, "/") {
-				return nil
-			}
 			h.srcs = append(h.srcs, "")
-			continue
+		} else {
+			h.srcs = append(h.srcs, groups[k])
 		}
-		if !sameSource(rest[i], s.arg) {
-			return nil
-		}
-		h.srcs = append(h.srcs, rest[i])
 	}
-	h.dest = rest[len(rest)-1]
-	if p, err := relativeToWorkdir(st.dir, h.dest); err != nil || p != dest {
-		return nil
-	}
+	h.dest = groups[len(srcs)]
 	for _, f := range flags {
 		k, v, _ := strings.Cut(f, "=")
 		switch k {
@@ -351,6 +358,28 @@ func (d *decompiler) spelling(st *frontState, keyword string, srcs []copySource,
 		h.flags = append(h.flags, "--unpack=false")
 	}
 	return h
+}
+
+// groupWords splits words into n groups, joined back with spaces, each of
+// which ok accepts as the k-th; nil when there is no such grouping.
+func groupWords(words []string, n int, ok func(k int, w string) bool) []string {
+	if n == 0 {
+		if len(words) == 0 {
+			return []string{}
+		}
+		return nil
+	}
+	for end := 1; end <= len(words)-(n-1); end++ {
+		w := strings.Join(words[:end], " ")
+		if !ok(0, w) {
+			continue
+		}
+		rest := groupWords(words[end:], n-1, func(k int, w string) bool { return ok(k+1, w) })
+		if rest != nil {
+			return append([]string{w}, rest...)
+		}
+	}
+	return nil
 }
 
 // sameSource reports whether a source as written and as decompiled name

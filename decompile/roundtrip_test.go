@@ -78,3 +78,47 @@ func TestRoundTripCorpus(t *testing.T) {
 	t.Logf("round trip: %d/%d (%d more the frontend rejects)", passed, accepted, rejected)
 	require.GreaterOrEqual(t, passed, roundTripThreshold)
 }
+
+// TestQuotingRoundTrip: values holding what the Dockerfile syntax treats
+// specially come back so that the frontend reads the same values: quotes,
+// dollars, backslashes, spaces, the escape character, heredoc delimiters,
+// JSON and line breaks where only JSON or a heredoc can carry them.
+func TestQuotingRoundTrip(t *testing.T) {
+	for name, df := range map[string]string{
+		"env and arg values": `FROM busybox
+ENV A="double \" quote" B='single '"'"' quote' C="dollar \$HOME and \${X}" D="back\\slash" E="tab	and ünïcode"
+ARG F="arg \$value with \"quotes\""
+RUN echo "$A" "$B" "$C" "$D" "$E" "$F"
+`,
+		"label keys and values": `FROM busybox
+LABEL "key with space"="value \"quoted\"" plain=va\$lue "org.example/x"="a=b c=d"
+`,
+		"paths": `FROM busybox
+WORKDIR "/work dir/\$sub"
+COPY ["a file", "b\\$c", "/dest dir/"]
+COPY --chown=1:2 ["it\\'s", "./rel dir/"]
+`,
+		"commands": `FROM busybox
+RUN ["sh", "-c", "echo one\necho two"]
+RUN ["printf", "%s\\n", "[not json]", "<<EOF"]
+RUN echo 'trailing backslash \\'
+RUN <<EOT
+echo EOF
+echo done
+EOT
+RUN <<EOT2
+#!/bin/sh
+echo script
+EOT2
+CMD ["echo", "\"quoted\" and \\ and \u00e9"]
+`,
+		"heredoc body with the usual delimiters": "FROM busybox\nRUN <<X\necho start\nEOF\nEOT\nSCRIPT\nX\n" +
+			"COPY <<'END' /etc/motd\nline with $dollar and \\backslash and `backquote`\nEND\n",
+		"escape directive": "# escape=`\nFROM busybox\nENV P=\"C:\\path\" Q=\"a`\"b\"\nRUN echo `\n  $P\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			out, err := roundTrip(t, []byte(df))
+			require.NoError(t, err, "decompiled:\n%s", out)
+		})
+	}
+}

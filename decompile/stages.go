@@ -26,6 +26,8 @@ type decompiler struct {
 	target ocispecs.Platform
 	out    lines
 	hist   *history
+	// known are the env pairs the definition holds (see knownPairs).
+	known map[string]bool
 	// epochTime is SOURCE_DATE_EPOCH, when the build had one.
 	epochTime *time.Time
 	// curChain is whether the stage being written is one the image
