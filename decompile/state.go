@@ -100,21 +100,6 @@ func envGet(env []string, k string) (string, bool) {
 	return "", false
 }
 
-func emptyImage(p ocispecs.Platform) dockerspec.DockerOCIImage {
-	var img dockerspec.DockerOCIImage
-	img.Architecture = p.Architecture
-	img.OS = p.OS
-	img.OSVersion = p.OSVersion
-	img.OSFeatures = slices.Clone(p.OSFeatures)
-	img.Variant = p.Variant
-	img.RootFS.Type = "layers"
-	img.Config.WorkingDir = "/"
-	if p.OS != "windows" {
-		img.Config.Env = []string{"PATH=" + system.DefaultPathEnv(p.OS)}
-	}
-	return img
-}
-
 // resolveBase asks the resolver for a base image's config.
 func (d *decompiler) resolveBase(ref string, p ocispecs.Platform) (dockerspec.DockerOCIImage, error) {
 	var img dockerspec.DockerOCIImage

@@ -11,6 +11,7 @@ import (
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
+	"github.com/slipway-build/slipway/internal/baseimage"
 )
 
 // write writes every stage.
@@ -128,7 +129,7 @@ func (d *decompiler) begin(s *stage) (*frontState, error) {
 		flag = "--platform=" + platformString(*s.platform) + " "
 	}
 	if s.root.scratch() {
-		st.img = emptyImage(*s.platform)
+		st.img = baseimage.Empty(*s.platform)
 		st.initFromImage()
 		d.out.add("FROM %sscratch%s", flag, as)
 		return st, nil

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/slipway-build/slipway/internal/baseimage"
+
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
@@ -366,7 +368,7 @@ func (c *compiler) stage(s Stage) (*stageState, error) {
 		d.contextName = root.name
 		d.state = llb.NewState(nc.out)
 		d.platform = c.platform
-		d.image = emptyImage(c.platform)
+		d.image = baseimage.Empty(c.platform)
 		d.globalArgs = c.globalArgs
 	case *fromLLBIns:
 		if root.err != nil {
@@ -375,7 +377,7 @@ func (c *compiler) stage(s Stage) (*stageState, error) {
 		d.state = root.state
 		d.platform = c.platform
 		d.globalArgs = c.globalArgs
-		d.image = emptyImage(c.platform)
+		d.image = baseimage.Empty(c.platform)
 		if root.image != nil {
 			d.image = cloneImage(*root.image)
 		}
@@ -579,7 +581,7 @@ func (c *compiler) resolveBase(d *stageState, from *fromIns) error {
 	}
 	if word == "scratch" {
 		d.state = llb.Scratch()
-		d.image = emptyImage(c.platform)
+		d.image = baseimage.Empty(c.platform)
 		d.platform = c.platform
 		return nil
 	}
@@ -646,21 +648,6 @@ func isScratch(img dockerspec.DockerOCIImage) bool {
 		}
 	}
 	return true
-}
-
-func emptyImage(p ocispecs.Platform) dockerspec.DockerOCIImage {
-	var img dockerspec.DockerOCIImage
-	img.Architecture = p.Architecture
-	img.OS = p.OS
-	img.OSVersion = p.OSVersion
-	img.OSFeatures = slices.Clone(p.OSFeatures)
-	img.Variant = p.Variant
-	img.RootFS.Type = "layers"
-	img.Config.WorkingDir = "/"
-	if p.OS != "windows" {
-		img.Config.Env = []string{"PATH=" + system.DefaultPathEnv(p.OS)}
-	}
-	return img
 }
 
 // initFromImage applies the base image's environment, working directory and
