@@ -144,10 +144,21 @@ func Compile(ctx context.Context, s Stage, opts ...CompileOption) (*Result, erro
 		build = platforms.DefaultSpec()
 	}
 	c.globalArgs = predefinedArgs(build, c.platform, o.buildArgs, "")
-	if v, ok := o.buildArgs["SOURCE_DATE_EPOCH"]; ok && v != "" {
+	// SOURCE_DATE_EPOCH comes from the build args, else, as the frontend
+	// reads it, from a global ARG with a default.
+	v, ok := o.buildArgs["SOURCE_DATE_EPOCH"]
+	what := "build arg"
+	if !ok {
+		var err error
+		if v, ok, err = c.globalEpoch(s); err != nil {
+			return nil, err
+		}
+		what = "global ARG"
+	}
+	if ok && v != "" {
 		sde, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("build arg SOURCE_DATE_EPOCH=%q: want seconds since 1970 (a git commit or context epoch is not supported yet): %w", v, ErrInvalid)
+			return nil, fmt.Errorf("%s SOURCE_DATE_EPOCH=%q: want seconds since 1970 (a git commit or context epoch is not supported yet): %w", what, v, ErrInvalid)
 		}
 		tm := time.Unix(sde, 0).UTC()
 		c.epoch = &tm
@@ -411,6 +422,42 @@ func (c *compiler) stage(s Stage) (*stageState, error) {
 // metaArgs are the global args a stage sees: the predefined ones, then
 // each declared one with its build-time value or its default expanded
 // against those before it, as the frontend's buildMetaArgs.
+// globalEpoch is the value the global ARGs of the target's FROM give
+// SOURCE_DATE_EPOCH, if they declare it.
+func (c *compiler) globalEpoch(s Stage) (string, bool, error) {
+	for {
+		ins := s.instructions()
+		if len(ins) == 0 {
+			return "", false, nil
+		}
+		switch from := ins[0].(type) {
+		case *fromStageIns:
+			s = from.base
+			continue
+		case *fromIns:
+			declared := false
+			for _, g := range from.globals {
+				declared = declared || g.name == "SOURCE_DATE_EPOCH"
+			}
+			if !declared {
+				return "", false, nil
+			}
+			lex := c.lexer('\\')
+			if from.escape != 0 {
+				lex = c.lexer(from.escape)
+			}
+			args, err := c.metaArgs(&stageState{lex: lex}, from.globals)
+			if err != nil {
+				return "", false, fmt.Errorf("instruction 1 (FROM): %w", err)
+			}
+			v, ok := args.Get("SOURCE_DATE_EPOCH")
+			return v, ok, nil
+		default:
+			return "", false, nil
+		}
+	}
+}
+
 func (c *compiler) metaArgs(d *stageState, decls []globalArg) (*llb.EnvList, error) {
 	args := c.globalArgs
 	for _, g := range decls {

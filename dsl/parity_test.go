@@ -516,6 +516,17 @@ CMD ["cat", "/stamp"]
 			build: dsl.From("busybox").Arg("SOURCE_DATE_EPOCH").Workdir("/app").Run("echo $SOURCE_DATE_EPOCH > /stamp").Cmd("cat", "/stamp"),
 		},
 		{
+			// The frontend reads SOURCE_DATE_EPOCH from a global ARG too:
+			// what a decompiled definition with file times says.
+			name: "source-date-epoch-global-arg",
+			dockerfile: `ARG SOURCE_DATE_EPOCH=1700000000
+FROM busybox
+WORKDIR /app
+RUN echo hi
+`,
+			build: dsl.From("busybox", dsl.GlobalArg("SOURCE_DATE_EPOCH", "1700000000")).Workdir("/app").Run("echo hi"),
+		},
+		{
 			name: "nginx-with-heredocs",
 			dockerfile: "FROM nginx:1.27-alpine\n" +
 				"ARG SERVER_NAME=example.com\n" +
