@@ -48,7 +48,7 @@ func (o *solveFlags) register(fs *flag.FlagSet) {
 	fs.Var(&o.allow, "allow", "grant an entitlement: network.host or security.insecure (repeatable)")
 	fs.BoolVar(&o.noCache, "no-cache", false, "run every step again, ignoring the cache")
 	fs.StringVar(&o.contextDir, "context", ".", "build context: the directory Copy and bind mounts read from")
-	fs.Var(&o.contexts, "build-context", "a named build context the build reads with dsl.Context(NAME): NAME=DIR (repeatable)")
+	fs.Var(&o.contexts, "build-context", "a named build context: NAME=DIR, read with dsl.Context(NAME), or NAME=docker-image://REF, which FROM NAME and dsl.Context(NAME) read (repeatable)")
 }
 
 // solveOptions parses the solve flags into the fields of
@@ -58,10 +58,10 @@ func (o solveFlags) solveOptions() (driver.BuildOptions, error) {
 	for _, spec := range o.contexts {
 		name, dir, ok := strings.Cut(spec, "=")
 		if !ok || name == "" || dir == "" {
-			return b, fmt.Errorf("--build-context %q: want NAME=DIR", spec)
+			return b, fmt.Errorf("--build-context %q: want NAME=DIR or NAME=docker-image://REF", spec)
 		}
-		if strings.Contains(dir, "://") {
-			return b, fmt.Errorf("--build-context %q: only local directories are supported", spec)
+		if strings.Contains(dir, "://") && !strings.HasPrefix(dir, "docker-image://") {
+			return b, fmt.Errorf("--build-context %q: only local directories and images (docker-image://REF) are supported", spec)
 		}
 		if b.Contexts == nil {
 			b.Contexts = map[string]string{}

@@ -105,8 +105,8 @@ func TestBuildContextFlag(t *testing.T) {
 	for spec, want := range map[string]string{
 		"conf":                    `--build-context "conf": want NAME=DIR`,
 		"=dir":                    `--build-context "=dir": want NAME=DIR`,
-		"img=docker-image://x:1":  "only local directories are supported",
-		"git=https://example/x.g": "only local directories are supported",
+		"git=https://example/x.g": "only local directories and images (docker-image://REF) are supported",
+		"oci=oci-layout:///x":     "only local directories and images (docker-image://REF) are supported",
 	} {
 		_, stderr, code := run(t, "--build-context", spec)
 		require.Equal(t, 2, code, spec)

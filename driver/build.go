@@ -76,10 +76,15 @@ type BuildOptions struct {
 	// Compile are further options for compiling the stage, such as
 	// dsl.WithBuildArgs.
 	Compile []dsl.CompileOption
-	// Contexts are the named build contexts (dsl.Context), by name: the
-	// directories given as docker buildx build --build-context NAME=DIR.
+	// Contexts are the named build contexts, by name, as docker buildx
+	// build --build-context NAME=VALUE gives them: a directory, which
+	// dsl.Context(NAME) reads, or an image, docker-image://REF, which FROM
+	// NAME (and a copy from it) and dsl.Context(NAME) read.
 	Contexts map[string]string
 }
+
+// isImageContext reports a named context given as an image.
+func isImageContext(v string) bool { return strings.HasPrefix(v, "docker-image://") }
 
 // ignorePatterns reads the context's .dockerignore, as docker build does;
 // a missing file excludes nothing.
@@ -96,6 +101,12 @@ func (o BuildOptions) ignorePatterns() ([]string, error) {
 func (o BuildOptions) contextOptions() ([]dsl.CompileOption, error) {
 	var opts []dsl.CompileOption
 	for name, dir := range o.Contexts {
+		if isImageContext(dir) {
+			opts = append(opts, dsl.WithNamedContext(name, dir))
+			continue
+		}
+		// FROM NAME and a copy from it read the directory too.
+		opts = append(opts, dsl.WithNamedContext(name, "local:"+name))
 		fi, err := os.Stat(dir)
 		if err != nil {
 			return nil, fmt.Errorf("build context %s: %w", name, err)
@@ -332,6 +343,9 @@ func (c *Client) solve(ctx context.Context, s dsl.Stage, o BuildOptions, entries
 	opt := o.solveOpt(entries)
 	opt.LocalMounts = map[string]fsutil.FS{contextName: fs}
 	for name, dir := range o.Contexts {
+		if isImageContext(dir) {
+			continue
+		}
 		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 			if err == nil {
 				err = fmt.Errorf("%s is not a directory", dir)

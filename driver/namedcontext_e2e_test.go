@@ -5,11 +5,13 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipway-build/slipway/driver"
 	"github.com/slipway-build/slipway/dsl"
+	"github.com/slipway-build/slipway/internal/testenv"
 )
 
 // A named build context is sent beside the main one, with its own
@@ -45,4 +47,74 @@ func TestNamedBuildContext(t *testing.T) {
 		Contexts: map[string]string{"conf": filepath.Join(conf, "missing")}, Progress: "quiet", ProgressOut: io.Discard,
 	})
 	require.ErrorContains(t, err, "build context conf:")
+}
+
+// A named context given as an image replaces the image FROM names, as
+// docker buildx build --build-context NAME=docker-image://REF does with the
+// Dockerfile frontend. The frontend builds first, on the same daemon; the
+// DSL build of the same steps then finds every one of them in the cache:
+// the same ops, so the same cache keys.
+func TestNamedContextImage(t *testing.T) {
+	env := testenv.Get(t)
+	c := connect(t)
+	marker := "named image context " + time.Now().Format(time.RFC3339Nano)
+	dir := t.TempDir()
+	df := "FROM base\nRUN echo '" + marker + "' > /marker && cat /etc/os-release | head -1 > /os\nCOPY --from=tools /bin/busybox /copied-busybox\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644))
+	out, err := env.BuildctlCmd(t.Context(), "build", "--progress", "plain", "--frontend", "dockerfile.v0",
+		"--local", "context="+dir, "--local", "dockerfile="+dir,
+		"--opt", "context:base=docker-image://debian:bookworm-slim",
+		"--opt", "context:tools=docker-image://busybox:latest").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	stage := dsl.From("base").
+		Run("echo '"+marker+"' > /marker && cat /etc/os-release | head -1 > /os").
+		Copy("/bin/busybox", "/copied-busybox", dsl.From("tools"))
+	log := newStatusLog()
+	res, err := c.Build(t.Context(), stage, driver.BuildOptions{
+		ContextDir: dir, Progress: "quiet", ProgressOut: io.Discard, OnStatus: log.update,
+		Contexts: map[string]string{"base": "docker-image://debian:bookworm-slim", "tools": "docker-image://busybox:latest"},
+	})
+	require.NoError(t, err)
+	ops := execAndFileOps(t, res.Compiled.Definition.Def)
+	require.Len(t, ops, 2)
+	for dgst, op := range ops {
+		v := log.vertices[dgst]
+		require.NotNil(t, v, "op %s ran", dgst)
+		require.True(t, v.Cached, "op %s (%T) is cached from the frontend's build: the same cache key", dgst, op.Op)
+	}
+	for _, op := range res.Compiled.Definition.Def {
+		require.NotContains(t, string(op), "docker.io/library/base", "FROM base reads the named context, not an image named base")
+	}
+}
+
+// A named context that is a directory replaces the image a COPY --from
+// names, as with the frontend: same ops, so the DSL build of a Dockerfile's
+// steps is a cache hit after the frontend's.
+func TestNamedContextDirectoryReplacesImage(t *testing.T) {
+	env := testenv.Get(t)
+	c := connect(t)
+	marker := "named dir context " + time.Now().Format(time.RFC3339Nano)
+	conf := t.TempDir()
+	writeTree(t, conf, map[string]string{"app.yaml": marker + "\n"})
+	dir := t.TempDir()
+	df := "FROM busybox\nCOPY --from=conf app.yaml /etc/app.yaml\nRUN cat /etc/app.yaml > /copy\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644))
+	out, err := env.BuildctlCmd(t.Context(), "build", "--progress", "plain", "--frontend", "dockerfile.v0",
+		"--local", "context="+dir, "--local", "dockerfile="+dir, "--local", "conf="+conf,
+		"--opt", "context:conf=local:conf").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	stage := dsl.From("busybox").Copy("app.yaml", "/etc/app.yaml", dsl.From("conf")).Run("cat /etc/app.yaml > /copy")
+	log := newStatusLog()
+	res, err := c.Build(t.Context(), stage, driver.BuildOptions{
+		ContextDir: dir, Progress: "quiet", ProgressOut: io.Discard, OnStatus: log.update,
+		Contexts: map[string]string{"conf": conf},
+	})
+	require.NoError(t, err)
+	ops := execAndFileOps(t, res.Compiled.Definition.Def)
+	require.Len(t, ops, 2)
+	for dgst, op := range ops {
+		require.True(t, log.vertices[dgst].Cached, "op %s (%T) is cached from the frontend's build: the same cache key", dgst, op.Op)
+	}
 }

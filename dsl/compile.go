@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/distribution/reference"
 	"github.com/slipway-build/slipway/internal/baseimage"
 
 	"github.com/containerd/platforms"
@@ -64,6 +65,24 @@ type compileOptions struct {
 	ignore    []string
 	// namedIgnore are the ignore patterns of named contexts.
 	namedIgnore map[string][]string
+	// namedSpecs are the named contexts given as images.
+	namedSpecs map[string]string
+}
+
+// WithNamedContext gives the build a named context, as docker buildx build
+// --build-context NAME=VALUE does: an image, spec "docker-image://REF", or
+// a directory the client sends under the name DIR, spec "local:DIR". A
+// FROM of the image NAME (and so a Copy from it) and dsl.Context(NAME) then
+// read the context instead, as the frontend reads them. NAME may end in
+// ::PLATFORM to apply to one platform only. dsl.Context(NAME) of a
+// directory needs no option; the driver sends it.
+func WithNamedContext(name, spec string) CompileOption {
+	return func(o *compileOptions) {
+		if o.namedSpecs == nil {
+			o.namedSpecs = map[string]string{}
+		}
+		o.namedSpecs[name] = spec
+	}
 }
 
 // WithContextIgnorePatterns leaves files matching the patterns out of the
@@ -371,16 +390,14 @@ func (c *compiler) stage(s Stage) (*stageState, error) {
 		if root.name == "" || root.name == "context" || strings.ContainsAny(root.name, "/: \t\n") {
 			return nil, c.inStage(d, s, argError(1, "FROM", "context name %q: want a plain name other than \"context\"", root.name))
 		}
-		nc, ok := c.named[root.name]
-		if !ok {
-			nc = &namedCtx{out: &lateOutput{}, paths: map[string]struct{}{}}
-			c.named[root.name] = nc
-		}
-		d.contextName = root.name
-		d.state = llb.NewState(nc.out)
-		d.platform = c.platform
-		d.image = baseimage.Empty(c.platform)
 		d.globalArgs = c.globalArgs
+		if key, spec, ok := c.namedSpec(root.name, c.platform); ok {
+			if err := c.fromNamedContext(d, key, spec, c.platform); err != nil {
+				return nil, c.inStage(d, s, err)
+			}
+			break
+		}
+		c.localContext(d, root.name, c.platform)
 	case *fromLLBIns:
 		if root.err != nil {
 			return nil, c.inStage(d, s, fmt.Errorf("instruction 1 (FROM): %w", root.err))
@@ -632,6 +649,9 @@ func (c *compiler) resolveBase(d *stageState, from *fromIns) error {
 		d.platform = c.platform
 		return nil
 	}
+	if key, spec, ok := c.namedSpec(word, platform); ok {
+		return c.fromNamedContext(d, key, spec, platform)
+	}
 	d.cmdTotal++ // FROM of an image is a step of its own
 	if strings.TrimSpace(word) == "" {
 		return argError(1, "FROM", "empty image reference")
@@ -680,6 +700,91 @@ func (c *compiler) resolveBase(d *stageState, from *fromIns) error {
 		describe("FROM "+from.ref, d.prefix("FROM "+pinned)),
 		llb.Platform(platform),
 	)
+	return nil
+}
+
+// namedSpec is the named context a FROM word names, looked up as the
+// frontend looks it up: the familiar name without :latest, for the
+// platform first.
+func (c *compiler) namedSpec(word string, p ocispecs.Platform) (key, spec string, ok bool) {
+	if len(c.opt.namedSpecs) == 0 {
+		return "", "", false
+	}
+	named, err := reference.ParseNormalizedNamed(word)
+	if err != nil {
+		return "", "", false
+	}
+	name := strings.TrimSuffix(reference.FamiliarString(named), ":latest")
+	for _, key := range []string{name + "::" + platforms.FormatAll(platforms.Normalize(p)), name} {
+		if spec, ok := c.opt.namedSpecs[key]; ok {
+			return key, spec, true
+		}
+	}
+	return "", "", false
+}
+
+// localContext starts a stage from the named context name, a directory
+// sent by the client, with the config of scratch.
+func (c *compiler) localContext(d *stageState, name string, platform ocispecs.Platform) {
+	nc, ok := c.named[name]
+	if !ok {
+		nc = &namedCtx{out: &lateOutput{}, paths: map[string]struct{}{}}
+		c.named[name] = nc
+	}
+	d.contextName = name
+	d.state = llb.NewState(nc.out)
+	d.platform = platform
+	d.image = baseimage.Empty(platform)
+}
+
+// fromNamedContext starts a stage from a named context, as the frontend's
+// named contexts do: a directory ("local:NAME"), or an image
+// ("docker-image://REF") by its tag, not pinned, with its config.
+func (c *compiler) fromNamedContext(d *stageState, key, spec string, platform ocispecs.Platform) error {
+	kind, rest, _ := strings.Cut(spec, ":")
+	if kind == "local" && rest != "" && !strings.ContainsAny(rest, "/: \t\n") {
+		c.localContext(d, rest, platform)
+		return nil
+	}
+	if kind != "docker-image" {
+		return argError(1, "FROM", "named context %s=%s: only images (docker-image://REF) and directories are supported", key, spec)
+	}
+	ref := strings.TrimPrefix(rest, "//")
+	d.platform = platform
+	if ref == "scratch" {
+		d.state = llb.Scratch().Platform(platform)
+		d.image = baseimage.Empty(platform)
+		return nil
+	}
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return argError(1, "FROM", "named context %s=%s: %v", key, spec, err)
+	}
+	named = reference.TagNameOnly(named)
+	if c.opt.resolver == nil {
+		return argError(1, "FROM", "named context %s: no image resolver (use dsl.WithResolver)", key)
+	}
+	resolved, _, dt, err := c.opt.resolver.ResolveImageConfig(c.ctx, named.String(), sourceresolver.Opt{
+		LogName: fmt.Sprintf("[context %s] load metadata for %s", key, ref),
+		ImageOpt: &sourceresolver.ResolveImageOpt{
+			Platform:    &platform,
+			ResolveMode: llb.ResolveModeDefault.String(),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("instruction 1 (FROM): named context %s: resolving %s: %w", key, ref, err)
+	}
+	var img dockerspec.DockerOCIImage
+	if err := json.Unmarshal(dt, &img); err != nil {
+		return fmt.Errorf("instruction 1 (FROM): named context %s: image config of %s: %w", key, ref, err)
+	}
+	img.Created = nil
+	st, err := llb.Image(resolved, llb.WithCustomName("[context "+key+"] "+ref), llb.Platform(platform)).WithImageConfig(dt)
+	if err != nil {
+		return fmt.Errorf("instruction 1 (FROM): named context %s: %w", key, err)
+	}
+	d.state = st.Platform(platform)
+	d.image = img
 	return nil
 }
 
