@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/slipway-build/slipway/driver"
@@ -48,7 +49,7 @@ func (o *solveFlags) register(fs *flag.FlagSet) {
 	fs.Var(&o.allow, "allow", "grant an entitlement: network.host or security.insecure (repeatable)")
 	fs.BoolVar(&o.noCache, "no-cache", false, "run every step again, ignoring the cache")
 	fs.StringVar(&o.contextDir, "context", ".", "build context: the directory Copy and bind mounts read from")
-	fs.Var(&o.contexts, "build-context", "a named build context: NAME=DIR, read with dsl.Context(NAME), or NAME=docker-image://REF, which FROM NAME and dsl.Context(NAME) read (repeatable)")
+	fs.Var(&o.contexts, "build-context", "a named build context, NAME=DIR, NAME=docker-image://REF, NAME=GIT-URL or NAME=https://URL, which dsl.Context(NAME), FROM NAME and COPY from NAME read (repeatable)")
 }
 
 // solveOptions parses the solve flags into the fields of
@@ -58,10 +59,10 @@ func (o solveFlags) solveOptions() (driver.BuildOptions, error) {
 	for _, spec := range o.contexts {
 		name, dir, ok := strings.Cut(spec, "=")
 		if !ok || name == "" || dir == "" {
-			return b, fmt.Errorf("--build-context %q: want NAME=DIR or NAME=docker-image://REF", spec)
+			return b, fmt.Errorf("--build-context %q: want NAME=DIR or NAME=URL", spec)
 		}
-		if strings.Contains(dir, "://") && !strings.HasPrefix(dir, "docker-image://") {
-			return b, fmt.Errorf("--build-context %q: only local directories and images (docker-image://REF) are supported", spec)
+		if scheme, _, ok := strings.Cut(dir, "://"); ok && !slices.Contains([]string{"docker-image", "git", "http", "https"}, scheme) {
+			return b, fmt.Errorf("--build-context %q: want a directory, docker-image://REF, a git URL or an http(s) URL", spec)
 		}
 		if b.Contexts == nil {
 			b.Contexts = map[string]string{}

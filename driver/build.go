@@ -77,14 +77,17 @@ type BuildOptions struct {
 	// dsl.WithBuildArgs.
 	Compile []dsl.CompileOption
 	// Contexts are the named build contexts, by name, as docker buildx
-	// build --build-context NAME=VALUE gives them: a directory, which
-	// dsl.Context(NAME) reads, or an image, docker-image://REF, which FROM
-	// NAME (and a copy from it) and dsl.Context(NAME) read.
+	// build --build-context NAME=VALUE gives them: a directory, an image
+	// (docker-image://REF), a git repository or a file at an http(s) URL,
+	// which dsl.Context(NAME), FROM NAME and a copy from it read.
 	Contexts map[string]string
 }
 
-// isImageContext reports a named context given as an image.
-func isImageContext(v string) bool { return strings.HasPrefix(v, "docker-image://") }
+// isRemoteContext reports a named context the daemon fetches, not a
+// directory the client sends.
+func isRemoteContext(v string) bool {
+	return strings.Contains(v, "://") || strings.HasPrefix(v, "git@")
+}
 
 // ignorePatterns reads the context's .dockerignore, as docker build does;
 // a missing file excludes nothing.
@@ -101,7 +104,7 @@ func (o BuildOptions) ignorePatterns() ([]string, error) {
 func (o BuildOptions) contextOptions() ([]dsl.CompileOption, error) {
 	var opts []dsl.CompileOption
 	for name, dir := range o.Contexts {
-		if isImageContext(dir) {
+		if isRemoteContext(dir) {
 			opts = append(opts, dsl.WithNamedContext(name, dir))
 			continue
 		}
@@ -343,7 +346,7 @@ func (c *Client) solve(ctx context.Context, s dsl.Stage, o BuildOptions, entries
 	opt := o.solveOpt(entries)
 	opt.LocalMounts = map[string]fsutil.FS{contextName: fs}
 	for name, dir := range o.Contexts {
-		if isImageContext(dir) {
+		if isRemoteContext(dir) {
 			continue
 		}
 		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {

@@ -1,8 +1,11 @@
 package driver_test
 
 import (
+	"fmt"
 	"io"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -110,6 +113,75 @@ func TestNamedContextDirectoryReplacesImage(t *testing.T) {
 	res, err := c.Build(t.Context(), stage, driver.BuildOptions{
 		ContextDir: dir, Progress: "quiet", ProgressOut: io.Discard, OnStatus: log.update,
 		Contexts: map[string]string{"conf": conf},
+	})
+	require.NoError(t, err)
+	ops := execAndFileOps(t, res.Compiled.Definition.Def)
+	require.Len(t, ops, 2)
+	for dgst, op := range ops {
+		require.True(t, log.vertices[dgst].Cached, "op %s (%T) is cached from the frontend's build: the same cache key", dgst, op.Op)
+	}
+}
+
+// gitServer serves a repository holding files over git:// on 127.0.0.1
+// with `git daemon`, and returns its URL.
+func gitServer(t *testing.T, files map[string]string) string {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Fatalf("git is needed to serve a repository: %v", err)
+	}
+	root := t.TempDir()
+	work := t.TempDir()
+	writeTree(t, work, files)
+	git := func(dir string, args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "git %v: %s", args, out)
+	}
+	git(root, "init", "--quiet", "--bare", "--initial-branch=main", "repo.git")
+	git(work, "init", "--quiet", "--initial-branch=main")
+	git(work, "add", ".")
+	git(work, "commit", "--quiet", "-m", "files")
+	git(work, "push", "--quiet", filepath.Join(root, "repo.git"), "main")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	require.NoError(t, l.Close())
+	daemon := exec.Command("git", "daemon", "--reuseaddr", "--export-all", "--listen=127.0.0.1", fmt.Sprintf("--port=%d", port), "--base-path="+root, root)
+	require.NoError(t, daemon.Start())
+	t.Cleanup(func() {
+		daemon.Process.Kill()
+		daemon.Wait()
+	})
+	url := fmt.Sprintf("git://127.0.0.1:%d/repo.git", port)
+	require.Eventually(t, func() bool {
+		return exec.Command("git", "ls-remote", url).Run() == nil
+	}, 10*time.Second, 100*time.Millisecond, "git daemon serves %s", url)
+	return url
+}
+
+// A named context that is a git repository is read as with the frontend:
+// after buildctl builds the Dockerfile with the same context, the DSL build
+// of its steps is all cache hits.
+func TestNamedContextGit(t *testing.T) {
+	env := testenv.Get(t)
+	c := connect(t)
+	marker := "named git context " + time.Now().Format(time.RFC3339Nano)
+	repo := gitServer(t, map[string]string{"hello.txt": marker + "\n"}) + "#main"
+	dir := t.TempDir()
+	df := "FROM busybox\nCOPY --from=src hello.txt /hello.txt\nRUN cat /hello.txt > /copy\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644))
+	out, err := env.BuildctlCmd(t.Context(), "build", "--progress", "plain", "--frontend", "dockerfile.v0",
+		"--local", "context="+dir, "--local", "dockerfile="+dir, "--opt", "context:src="+repo).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	stage := dsl.From("busybox").Copy("hello.txt", "/hello.txt", dsl.From("src")).Run("cat /hello.txt > /copy")
+	log := newStatusLog()
+	res, err := c.Build(t.Context(), stage, driver.BuildOptions{
+		ContextDir: dir, Progress: "quiet", ProgressOut: io.Discard, OnStatus: log.update,
+		Contexts: map[string]string{"src": repo},
 	})
 	require.NoError(t, err)
 	ops := execAndFileOps(t, res.Compiled.Definition.Def)

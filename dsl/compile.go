@@ -20,6 +20,7 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/util/apicaps"
 	"github.com/moby/buildkit/util/system"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -70,8 +71,10 @@ type compileOptions struct {
 }
 
 // WithNamedContext gives the build a named context, as docker buildx build
-// --build-context NAME=VALUE does: an image, spec "docker-image://REF", or
-// a directory the client sends under the name DIR, spec "local:DIR". A
+// --build-context NAME=VALUE does: an image, spec "docker-image://REF", a
+// git repository ("git://...", "https://....git#ref", "git@host:repo"), a
+// file at an http(s) URL, or a directory the client sends under the name
+// DIR, spec "local:DIR". A
 // FROM of the image NAME (and so a Copy from it) and dsl.Context(NAME) then
 // read the context instead, as the frontend reads them. NAME may end in
 // ::PLATFORM to apply to one platform only. dsl.Context(NAME) of a
@@ -742,12 +745,36 @@ func (c *compiler) localContext(d *stageState, name string, platform ocispecs.Pl
 // ("docker-image://REF") by its tag, not pinned, with its config.
 func (c *compiler) fromNamedContext(d *stageState, key, spec string, platform ocispecs.Platform) error {
 	kind, rest, _ := strings.Cut(spec, ":")
-	if kind == "local" && rest != "" && !strings.ContainsAny(rest, "/: \t\n") {
+	if strings.HasPrefix(kind, "git@") {
+		kind = "git" // an ssh URL without a scheme, as the frontend allows
+	}
+	switch kind {
+	case "local":
+		if rest == "" || strings.ContainsAny(rest, "/: \t\n") {
+			return argError(1, "FROM", "named context %s=%s: want local:NAME", key, spec)
+		}
 		c.localContext(d, rest, platform)
 		return nil
-	}
-	if kind != "docker-image" {
-		return argError(1, "FROM", "named context %s=%s: only images (docker-image://REF) and directories are supported", key, spec)
+	case "git", "http", "https":
+		// A git repository, or for http(s) a file that is not one, read
+		// with BuildKit's own detection, as the frontend reads it.
+		st, isGit, err := dockerui.DetectGitContext(spec, nil)
+		switch {
+		case isGit && err != nil:
+			return argError(1, "FROM", "named context %s=%s: %v", key, spec, err)
+		case !isGit && kind == "git":
+			return argError(1, "FROM", "named context %s=%s: not a git URL", key, spec)
+		case !isGit:
+			hst := llb.HTTP(spec, llb.Filename("context"), llb.WithCustomName("[context "+key+"] "+spec))
+			st = &hst
+		}
+		d.state = st.Platform(platform)
+		d.platform = platform
+		d.image = baseimage.Empty(platform)
+		return nil
+	case "docker-image":
+	default:
+		return argError(1, "FROM", "named context %s=%s: want a directory, docker-image://REF, a git URL or an http(s) URL (OCI layouts are not supported yet)", key, spec)
 	}
 	ref := strings.TrimPrefix(rest, "//")
 	d.platform = platform

@@ -1,6 +1,7 @@
 package dsl_test
 
 import (
+	"strings"
 	"testing"
 
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -34,6 +35,32 @@ func TestNamedContextImageReplacesFrom(t *testing.T) {
 	ops, last := parseDef(t, res.Definition)
 	require.Contains(t, input(t, ops, last, 0).GetSource().Identifier, "docker.io/library/base:latest@sha256:", "a context for arm64 does not apply to amd64")
 
-	_, err := dsl.Compile(t.Context(), dsl.From("base"), dsl.WithResolver(dsltest.NewResolver(nil)), dsl.WithNamedContext("base", "git://example.com/x.git"))
-	require.ErrorContains(t, err, "named context base=git://example.com/x.git: only images (docker-image://REF) and directories are supported")
+	_, err := dsl.Compile(t.Context(), dsl.From("base"), dsl.WithResolver(dsltest.NewResolver(nil)), dsl.WithNamedContext("base", "oci-layout:///x@sha256:0000"))
+	require.ErrorContains(t, err, "named context base=oci-layout:///x@sha256:0000: want a directory, docker-image://REF, a git URL or an http(s) URL")
+}
+
+// A named context that is a git repository or a file at a URL is read as
+// the frontend reads it: a git source, or an http source saved as
+// "context".
+func TestNamedContextGitAndHTTP(t *testing.T) {
+	for spec, want := range map[string]string{
+		"git://example.com/repo.git#main":        "git://example.com/repo.git#main",
+		"https://example.com/repo.git#v1:sub":    "git://example.com/repo.git#v1:sub",
+		"https://example.com/releases/files.tar": "https://example.com/releases/files.tar",
+	} {
+		t.Run(spec, func(t *testing.T) {
+			res := compile(t, dsl.From("busybox").Copy("/", "/src/", dsl.From("src")), dsl.WithNamedContext("src", spec))
+			var found bool
+			ops, _ := parseDef(t, res.Definition)
+			for _, op := range ops {
+				if src := op.GetSource(); src != nil && src.Identifier == want {
+					found = true
+					if strings.HasPrefix(want, "https://") {
+						require.Equal(t, "context", src.Attrs["http.filename"])
+					}
+				}
+			}
+			require.True(t, found, "a source %s", want)
+		})
+	}
 }
