@@ -52,74 +52,65 @@ func TestNamedBuildContext(t *testing.T) {
 	require.ErrorContains(t, err, "build context conf:")
 }
 
-// A named context given as an image replaces the image FROM names, as
-// docker buildx build --build-context NAME=docker-image://REF does with the
-// Dockerfile frontend. The frontend builds first, on the same daemon; the
-// DSL build of the same steps then finds every one of them in the cache:
-// the same ops, so the same cache keys.
-func TestNamedContextImage(t *testing.T) {
+// sameCacheAsFrontend builds a Dockerfile with buildctl and the Dockerfile
+// frontend, given the named contexts as buildctl options, then the DSL
+// stage of the same steps with the same contexts, and requires every exec
+// and file op of the DSL build to be a cache hit from the first: the same
+// ops, so the same cache keys. It returns the DSL build's result.
+func sameCacheAsFrontend(t *testing.T, dockerfile string, buildctlArgs []string, stage dsl.Stage, contexts map[string]string) *driver.Result {
+	t.Helper()
 	env := testenv.Get(t)
 	c := connect(t)
-	marker := "named image context " + time.Now().Format(time.RFC3339Nano)
 	dir := t.TempDir()
-	df := "FROM base\nRUN echo '" + marker + "' > /marker && cat /etc/os-release | head -1 > /os\nCOPY --from=tools /bin/busybox /copied-busybox\n"
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644))
-	out, err := env.BuildctlCmd(t.Context(), "build", "--progress", "plain", "--frontend", "dockerfile.v0",
-		"--local", "context="+dir, "--local", "dockerfile="+dir,
-		"--opt", "context:base=docker-image://debian:bookworm-slim",
-		"--opt", "context:tools=docker-image://busybox:latest").CombinedOutput()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644))
+	args := append([]string{"build", "--progress", "plain", "--frontend", "dockerfile.v0",
+		"--local", "context=" + dir, "--local", "dockerfile=" + dir}, buildctlArgs...)
+	out, err := env.BuildctlCmd(t.Context(), args...).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 
-	stage := dsl.From("base").
-		Run("echo '"+marker+"' > /marker && cat /etc/os-release | head -1 > /os").
-		Copy("/bin/busybox", "/copied-busybox", dsl.From("tools"))
 	log := newStatusLog()
 	res, err := c.Build(t.Context(), stage, driver.BuildOptions{
-		ContextDir: dir, Progress: "quiet", ProgressOut: io.Discard, OnStatus: log.update,
-		Contexts: map[string]string{"base": "docker-image://debian:bookworm-slim", "tools": "docker-image://busybox:latest"},
+		ContextDir: dir, Progress: "quiet", ProgressOut: io.Discard, OnStatus: log.update, Contexts: contexts,
 	})
 	require.NoError(t, err)
 	ops := execAndFileOps(t, res.Compiled.Definition.Def)
-	require.Len(t, ops, 2)
+	require.NotEmpty(t, ops)
 	for dgst, op := range ops {
 		v := log.vertices[dgst]
 		require.NotNil(t, v, "op %s ran", dgst)
 		require.True(t, v.Cached, "op %s (%T) is cached from the frontend's build: the same cache key", dgst, op.Op)
 	}
+	return res
+}
+
+// A named context given as an image replaces the image FROM names, and a
+// COPY --from, as docker buildx build --build-context
+// NAME=docker-image://REF does with the Dockerfile frontend.
+func TestNamedContextImage(t *testing.T) {
+	marker := "named image context " + time.Now().Format(time.RFC3339Nano)
+	res := sameCacheAsFrontend(t,
+		"FROM base\nRUN echo '"+marker+"' > /marker && cat /etc/os-release | head -1 > /os\nCOPY --from=tools /bin/busybox /copied-busybox\n",
+		[]string{"--opt", "context:base=docker-image://debian:bookworm-slim", "--opt", "context:tools=docker-image://busybox:latest"},
+		dsl.From("base").
+			Run("echo '"+marker+"' > /marker && cat /etc/os-release | head -1 > /os").
+			Copy("/bin/busybox", "/copied-busybox", dsl.From("tools")),
+		map[string]string{"base": "docker-image://debian:bookworm-slim", "tools": "docker-image://busybox:latest"})
 	for _, op := range res.Compiled.Definition.Def {
 		require.NotContains(t, string(op), "docker.io/library/base", "FROM base reads the named context, not an image named base")
 	}
 }
 
 // A named context that is a directory replaces the image a COPY --from
-// names, as with the frontend: same ops, so the DSL build of a Dockerfile's
-// steps is a cache hit after the frontend's.
+// names.
 func TestNamedContextDirectoryReplacesImage(t *testing.T) {
-	env := testenv.Get(t)
-	c := connect(t)
 	marker := "named dir context " + time.Now().Format(time.RFC3339Nano)
 	conf := t.TempDir()
 	writeTree(t, conf, map[string]string{"app.yaml": marker + "\n"})
-	dir := t.TempDir()
-	df := "FROM busybox\nCOPY --from=conf app.yaml /etc/app.yaml\nRUN cat /etc/app.yaml > /copy\n"
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644))
-	out, err := env.BuildctlCmd(t.Context(), "build", "--progress", "plain", "--frontend", "dockerfile.v0",
-		"--local", "context="+dir, "--local", "dockerfile="+dir, "--local", "conf="+conf,
-		"--opt", "context:conf=local:conf").CombinedOutput()
-	require.NoError(t, err, "%s", out)
-
-	stage := dsl.From("busybox").Copy("app.yaml", "/etc/app.yaml", dsl.From("conf")).Run("cat /etc/app.yaml > /copy")
-	log := newStatusLog()
-	res, err := c.Build(t.Context(), stage, driver.BuildOptions{
-		ContextDir: dir, Progress: "quiet", ProgressOut: io.Discard, OnStatus: log.update,
-		Contexts: map[string]string{"conf": conf},
-	})
-	require.NoError(t, err)
-	ops := execAndFileOps(t, res.Compiled.Definition.Def)
-	require.Len(t, ops, 2)
-	for dgst, op := range ops {
-		require.True(t, log.vertices[dgst].Cached, "op %s (%T) is cached from the frontend's build: the same cache key", dgst, op.Op)
-	}
+	sameCacheAsFrontend(t,
+		"FROM busybox\nCOPY --from=conf app.yaml /etc/app.yaml\nRUN cat /etc/app.yaml > /copy\n",
+		[]string{"--local", "conf=" + conf, "--opt", "context:conf=local:conf"},
+		dsl.From("busybox").Copy("app.yaml", "/etc/app.yaml", dsl.From("conf")).Run("cat /etc/app.yaml > /copy"),
+		map[string]string{"conf": conf})
 }
 
 // gitServer serves a repository holding files over git:// on 127.0.0.1
@@ -162,31 +153,13 @@ func gitServer(t *testing.T, files map[string]string) string {
 	return url
 }
 
-// A named context that is a git repository is read as with the frontend:
-// after buildctl builds the Dockerfile with the same context, the DSL build
-// of its steps is all cache hits.
+// A named context that is a git repository, served by a local git daemon.
 func TestNamedContextGit(t *testing.T) {
-	env := testenv.Get(t)
-	c := connect(t)
 	marker := "named git context " + time.Now().Format(time.RFC3339Nano)
 	repo := gitServer(t, map[string]string{"hello.txt": marker + "\n"}) + "#main"
-	dir := t.TempDir()
-	df := "FROM busybox\nCOPY --from=src hello.txt /hello.txt\nRUN cat /hello.txt > /copy\n"
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644))
-	out, err := env.BuildctlCmd(t.Context(), "build", "--progress", "plain", "--frontend", "dockerfile.v0",
-		"--local", "context="+dir, "--local", "dockerfile="+dir, "--opt", "context:src="+repo).CombinedOutput()
-	require.NoError(t, err, "%s", out)
-
-	stage := dsl.From("busybox").Copy("hello.txt", "/hello.txt", dsl.From("src")).Run("cat /hello.txt > /copy")
-	log := newStatusLog()
-	res, err := c.Build(t.Context(), stage, driver.BuildOptions{
-		ContextDir: dir, Progress: "quiet", ProgressOut: io.Discard, OnStatus: log.update,
-		Contexts: map[string]string{"src": repo},
-	})
-	require.NoError(t, err)
-	ops := execAndFileOps(t, res.Compiled.Definition.Def)
-	require.Len(t, ops, 2)
-	for dgst, op := range ops {
-		require.True(t, log.vertices[dgst].Cached, "op %s (%T) is cached from the frontend's build: the same cache key", dgst, op.Op)
-	}
+	sameCacheAsFrontend(t,
+		"FROM busybox\nCOPY --from=src hello.txt /hello.txt\nRUN cat /hello.txt > /copy\n",
+		[]string{"--opt", "context:src=" + repo},
+		dsl.From("busybox").Copy("hello.txt", "/hello.txt", dsl.From("src")).Run("cat /hello.txt > /copy"),
+		map[string]string{"src": repo})
 }

@@ -33,7 +33,7 @@ SLIPWAY_CACHE=${SLIPWAY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/slipway-test}
 SLIPWAY_ENV_IMAGE_RECIPE=2
 SLIPWAY_ENV_SUITE=bookworm
 SLIPWAY_ENV_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-SLIPWAY_ENV_PACKAGES=(runc debootstrap umoci busybox-static redis-tools iproute2
+SLIPWAY_ENV_PACKAGES=(runc debootstrap umoci busybox-static redis-tools iproute2 git
 	ca-certificates debian-archive-keyring gcc libc6-dev)
 
 # Set by slipway_env_up, read by slipway_env_down.
