@@ -174,6 +174,47 @@ func (o BuildOptions) buildContext() (fsutil.FS, string, error) {
 	return guardedFS{FS: fs, dir: abs}, "slipway-" + hex.EncodeToString(sum[:])[:20], nil
 }
 
+// contextsStillThere fails when a context directory the build read is gone.
+func (o BuildOptions) contextsStillThere(compiled *dsl.Result, perPlatform map[string]*dsl.Result) error {
+	results := []*dsl.Result{compiled}
+	for _, r := range perPlatform {
+		results = append(results, r)
+	}
+	for _, r := range results {
+		if r == nil || r.Definition == nil {
+			continue
+		}
+		for _, dt := range r.Definition.Def {
+			var op pb.Op
+			if err := op.UnmarshalVT(dt); err != nil {
+				return err
+			}
+			name, ok := strings.CutPrefix(op.GetSource().GetIdentifier(), "local://")
+			if !ok {
+				continue
+			}
+			dir := o.Contexts[name]
+			if name == contextName {
+				dir = o.ContextDir
+				if dir == "" {
+					dir = "."
+				}
+			}
+			if dir == "" || isRemoteContext(dir) {
+				continue
+			}
+			abs, err := filepath.Abs(dir)
+			if err != nil {
+				return err
+			}
+			if err := (guardedFS{dir: abs}).check(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // guardedFS is a build context that fails when its directory is gone by
 // the time the daemon reads it: fsutil would send a vanished directory as
 // an empty one, and the build would copy nothing without a word.
@@ -281,6 +322,12 @@ func (c *Client) Build(ctx context.Context, s dsl.Stage, o BuildOptions) (*Resul
 		return solveIndex(ctx, gw, s, o, contextID, r, perPlatform)
 	})
 	if err != nil {
+		return nil, err
+	}
+	// A context directory removed while it was sent may have been read in
+	// part, even when every file the walk listed could be opened: such a
+	// build has no result.
+	if err := o.contextsStillThere(compiled, perPlatform); err != nil {
 		return nil, err
 	}
 	for _, e := range exports {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/moby/buildkit/client/llb"
+	"github.com/slipway-build/slipway/dsl"
 	"github.com/stretchr/testify/require"
 	"github.com/tonistiigi/fsutil"
 )
@@ -42,4 +44,25 @@ func TestGuardedContext(t *testing.T) {
 	require.NoError(t, os.Mkdir(dir, 0o755))
 	_, err = g.Open("a.txt")
 	require.ErrorIs(t, err, os.ErrNotExist)
+}
+
+// After a solve, a context directory the build read and that is gone now
+// fails the build: it may have been read in part. Contexts it did not read,
+// and images, are not looked at.
+func TestContextsStillThere(t *testing.T) {
+	main, conf, unused := t.TempDir(), t.TempDir(), t.TempDir()
+	st := llb.Image("busybox").File(llb.Copy(llb.Local("context"), "/", "/a")).File(llb.Copy(llb.Local("conf"), "/", "/b"))
+	def, err := st.Marshal(t.Context())
+	require.NoError(t, err)
+	res := &dsl.Result{Definition: def}
+	o := BuildOptions{ContextDir: main, Contexts: map[string]string{"conf": conf, "unused": unused, "img": "docker-image://busybox"}}
+	require.NoError(t, o.contextsStillThere(res, nil))
+
+	require.NoError(t, os.RemoveAll(unused))
+	require.NoError(t, o.contextsStillThere(res, nil), "a context the build did not read")
+	require.NoError(t, os.RemoveAll(conf))
+	require.EqualError(t, o.contextsStillThere(res, nil), "build context "+conf+" vanished during the build")
+	require.NoError(t, os.Mkdir(conf, 0o755))
+	require.NoError(t, os.RemoveAll(main))
+	require.EqualError(t, o.contextsStillThere(nil, map[string]*dsl.Result{"linux/amd64": res}), "build context "+main+" vanished during the build")
 }

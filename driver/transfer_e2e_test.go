@@ -50,10 +50,11 @@ func TestSecondBuildSendsOnlyTheChangedFile(t *testing.T) {
 	require.Less(t, second, int64(64<<10), "only about the changed file is sent, not the other %d files", files-1)
 }
 
-// A context directory removed while the daemon reads it is never sent in
-// part: the build fails with one line naming it, and leaves no output
-// file, or it has every file. (When the removal lands before or after the
-// transfer depends on the daemon; guard_test.go checks the guard itself.)
+// A context directory removed while the daemon reads it fails the build
+// with one line naming it, and leaves no output file: the walk or an open
+// finds it gone (guard_test.go), or, when it went while the walk listed it
+// and what was listed could still be opened, the check after the solve
+// does. A partial context is never a result.
 func TestContextVanishesDuringTransfer(t *testing.T) {
 	c := connect(t)
 	ctxDir := t.TempDir()
@@ -63,42 +64,27 @@ func TestContextVanishesDuringTransfer(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, big.Truncate(128<<20))
 	require.NoError(t, big.Close())
-	const small = 64
-	for i := range small {
+	for i := range 64 {
 		require.NoError(t, os.WriteFile(filepath.Join(ctxDir, fmt.Sprintf("f%02d.txt", i)), []byte("small"), 0o644))
 	}
 	marker := time.Now().Format(time.RFC3339Nano)
-	stage := dsl.From("busybox").Copy(".", "/ctx/").Run("echo " + marker + "; echo files: $(ls /ctx | wc -l)")
+	stage := dsl.From("busybox").Copy(".", "/ctx/").Run("echo " + marker)
 	outDir := t.TempDir()
 	out, err := driver.ParseOutput("type=oci,dest=" + filepath.Join(outDir, "img.tar"))
 	require.NoError(t, err)
 
 	var once sync.Once
-	removed := make(chan struct{})
-	logs := newStatusLog()
 	_, err = c.Build(t.Context(), stage, driver.BuildOptions{
 		ContextDir: ctxDir, Outputs: []driver.Output{out}, Progress: "quiet", ProgressOut: io.Discard,
 		OnStatus: func(st *client.SolveStatus) {
-			logs.update(st)
 			for _, s := range st.Statuses {
 				if strings.HasPrefix(s.ID, "transferring") {
-					once.Do(func() {
-						require.NoError(t, os.RemoveAll(ctxDir))
-						close(removed)
-					})
+					once.Do(func() { os.RemoveAll(ctxDir) })
 				}
 			}
 		},
 	})
-	select {
-	case <-removed:
-	default:
-		t.Fatalf("the transfer was never seen (build error: %v)", err)
-	}
-	if err == nil {
-		require.Contains(t, logs.text(), fmt.Sprintf("files: %d", small+1), "a build that succeeds has every file")
-		return
-	}
+	require.Error(t, err, "a build whose context vanished has no result")
 	t.Logf("error: %v", err)
 	require.NotContains(t, err.Error(), "\n", "one line")
 	require.Contains(t, err.Error(), "build context "+ctxDir+" vanished during the build")
