@@ -33,7 +33,7 @@ func usageError(format string, args ...any) error {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("llb2dockerfile", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are one line, from exitCode
-	config := fs.String("config", "", "the JSON image `file`, as dockerfile2llb returns it")
+	config := fs.String("config", "", "the JSON image config `file`, as dockerfile2llb returns it")
 	lock := fs.String("lock", "", "resolve base images from the image lock `file` only")
 	platform := fs.String("platform", "", "the target `platform` the definition was compiled for")
 	bestEffort := fs.Bool("best-effort", false, "write what a Dockerfile cannot say as comments, and skip the check")
