@@ -3,10 +3,12 @@ package decompile_test
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipway-build/slipway/decompile"
@@ -112,4 +114,124 @@ func TestMalformed(t *testing.T) {
 		require.Error(t, err)
 		require.Less(t, len(err.Error()), 1000)
 	})
+}
+
+// FuzzMutate changes one op of a valid definition the way a broken or
+// hostile tool might, and re-links the ops after it so that the change
+// reaches the decompiler whole: it must refuse or decompile, never panic.
+// (A cycle cannot be made: every input names its op by content.)
+func FuzzMutate(f *testing.F) {
+	defs := definitions(f, 24)
+	for i := range defs {
+		for kind := range uint8(mutations) {
+			f.Add(uint8(i), uint8(i*7), kind, uint32(i*131+int(kind)))
+		}
+	}
+	f.Fuzz(func(t *testing.T, which, at, kind uint8, n uint32) {
+		def := mutate(t, defs[int(which)%len(defs)], int(at), kind, n)
+		if def == nil {
+			return
+		}
+		_, err := decompile.Decompile(t.Context(), def, decompile.Options{Resolver: dsltest.NewResolver(nil)})
+		if err != nil {
+			require.Less(t, len(err.Error()), 4096, "a short message")
+		}
+	})
+}
+
+const mutations = 9
+
+// mutate applies mutation kind to op at of def, with n as its parameter,
+// and rewrites the inputs of the ops after it to the new digests.
+func mutate(t *testing.T, def *llb.Definition, at int, kind uint8, n uint32) *llb.Definition {
+	ops := make([]*pb.Op, len(def.Def))
+	names := make([]string, len(def.Def)) // each op's digest before the change
+	for i, dt := range def.Def {
+		ops[i] = &pb.Op{}
+		require.NoError(t, ops[i].UnmarshalVT(dt))
+		names[i] = string(digest.FromBytes(dt))
+	}
+	i := at % len(ops)
+	op := ops[i]
+	switch kind % mutations {
+	case 0: // drop it
+		ops = append(ops[:i], ops[i+1:]...)
+		names = append(names[:i], names[i+1:]...)
+	case 1: // an input that names another output
+		if len(op.Inputs) > 0 {
+			op.Inputs[int(n)%len(op.Inputs)].Index = int64(n % 5)
+		}
+	case 2: // an input that names another op
+		if len(op.Inputs) > 0 {
+			op.Inputs[int(n)%len(op.Inputs)].Digest = string(digest.FromBytes(def.Def[int(n)%len(def.Def)]))
+		}
+	case 3: // a huge field
+		big := strings.Repeat("x", int(n%(4<<20)))
+		switch o := op.Op.(type) {
+		case *pb.Op_Exec:
+			o.Exec.Meta.Env = append(o.Exec.Meta.Env, "BIG="+big)
+			o.Exec.Meta.Args = append(o.Exec.Meta.Args, big)
+		case *pb.Op_Source:
+			o.Source.Identifier += big
+		case *pb.Op_File:
+			o.File.Actions[0].Input = int64(n % 7)
+		}
+	case 4: // actions or mounts that point past their inputs
+		switch o := op.Op.(type) {
+		case *pb.Op_Exec:
+			for _, m := range o.Exec.Mounts {
+				m.Input = int64(n%9) - 2
+				m.Output = int64(n%5) - 1
+			}
+		case *pb.Op_File:
+			for _, a := range o.File.Actions {
+				a.SecondaryInput = int64(n%9) - 2
+				a.Output = int64(n%5) - 1
+			}
+		}
+	case 5: // no mounts, no actions
+		switch o := op.Op.(type) {
+		case *pb.Op_Exec:
+			o.Exec.Mounts = nil
+		case *pb.Op_File:
+			o.File.Actions = nil
+		}
+	case 6: // another kind of op in its place
+		op.Op = &pb.Op_Merge{Merge: &pb.MergeOp{Inputs: []*pb.MergeInput{{Input: int64(n % 3)}}}}
+	case 7: // a duplicate
+		ops = append(ops[:i+1], ops[i:]...)
+		names = append(names[:i+1], names[i:]...)
+	case 8: // strings a Dockerfile cannot hold
+		bad := string([]byte{0, 0xff, '\n', '\r', '`', '"', '$', '\\'})
+		switch o := op.Op.(type) {
+		case *pb.Op_Exec:
+			o.Exec.Meta.Args = append(o.Exec.Meta.Args, bad)
+			o.Exec.Meta.Cwd = bad
+			o.Exec.Meta.User = bad
+		case *pb.Op_File:
+			if c := o.File.Actions[0].GetCopy(); c != nil {
+				c.Src, c.Dest = bad, bad
+			}
+		case *pb.Op_Source:
+			o.Source.Attrs = map[string]string{bad: bad}
+		}
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	// Re-link: each op names its inputs by digest.
+	renamed := map[string]string{}
+	out := &llb.Definition{}
+	for j, op := range ops {
+		for _, in := range op.Inputs {
+			if d, ok := renamed[in.Digest]; ok {
+				in.Digest = d
+			}
+		}
+		dt, err := op.MarshalVT()
+		require.NoError(t, err)
+		renamed[names[j]] = string(digest.FromBytes(dt))
+		out.Def = append(out.Def, dt)
+	}
+	return out
 }
