@@ -3,12 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/slipway-build/slipway/internal/golden"
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
@@ -23,8 +24,6 @@ import (
 	"github.com/slipway-build/slipway/internal/parity"
 	"github.com/slipway-build/slipway/lockfile"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 const (
 	redisPkg       = "../../examples/redis"
@@ -78,7 +77,7 @@ func TestLockFiles(t *testing.T) {
 		}
 		want, err := l.Bytes()
 		require.NoError(t, err)
-		if *update {
+		if golden.Update() {
 			require.NoError(t, l.Save())
 		}
 		got, err := os.ReadFile(path)
@@ -168,22 +167,11 @@ func TestOutputIsByteIdentical(t *testing.T) {
 }
 
 // golden compares got with testdata/NAME, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err)
-	require.Equal(t, string(want), got, "go test -update ./cmd/dsl2llb/ rewrites %s", path)
-}
-
 func TestFormatJSON(t *testing.T) {
 	t.Parallel()
 	out, stderr, code := dsl2llb(t, "--lock", redisLock, "--platform", "linux/amd64", "--format", "json", redisPkg)
 	require.Equal(t, 0, code, stderr)
-	golden(t, "redis.json", out)
+	golden.Check(t, "redis.json", out)
 
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	require.Len(t, lines, 3, "FROM, RUN and the result; CMD makes no op")
@@ -207,7 +195,7 @@ func TestFormatDot(t *testing.T) {
 	t.Parallel()
 	out, stderr, code := dsl2llb(t, "--lock", redisLock, "--platform", "linux/amd64", "--format", "dot", redisPkg, "-variant", "debian")
 	require.Equal(t, 0, code, stderr)
-	golden(t, "redis.dot", out)
+	golden.Check(t, "redis.dot", out)
 	require.Contains(t, out, `RUN apt-get update && apt-get install -y --no-install-recommends redis-server`)
 	require.Contains(t, out, `FROM docker.io/library/debian:bookworm-slim@sha256:`)
 
@@ -220,7 +208,7 @@ func TestFormatDotMultiStage(t *testing.T) {
 	t.Parallel()
 	out, stderr, code := dsl2llb(t, "--lock", multistageLock, "--platform", "linux/amd64", "--format", "dot", multistagePkg)
 	require.Equal(t, 0, code, stderr)
-	golden(t, "multistage.dot", out)
+	golden.Check(t, "multistage.dot", out)
 	for _, want := range []string{
 		"[builder 1/6] FROM docker.io/library/golang:1.22@sha256:",
 		"[builder 6/6] RUN CGO_ENABLED=0 go build -o /out/app ./cmd/app",

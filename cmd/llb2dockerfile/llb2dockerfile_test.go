@@ -3,12 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/slipway-build/slipway/internal/golden"
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
@@ -19,8 +20,6 @@ import (
 	"github.com/slipway-build/slipway/internal/parity"
 	"github.com/slipway-build/slipway/lockfile"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // lock pins golang:1.22 and busybox, the images of the multi-stage build.
 const lock = "../dsl2llb/testdata/multistage.lock.json"
@@ -52,17 +51,6 @@ func compile(t *testing.T, dockerfile []byte, dir string) (llbFile, configFile s
 	return llbFile, configFile, out
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.WriteFile(p, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(p)
-	require.NoError(t, err)
-	require.Equal(t, string(want), got, "run with -update to accept")
-}
-
 // TestMultiStage decompiles the frontend's definition of a multi-stage
 // Dockerfile; the command's own check compiles the result back.
 func TestMultiStage(t *testing.T) {
@@ -71,7 +59,7 @@ func TestMultiStage(t *testing.T) {
 	llbFile, configFile, want := compile(t, src, t.TempDir())
 	stdout, stderr, code := llb2dockerfile(t, nil, "--lock", lock, "--config", configFile, llbFile)
 	require.Equal(t, 0, code, stderr)
-	golden(t, "multistage.Dockerfile", stdout)
+	golden.Check(t, "multistage.Dockerfile", stdout)
 
 	// From stdin, and the result compiles to the same digest and config.
 	dt, err := os.ReadFile(llbFile)
