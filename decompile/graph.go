@@ -33,9 +33,6 @@ type graph struct {
 	// continues from (chain) and as anything else (sources).
 	chain   map[ref]int
 	sources map[ref]int
-	// pipes are the file ops a RUN mounts or a COPY reads as an inline
-	// document, or a COPY --link copies through: parts of one instruction.
-	parts map[digest.Digest]bool
 }
 
 func (g *graph) input(op *pb.Op, i int64) (ref, error) {
@@ -55,7 +52,7 @@ func load(def *llb.Definition) (*graph, error) {
 	if def == nil {
 		return nil, fmt.Errorf("no definition")
 	}
-	g := &graph{ops: map[digest.Digest]*pb.Op{}, chain: map[ref]int{}, sources: map[ref]int{}, parts: map[digest.Digest]bool{}}
+	g := &graph{ops: map[digest.Digest]*pb.Op{}, chain: map[ref]int{}, sources: map[ref]int{}}
 	if len(def.Def) == 0 {
 		return g, nil // scratch, as llb.Scratch().Marshal() writes it
 	}

@@ -6,13 +6,13 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/util/system"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/slipway-build/slipway/internal/baseimage"
 )
 
 // frontState is what the frontend holds for a stage while it dispatches
@@ -52,20 +52,8 @@ func addConfigEnv(env []string, k, v string) []string {
 func (st *frontState) clone() *frontState {
 	c := *st
 	c.env = slices.Clone(st.env)
-	c.img = cloneImage(st.img)
+	c.img = baseimage.Clone(st.img)
 	return &c
-}
-
-func cloneImage(img dockerspec.DockerOCIImage) dockerspec.DockerOCIImage {
-	dt, err := json.Marshal(img)
-	if err != nil {
-		return img
-	}
-	var out dockerspec.DockerOCIImage
-	if err := json.Unmarshal(dt, &out); err != nil {
-		return img
-	}
-	return out
 }
 
 // initFromImage applies an image config to a new stage as the frontend
@@ -134,8 +122,4 @@ func imageRef(identifier string) (reference.Named, bool) {
 		return nil, false
 	}
 	return named, true
-}
-
-func samePlatform(a, b ocispecs.Platform) bool {
-	return platforms.Only(a).Match(b) && platforms.Only(b).Match(a) && a.Variant == b.Variant && a.OS == b.OS && a.Architecture == b.Architecture
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"math"
 	"path"
 	"slices"
@@ -382,7 +381,7 @@ func (c *compiler) stage(s Stage) (*stageState, error) {
 		}
 		d.state = base.state
 		d.platform = base.platform
-		d.image = cloneImage(base.image)
+		d.image = baseimage.Clone(base.image)
 		d.buildArgs = slices.Clone(base.buildArgs)
 		d.globalArgs = base.globalArgs
 		if base.escape != 0 {
@@ -410,7 +409,7 @@ func (c *compiler) stage(s Stage) (*stageState, error) {
 		d.globalArgs = c.globalArgs
 		d.image = baseimage.Empty(c.platform)
 		if root.image != nil {
-			d.image = cloneImage(*root.image)
+			d.image = baseimage.Clone(*root.image)
 		}
 	default:
 		return nil, c.inStage(d, s, argError(1, ins[0].keyword(), "a stage must start with FROM"))
@@ -581,26 +580,6 @@ func validStageName(name string) bool {
 		}
 	}
 	return name != ""
-}
-
-func cloneImage(src dockerspec.DockerOCIImage) dockerspec.DockerOCIImage {
-	img := src
-	img.Config.Env = slices.Clone(src.Config.Env)
-	img.Config.Cmd = slices.Clone(src.Config.Cmd)
-	img.Config.Entrypoint = slices.Clone(src.Config.Entrypoint)
-	img.Config.OnBuild = slices.Clone(src.Config.OnBuild)
-	img.Config.Shell = slices.Clone(src.Config.Shell)
-	img.Config.ExposedPorts = maps.Clone(src.Config.ExposedPorts)
-	img.Config.Volumes = maps.Clone(src.Config.Volumes)
-	img.Config.Labels = maps.Clone(src.Config.Labels)
-	if src.Config.Healthcheck != nil {
-		hc := *src.Config.Healthcheck
-		hc.Test = slices.Clone(hc.Test)
-		img.Config.Healthcheck = &hc
-	}
-	img.History = slices.Clone(src.History)
-	img.RootFS.DiffIDs = slices.Clone(src.RootFS.DiffIDs)
-	return img
 }
 
 // countSteps counts the instructions that show as numbered steps in the
@@ -1049,7 +1028,7 @@ func (c *compiler) finish(ctx context.Context, d *stageState) (*Result, error) {
 		defaults = append(defaults, llb.WithCaps(*c.opt.caps))
 	}
 	st := d.state.SetMarshalDefaults(defaults...)
-	img := cloneImage(d.image)
+	img := baseimage.Clone(d.image)
 	if c.opt.platform != nil {
 		t := c.platform
 		sameOsArch := t.OS == img.OS && t.Architecture == img.Architecture

@@ -4,6 +4,7 @@
 package baseimage
 
 import (
+	"maps"
 	"slices"
 
 	"github.com/moby/buildkit/util/system"
@@ -26,5 +27,27 @@ func Empty(p ocispecs.Platform) dockerspec.DockerOCIImage {
 	if p.OS != "windows" {
 		img.Config.Env = []string{"PATH=" + system.DefaultPathEnv(p.OS)}
 	}
+	return img
+}
+
+// Clone is a deep copy of an image config, so that a stage changing its
+// own leaves its base's alone.
+func Clone(src dockerspec.DockerOCIImage) dockerspec.DockerOCIImage {
+	img := src
+	img.Config.Env = slices.Clone(src.Config.Env)
+	img.Config.Cmd = slices.Clone(src.Config.Cmd)
+	img.Config.Entrypoint = slices.Clone(src.Config.Entrypoint)
+	img.Config.OnBuild = slices.Clone(src.Config.OnBuild)
+	img.Config.Shell = slices.Clone(src.Config.Shell)
+	img.Config.ExposedPorts = maps.Clone(src.Config.ExposedPorts)
+	img.Config.Volumes = maps.Clone(src.Config.Volumes)
+	img.Config.Labels = maps.Clone(src.Config.Labels)
+	if src.Config.Healthcheck != nil {
+		hc := *src.Config.Healthcheck
+		hc.Test = slices.Clone(hc.Test)
+		img.Config.Healthcheck = &hc
+	}
+	img.History = slices.Clone(src.History)
+	img.RootFS.DiffIDs = slices.Clone(src.RootFS.DiffIDs)
 	return img
 }
