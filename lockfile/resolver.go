@@ -53,7 +53,7 @@ type lockResolver struct {
 }
 
 func (r *lockResolver) ResolveImageConfig(_ context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
-	key, p, err := requestKey(ref, opt)
+	key, pinned, p, err := requestKey(ref, opt)
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -61,59 +61,36 @@ func (r *lockResolver) ResolveImageConfig(_ context.Context, ref string, opt sou
 	if !ok {
 		return "", "", nil, &MissingError{File: r.lock.path, Ref: key, Platform: PlatformKey(p), Command: r.addCommand}
 	}
-	if pinned := pinnedDigest(ref); pinned != "" && pinned != img.Digest {
+	if pinned != "" && pinned != img.Digest {
 		return "", "", nil, fmt.Errorf("resolving %s: the lock file %s pins %s to %s", ref, r.lock.path, key, img.Digest)
 	}
 	return ref, img.Digest, img.Config, nil
 }
 
-// requestKey is the lock key and platform of a resolver request.
-func requestKey(ref string, opt sourceresolver.Opt) (string, ocispecs.Platform, error) {
+// requestKey is the lock key and platform of a resolver request. A
+// reference with both a tag and a digest (what a decompiled FROM says) is
+// the tag's entry, which must pin that digest: pinned is the digest then.
+func requestKey(ref string, opt sourceresolver.Opt) (key string, pinned digest.Digest, p ocispecs.Platform, err error) {
 	if opt.ImageOpt == nil {
-		return "", ocispecs.Platform{}, fmt.Errorf("resolving %s: a lock file pins registry images only", ref)
+		return "", "", p, fmt.Errorf("resolving %s: a lock file pins registry images only", ref)
 	}
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
-		return "", ocispecs.Platform{}, fmt.Errorf("resolving %s: %w", ref, err)
+		return "", "", p, fmt.Errorf("resolving %s: %w", ref, err)
 	}
-	p := platforms.DefaultSpec()
+	p = platforms.DefaultSpec()
 	if opt.ImageOpt.Platform != nil {
 		p = *opt.ImageOpt.Platform
 	}
-	// A reference with both a tag and a digest (what a decompiled FROM
-	// says) is the tag's entry, which must pin that digest.
-	if _, tagged := named.(reference.Tagged); tagged {
-		if _, digested := named.(reference.Digested); digested {
-			named = reference.TrimNamed(named)
-			if t, err := reference.WithTag(named, tagOf(ref)); err == nil {
-				named = t
+	if nt, ok := named.(reference.NamedTagged); ok {
+		if d, ok := named.(reference.Digested); ok {
+			pinned = d.Digest()
+			if named, err = reference.WithTag(reference.TrimNamed(named), nt.Tag()); err != nil {
+				return "", "", p, fmt.Errorf("resolving %s: %w", ref, err)
 			}
 		}
 	}
-	return reference.TagNameOnly(named).String(), p, nil
-}
-
-func tagOf(ref string) string {
-	named, err := reference.ParseNormalizedNamed(ref)
-	if err != nil {
-		return ""
-	}
-	if t, ok := named.(reference.Tagged); ok {
-		return t.Tag()
-	}
-	return ""
-}
-
-// pinnedDigest is the digest a reference names, if any.
-func pinnedDigest(ref string) digest.Digest {
-	named, err := reference.ParseNormalizedNamed(ref)
-	if err != nil {
-		return ""
-	}
-	if d, ok := named.(reference.Digested); ok {
-		return d.Digest()
-	}
-	return ""
+	return reference.TagNameOnly(named).String(), pinned, p, nil
 }
 
 // UpdateMode says which references an [Updater] asks its upstream resolver
@@ -183,7 +160,7 @@ func (l *Lock) Updater(upstream llb.ImageMetaResolver, mode UpdateMode, onChange
 
 // ResolveImageConfig implements llb.ImageMetaResolver.
 func (u *Updater) ResolveImageConfig(ctx context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
-	key, p, err := requestKey(ref, opt)
+	key, _, p, err := requestKey(ref, opt)
 	if err != nil {
 		return "", "", nil, err
 	}
