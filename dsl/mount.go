@@ -458,14 +458,11 @@ func (c *compiler) parseMountFlag(d *stageState, flag string) (*mountSpec, error
 	if strings.TrimSpace(flag) == "" || strings.ContainsAny(flag, "\n\r") {
 		return nil, fmt.Errorf("not a --mount value: %w", ErrInvalid)
 	}
-	res, err := parser.Parse(strings.NewReader("RUN --mount=" + flag + " true\n"))
+	node, err := mountFlagNode(flag)
 	if err != nil {
 		return nil, err
 	}
-	if len(res.AST.Children) != 1 {
-		return nil, fmt.Errorf("not a --mount value: %w", ErrInvalid)
-	}
-	cmd, err := instructions.ParseCommand(res.AST.Children[0])
+	cmd, err := instructions.ParseCommand(node)
 	if err != nil {
 		return nil, err
 	}
@@ -490,6 +487,49 @@ func (c *compiler) parseMountFlag(d *stageState, flag string) (*mountSpec, error
 		spec.from = &from
 	}
 	return spec, nil
+}
+
+// mountFlagNode is the parser's node for the line "RUN --mount=flag true".
+func mountFlagNode(flag string) (*parser.Node, error) {
+	line := "RUN --mount=" + flag + " true"
+	if plainFlag(flag) {
+		// What parser.Parse makes of the line, without its cost (it
+		// compiles a regexp per call): extractBuilderFlags takes the
+		// flag as one word, the rest is RUN's shell form, parseMaybeJSON
+		// of "true", and the node is on line 1.
+		return &parser.Node{
+			Value: "RUN", Original: line, Flags: []string{"--mount=" + flag},
+			Next: &parser.Node{Value: "true"}, StartLine: 1, EndLine: 1,
+		}, nil
+	}
+	res, err := parser.Parse(strings.NewReader(line + "\n"))
+	if err != nil {
+		return nil, err
+	}
+	if len(res.AST.Children) != 1 {
+		return nil, fmt.Errorf("not a --mount value: %w", ErrInvalid)
+	}
+	return res.AST.Children[0], nil
+}
+
+// plainFlag reports flag text the Dockerfile parser reads as written: all
+// printable ASCII without a space (which ends a word), a quote or the
+// escape character (which extractBuilderFlags interprets), or a '<' (a
+// possible heredoc). A line of such a flag is no comment, directive or
+// continuation either.
+func plainFlag(flag string) bool {
+	if flag == "" {
+		return false
+	}
+	for i := 0; i < len(flag); i++ {
+		switch ch := flag[i]; {
+		case ch <= ' ' || ch >= 0x7f:
+			return false
+		case ch == '"' || ch == '\'' || ch == '\\' || ch == '<':
+			return false
+		}
+	}
+	return true
 }
 
 // mountFromDockerfile is the DSL form of a parsed --mount (without from=).
