@@ -40,34 +40,37 @@ func (c *compiler) triggers(exprs []string) ([]instruction, error) {
 }
 
 // parseTriggers parses each trigger into its instruction's node, as the
-// frontend does, parsing each alone. Runs of one-line triggers are parsed
-// as one text of a line each instead, to the same nodes: the parser
-// compiles a regexp per text, which is half its cost.
+// frontend does, parsing each alone. The one-line triggers are parsed
+// together as one text of a line each instead, to the same nodes: the
+// parser compiles a regexp per text, which is half its cost.
 func parseTriggers(exprs []string) ([]*parser.Node, error) {
+	var lines []string
+	for _, expr := range exprs {
+		if oneLineTrigger(expr) {
+			lines = append(lines, expr)
+		}
+	}
+	var batch []*parser.Node
+	if len(lines) > 1 {
+		res, err := parser.Parse(strings.NewReader(strings.Join(lines, "\n")))
+		if err == nil && len(res.AST.Children) == len(lines) {
+			batch = res.AST.Children
+		}
+	}
+	// What the batch did not parse is parsed alone, in order, so that
+	// the first trigger in error reports it.
 	nodes := make([]*parser.Node, 0, len(exprs))
-	for i := 0; i < len(exprs); {
-		j := i
-		for j < len(exprs) && oneLineTrigger(exprs[j]) {
-			j++
+	for _, expr := range exprs {
+		if len(batch) > 0 && oneLineTrigger(expr) {
+			nodes = append(nodes, batch[0])
+			batch = batch[1:]
+			continue
 		}
-		if j-i > 1 {
-			res, err := parser.Parse(strings.NewReader(strings.Join(exprs[i:j], "\n")))
-			if err == nil && len(res.AST.Children) == j-i {
-				nodes = append(nodes, res.AST.Children...)
-				i = j
-				continue
-			}
+		node, err := parseTrigger(expr)
+		if err != nil {
+			return nil, err
 		}
-		// Parse alone the trigger that is not one line, or the run that
-		// did not parse to a node a line (then each reports its error).
-		j = max(j, i+1)
-		for ; i < j; i++ {
-			node, err := parseTrigger(exprs[i])
-			if err != nil {
-				return nil, err
-			}
-			nodes = append(nodes, node)
-		}
+		nodes = append(nodes, node)
 	}
 	return nodes, nil
 }

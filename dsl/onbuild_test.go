@@ -18,6 +18,8 @@ func TestParseTriggers(t *testing.T) {
 		{"# escape=`", "RUN a`", "RUN b"},
 		{"RUN a", "", "RUN b"},
 		{"RUN a", "RUN b\nRUN c", "RUN d"},
+		{"RUN <<EOF\nx\nEOF", "RUN a", "RUN b \\\n  c", "LABEL a=b", "CMD [\"x\"]"},
+		{"RUN b\nRUN c", "RUN a", "ENV", "RUN <<EOF\nx\nEOF", "LABEL a=b"},
 		{"RUN a", "# comment", "RUN b"},
 		{"RUN a", "FROM", "RUN b"},
 		{"ENV", "RUN b"},
