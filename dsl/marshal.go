@@ -30,7 +30,6 @@ func marshal(ctx context.Context, st llb.State, defaults []llb.ConstraintsOpt, c
 	}
 	m := marshaler{
 		ctx: ctx, c: c, def: def,
-		seen:      map[digest.Digest]struct{}{},
 		marked:    map[llb.Vertex]struct{}{},
 		locations: map[string]*pb.Locations{},
 	}
@@ -81,12 +80,12 @@ type marshaler struct {
 	ctx    context.Context
 	c      *llb.Constraints
 	def    *llb.Definition
-	seen   map[digest.Digest]struct{}
 	marked map[llb.Vertex]struct{}
 	// located is set when an op has source locations.
 	located bool
-	// locations has an empty entry for each op, as llb's source map
-	// collector makes when no op has source locations.
+	// locations has an empty entry for each distinct op, as llb's source
+	// map collector makes when no op has source locations; it is also the
+	// set of ops already in the definition.
 	locations map[string]*pb.Locations
 }
 
@@ -107,17 +106,14 @@ func (m *marshaler) vertex(v llb.Vertex) error {
 	if len(sls) > 0 {
 		m.located = true
 	}
-	if _, ok := m.locations[string(dgst)]; !ok {
-		m.locations[string(dgst)] = &pb.Locations{}
-	}
 	if opMeta != nil {
 		m.def.Metadata[dgst] = mergeMetadata(m.def.Metadata[dgst], opMeta)
 	}
-	if _, ok := m.seen[dgst]; ok {
+	if _, ok := m.locations[string(dgst)]; ok {
 		return nil
 	}
+	m.locations[string(dgst)] = &pb.Locations{}
 	m.def.Def = append(m.def.Def, dt)
-	m.seen[dgst] = struct{}{}
 	return nil
 }
 
