@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"go/token"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode"
@@ -175,7 +176,8 @@ type generator struct {
 	stages   []instructions.Stage
 	metaArgs []instructions.ArgCommand
 	lex      *shell.Lex
-	vars     map[int]string // stage index → Go variable
+	meta     shell.EnvGetter // see metaEnv
+	vars     map[int]string  // stage index → Go variable
 	used     map[string]bool
 }
 
@@ -271,8 +273,7 @@ func (g *generator) stageIndex(name string, before int) int {
 			return i
 		}
 	}
-	var n int
-	if _, err := fmt.Sscanf(name, "%d", &n); err == nil && fmt.Sprint(n) == name && n >= 0 && n < before {
+	if n, err := strconv.Atoi(name); err == nil && strconv.Itoa(n) == name && n >= 0 && n < before {
 		return n
 	}
 	return -1
@@ -281,6 +282,9 @@ func (g *generator) stageIndex(name string, before int) int {
 // baseName is a FROM's base as the frontend reads it: expanded with the
 // global args' defaults, for telling a stage from an image.
 func (g *generator) baseName(s instructions.Stage) string {
+	if !strings.ContainsAny(s.BaseName, "$'\"\\`") {
+		return s.BaseName // nothing the lexer would change
+	}
 	w, _, err := g.lex.ProcessWord(s.BaseName, g.metaEnv())
 	if err != nil {
 		return s.BaseName
@@ -293,7 +297,15 @@ func (g *generator) hasShared() bool {
 	return len(g.metaArgs) > 0 || g.escape != '\\'
 }
 
+// metaEnv is the global args with their defaults, worked out once.
 func (g *generator) metaEnv() shell.EnvGetter {
+	if g.meta == nil {
+		g.meta = g.globalEnv()
+	}
+	return g.meta
+}
+
+func (g *generator) globalEnv() shell.EnvGetter {
 	env := map[string]string{}
 	var keys []string
 	for _, a := range g.metaArgs {
