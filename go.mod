@@ -3,6 +3,7 @@ module github.com/slipway-build/slipway
 go 1.26.8
 
 require (
+	github.com/containerd/containerd/v2 v2.4.2 // its local content store: an OCI layout context goes to the daemon through the session as one, as buildx sends it
 	github.com/containerd/platforms v1.0.0-rc.5
 	github.com/dave/jennifer v1.7.1 // gen writes Go source through it, never by hand
 	github.com/distribution/reference v0.6.0
@@ -10,6 +11,7 @@ require (
 	github.com/google/go-containerregistry v0.21.7 // the local test registry and the seeding of its base images (internal/cmd)
 	github.com/moby/buildkit v0.34.2
 	github.com/moby/docker-image-spec v1.3.1
+	github.com/moby/patternmatcher v0.6.1 // .dockerignore files read as docker build reads them
 	github.com/moby/sys/signal v0.7.1 // STOPSIGNAL is validated as the Dockerfile frontend validates it
 	github.com/opencontainers/go-digest v1.0.0
 	github.com/opencontainers/image-spec v1.1.1
@@ -64,7 +66,6 @@ require (
 	github.com/containerd/cgroups/v3 v3.1.3 // indirect
 	github.com/containerd/console v1.0.5 // indirect
 	github.com/containerd/containerd/api v1.12.0 // indirect
-	github.com/containerd/containerd/v2 v2.4.2 // indirect
 	github.com/containerd/continuity v0.5.0 // indirect
 	github.com/containerd/errdefs v1.0.0 // indirect
 	github.com/containerd/errdefs/pkg v0.3.0 // indirect
@@ -140,7 +141,6 @@ require (
 	github.com/kylelemons/godebug v1.1.0 // indirect
 	github.com/moby/go-archive v0.2.0 // indirect
 	github.com/moby/locker v1.0.1 // indirect
-	github.com/moby/patternmatcher v0.6.1 // indirect
 	github.com/moby/policy-helpers v0.0.0-20261006174519-bd98f4747414 // indirect
 	github.com/moby/profiles/seccomp v0.2.4 // indirect
 	github.com/moby/sys/mount v0.3.5 // indirect

@@ -49,7 +49,7 @@ func (o *solveFlags) register(fs *flag.FlagSet) {
 	fs.Var(&o.allow, "allow", "grant an entitlement: network.host or security.insecure (repeatable)")
 	fs.BoolVar(&o.noCache, "no-cache", false, "run every step again, ignoring the cache")
 	fs.StringVar(&o.contextDir, "context", ".", "build context: the directory Copy and bind mounts read from")
-	fs.Var(&o.contexts, "build-context", "a named build context, NAME=DIR, NAME=docker-image://REF, NAME=GIT-URL or NAME=https://URL, which dsl.Context(NAME), FROM NAME and COPY from NAME read (repeatable)")
+	fs.Var(&o.contexts, "build-context", "a named build context, NAME=DIR, NAME=docker-image://REF, NAME=oci-layout://PATH[:TAG][@DIGEST], NAME=GIT-URL or NAME=https://URL, which dsl.Context(NAME), FROM NAME and COPY from NAME read (repeatable)")
 }
 
 // solveOptions parses the solve flags into the fields of
@@ -61,8 +61,8 @@ func (o solveFlags) solveOptions() (driver.BuildOptions, error) {
 		if !ok || name == "" || dir == "" {
 			return b, fmt.Errorf("--build-context %q: want NAME=DIR or NAME=URL", spec)
 		}
-		if scheme, _, ok := strings.Cut(dir, "://"); ok && !slices.Contains([]string{"docker-image", "git", "http", "https"}, scheme) {
-			return b, fmt.Errorf("--build-context %q: want a directory, docker-image://REF, a git URL or an http(s) URL", spec)
+		if scheme, _, ok := strings.Cut(dir, "://"); ok && !slices.Contains([]string{"docker-image", "oci-layout", "git", "http", "https"}, scheme) {
+			return b, fmt.Errorf("--build-context %q: want a directory, docker-image://REF, oci-layout://PATH, a git URL or an http(s) URL", spec)
 		}
 		if b.Contexts == nil {
 			b.Contexts = map[string]string{}

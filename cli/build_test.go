@@ -103,10 +103,9 @@ func TestParseBuildArgs(t *testing.T) {
 func TestBuildContextFlag(t *testing.T) {
 	t.Parallel()
 	for spec, want := range map[string]string{
-		"conf":                `--build-context "conf": want NAME=DIR or NAME=URL`,
-		"=dir":                `--build-context "=dir": want NAME=DIR or NAME=URL`,
-		"oci=oci-layout:///x": "want a directory, docker-image://REF, a git URL or an http(s) URL",
-		"s3=s3://bucket/x":    "want a directory, docker-image://REF, a git URL or an http(s) URL",
+		"conf":             `--build-context "conf": want NAME=DIR or NAME=URL`,
+		"=dir":             `--build-context "=dir": want NAME=DIR or NAME=URL`,
+		"s3=s3://bucket/x": "want a directory, docker-image://REF, oci-layout://PATH, a git URL or an http(s) URL",
 	} {
 		_, stderr, code := run(t, "--build-context", spec)
 		require.Equal(t, 2, code, spec)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/platforms"
 	"github.com/docker/cli/cli/config"
 	"github.com/moby/buildkit/client"
@@ -78,8 +79,10 @@ type BuildOptions struct {
 	Compile []dsl.CompileOption
 	// Contexts are the named build contexts, by name, as docker buildx
 	// build --build-context NAME=VALUE gives them: a directory, an image
-	// (docker-image://REF), a git repository or a file at an http(s) URL,
-	// which dsl.Context(NAME), FROM NAME and a copy from it read.
+	// (docker-image://REF), an image in an OCI layout directory
+	// (oci-layout://PATH[:TAG][@DIGEST]), a git repository or a file at an
+	// http(s) URL, which dsl.Context(NAME), FROM NAME and a copy from it
+	// read.
 	Contexts map[string]string
 }
 
@@ -104,6 +107,20 @@ func (o BuildOptions) ignorePatterns() ([]string, error) {
 func (o BuildOptions) contextOptions() ([]dsl.CompileOption, error) {
 	var opts []dsl.CompileOption
 	for name, dir := range o.Contexts {
+		if strings.HasPrefix(dir, ociLayoutScheme) {
+			// The session carries the layout's store (solve); the DSL
+			// names it as the frontend does.
+			l, err := parseOCILayout(dir)
+			if err != nil {
+				return nil, fmt.Errorf("build context %s: %w", name, err)
+			}
+			spec, err := l.spec()
+			if err != nil {
+				return nil, fmt.Errorf("build context %s: %w", name, err)
+			}
+			opts = append(opts, dsl.WithNamedContext(name, spec))
+			continue
+		}
 		if isRemoteContext(dir) {
 			opts = append(opts, dsl.WithNamedContext(name, dir))
 			continue
@@ -393,6 +410,21 @@ func (c *Client) solve(ctx context.Context, s dsl.Stage, o BuildOptions, entries
 	opt := o.solveOpt(entries)
 	opt.LocalMounts = map[string]fsutil.FS{contextName: fs}
 	for name, dir := range o.Contexts {
+		if strings.HasPrefix(dir, ociLayoutScheme) {
+			l, err := parseOCILayout(dir)
+			if err != nil {
+				return nil, fmt.Errorf("build context %s: %w", name, err)
+			}
+			id, store, err := l.store()
+			if err != nil {
+				return nil, fmt.Errorf("build context %s: %w", name, err)
+			}
+			if opt.OCIStores == nil {
+				opt.OCIStores = map[string]content.Store{}
+			}
+			opt.OCIStores[id] = store
+			continue
+		}
 		if isRemoteContext(dir) {
 			continue
 		}

@@ -7,9 +7,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipway-build/slipway/driver"
@@ -162,4 +168,49 @@ func TestNamedContextGit(t *testing.T) {
 		[]string{"--opt", "context:src=" + repo},
 		dsl.From("busybox").Copy("hello.txt", "/hello.txt", dsl.From("src")).Run("cat /hello.txt > /copy"),
 		map[string]string{"src": repo})
+}
+
+// ociLayoutOf writes the test registry's image repoTag into a new OCI
+// layout directory, tagged latest, and returns the directory and the
+// image's digest.
+func ociLayoutOf(t *testing.T, repoTag string) (string, string) {
+	t.Helper()
+	env := testenv.Get(t)
+	ref, err := name.ParseReference(env.Image(repoTag), name.Insecure)
+	require.NoError(t, err)
+	img, err := remote.Image(ref, remote.WithContext(t.Context()))
+	require.NoError(t, err)
+	dir := t.TempDir()
+	p, err := layout.Write(dir, empty.Index)
+	require.NoError(t, err)
+	require.NoError(t, p.AppendImage(img, layout.WithAnnotations(map[string]string{ocispecs.AnnotationRefName: "latest"})))
+	dgst, err := img.Digest()
+	require.NoError(t, err)
+	return dir, dgst.String()
+}
+
+// A named context that is an image in an OCI layout directory replaces
+// the image FROM names, as docker buildx build --build-context
+// NAME=oci-layout://PATH does: the daemon reads the image from the
+// client's store, and the steps on it share the frontend's cache.
+func TestNamedContextOCILayout(t *testing.T) {
+	dir, dgst := ociLayoutOf(t, "library/busybox:latest")
+	marker := "oci layout context " + time.Now().Format(time.RFC3339Nano)
+	res := sameCacheAsFrontend(t,
+		"FROM base\nRUN echo '"+marker+"' > /marker && ls /bin/busybox > /found\n",
+		[]string{"--oci-layout", "layoutstore=" + dir, "--opt", "context:base=oci-layout://layoutstore@" + dgst},
+		dsl.From("base").Run("echo '"+marker+"' > /marker && ls /bin/busybox > /found"),
+		map[string]string{"base": "oci-layout://" + dir})
+	var found bool
+	for _, dt := range res.Compiled.Definition.Def {
+		found = found || strings.Contains(string(dt), "oci-layout://docker.io/library/base@"+dgst)
+	}
+	require.True(t, found, "FROM base reads the layout's image by its digest")
+	require.Contains(t, res.Compiled.Image.Config.Env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "the layout's image config is inherited")
+
+	c := connect(t)
+	_, err := c.Build(t.Context(), dsl.From("base"), driver.BuildOptions{
+		ContextDir: t.TempDir(), Contexts: map[string]string{"base": "oci-layout://" + dir + ":v9"}, Progress: "quiet", ProgressOut: io.Discard,
+	})
+	require.ErrorContains(t, err, `build context base: oci-layout://`+dir+`:v9: the OCI layout tags no image "v9"`)
 }

@@ -70,10 +70,12 @@ type compileOptions struct {
 }
 
 // WithNamedContext gives the build a named context, as docker buildx build
-// --build-context NAME=VALUE does: an image, spec "docker-image://REF", a
-// git repository ("git://...", "https://....git#ref", "git@host:repo"), a
-// file at an http(s) URL, or a directory the client sends under the name
-// DIR, spec "local:DIR". A
+// --build-context NAME=VALUE does: an image, spec "docker-image://REF", an
+// image in an OCI layout the client attaches to the session as a content
+// store, spec "oci-layout://STORE@DIGEST" (the driver does this for
+// oci-layout://PATH), a git repository ("git://...",
+// "https://....git#ref", "git@host:repo"), a file at an http(s) URL, or a
+// directory the client sends under the name DIR, spec "local:DIR". A
 // FROM of the image NAME (and so a Copy from it) and dsl.Context(NAME) then
 // read the context instead, as the frontend reads them. NAME may end in
 // ::PLATFORM to apply to one platform only. dsl.Context(NAME) of a
@@ -720,8 +722,9 @@ func (c *compiler) localContext(d *stageState, name string, platform ocispecs.Pl
 }
 
 // fromNamedContext starts a stage from a named context, as the frontend's
-// named contexts do: a directory ("local:NAME"), or an image
-// ("docker-image://REF") by its tag, not pinned, with its config.
+// named contexts do: a directory ("local:NAME"), an image
+// ("docker-image://REF") by its tag, not pinned, with its config, an image
+// in an OCI layout (fromOCILayout), a git repository or an http(s) file.
 func (c *compiler) fromNamedContext(d *stageState, key, spec string, platform ocispecs.Platform) error {
 	kind, rest, _ := strings.Cut(spec, ":")
 	if strings.HasPrefix(kind, "git@") {
@@ -751,9 +754,11 @@ func (c *compiler) fromNamedContext(d *stageState, key, spec string, platform oc
 		d.platform = platform
 		d.image = baseimage.Empty(platform)
 		return nil
+	case "oci-layout":
+		return c.fromOCILayout(d, key, spec, platform)
 	case "docker-image":
 	default:
-		return argError(1, "FROM", "named context %s=%s: want a directory, docker-image://REF, a git URL or an http(s) URL (OCI layouts are not supported yet)", key, spec)
+		return argError(1, "FROM", "named context %s=%s: want a directory, docker-image://REF, oci-layout://STORE@DIGEST, a git URL or an http(s) URL", key, spec)
 	}
 	ref := strings.TrimPrefix(rest, "//")
 	d.platform = platform
@@ -767,10 +772,7 @@ func (c *compiler) fromNamedContext(d *stageState, key, spec string, platform oc
 		return argError(1, "FROM", "named context %s=%s: %v", key, spec, err)
 	}
 	named = reference.TagNameOnly(named)
-	if c.opt.resolver == nil {
-		return argError(1, "FROM", "named context %s: no image resolver (use dsl.WithResolver)", key)
-	}
-	resolved, _, dt, err := c.opt.resolver.ResolveImageConfig(c.ctx, named.String(), sourceresolver.Opt{
+	resolved, dt, img, err := c.contextConfig(key, named.String(), ref, sourceresolver.Opt{
 		LogName: fmt.Sprintf("[context %s] load metadata for %s", key, ref),
 		ImageOpt: &sourceresolver.ResolveImageOpt{
 			Platform:    &platform,
@@ -778,13 +780,8 @@ func (c *compiler) fromNamedContext(d *stageState, key, spec string, platform oc
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("instruction 1 (FROM): named context %s: resolving %s: %w", key, ref, err)
+		return err
 	}
-	var img dockerspec.DockerOCIImage
-	if err := json.Unmarshal(dt, &img); err != nil {
-		return fmt.Errorf("instruction 1 (FROM): named context %s: image config of %s: %w", key, ref, err)
-	}
-	img.Created = nil
 	st, err := llb.Image(resolved, llb.WithCustomName("[context "+key+"] "+ref), llb.Platform(platform)).WithImageConfig(dt)
 	if err != nil {
 		return fmt.Errorf("instruction 1 (FROM): named context %s: %w", key, err)

@@ -35,8 +35,34 @@ func TestNamedContextImageReplacesFrom(t *testing.T) {
 	ops, last := parseDef(t, res.Definition)
 	require.Contains(t, input(t, ops, last, 0).GetSource().Identifier, "docker.io/library/base:latest@sha256:", "a context for arm64 does not apply to amd64")
 
-	_, err := dsl.Compile(t.Context(), dsl.From("base"), dsl.WithResolver(dsltest.NewResolver(nil)), dsl.WithNamedContext("base", "oci-layout:///x@sha256:0000"))
-	require.ErrorContains(t, err, "named context base=oci-layout:///x@sha256:0000: want a directory, docker-image://REF, a git URL or an http(s) URL")
+	_, err := dsl.Compile(t.Context(), dsl.From("base"), dsl.WithResolver(dsltest.NewResolver(nil)), dsl.WithNamedContext("base", "oci://x"))
+	require.ErrorContains(t, err, "named context base=oci://x: want a directory, docker-image://REF, oci-layout://STORE@DIGEST, a git URL or an http(s) URL")
+}
+
+// A named context that is an image in an OCI layout is read as the
+// frontend reads one: an oci-layout source named after the context, with
+// the store's name and no session, and the image's config.
+func TestNamedContextOCILayout(t *testing.T) {
+	dgst := "sha256:" + strings.Repeat("ab", 32)
+	amd64 := ocispecs.Platform{OS: "linux", Architecture: "amd64"}
+	res := compile(t, dsl.From("base").Run("true"), dsl.WithNamedContext("base", "oci-layout://layoutstore:v1@"+dgst), dsl.WithPlatform(amd64))
+	ops, last := parseDef(t, res.Definition)
+	src := input(t, ops, last, 0).GetSource()
+	require.Equal(t, "oci-layout://docker.io/library/base@"+dgst, src.Identifier)
+	require.Equal(t, map[string]string{"oci.store": "layoutstore"}, src.Attrs)
+	require.Equal(t, "amd64", input(t, ops, last, 0).Platform.Architecture)
+	require.NotEmpty(t, res.Image.Config.Env, "the image's config is inherited")
+
+	for spec, msg := range map[string]string{
+		"oci-layout://layoutstore:v1": "want oci-layout://STORE@DIGEST: no digest",
+		"oci-layout:///x@sha256:0000": "invalid reference format",
+		"oci-layout://@" + dgst:       "named context base=oci-layout://@" + dgst,
+		"oci-layout://Upper@" + dgst:  "repository name must be lowercase",
+	} {
+		_, err := dsl.Compile(t.Context(), dsl.From("base"), dsl.WithResolver(dsltest.NewResolver(nil)), dsl.WithNamedContext("base", spec))
+		require.ErrorContains(t, err, msg, spec)
+		require.ErrorContains(t, err, "FROM", spec)
+	}
 }
 
 // A named context that is a git repository or a file at a URL is read as
