@@ -11,6 +11,7 @@ require (
 	github.com/google/go-containerregistry v0.21.7 // the local test registry and the seeding of its base images (internal/cmd)
 	github.com/moby/buildkit v0.34.2
 	github.com/moby/docker-image-spec v1.3.1
+	github.com/moby/go-archive v0.2.0 // the decompression the frontend uses to read an archive's newest file time for SOURCE_DATE_EPOCH
 	github.com/moby/patternmatcher v0.6.1 // .dockerignore files read as docker build reads them
 	github.com/moby/sys/signal v0.7.1 // STOPSIGNAL is validated as the Dockerfile frontend validates it
 	github.com/opencontainers/go-digest v1.0.0
@@ -139,7 +140,6 @@ require (
 	github.com/in-toto/in-toto-golang v0.11.0 // indirect
 	github.com/klauspost/compress v1.20.2 // indirect
 	github.com/kylelemons/godebug v1.1.0 // indirect
-	github.com/moby/go-archive v0.2.0 // indirect
 	github.com/moby/locker v1.0.1 // indirect
 	github.com/moby/policy-helpers v0.0.0-20261006174519-bd98f4747414 // indirect
 	github.com/moby/profiles/seccomp v0.2.4 // indirect

@@ -365,6 +365,7 @@ func compileFor(ctx context.Context, gw gwclient.Client, s dsl.Stage, o BuildOpt
 	}
 	opts := []dsl.CompileOption{
 		dsl.WithResolver(o.Resolver.wrap(gw)),
+		dsl.WithSourceResolver(gw),
 		dsl.WithCaps(gw.BuildOpts().LLBCaps),
 		dsl.WithContextID(contextID),
 		dsl.WithIgnorePatterns(ignore),
@@ -796,7 +797,7 @@ func (c *Client) Compile(ctx context.Context, s dsl.Stage, w ResolverWrapper, op
 	_, err := c.bk.Build(ctx, client.SolveOpt{}, "", func(ctx context.Context, gw gwclient.Client) (*gwclient.Result, error) {
 		// The daemon's capabilities shape the LLB as they do for a build;
 		// the context keeps the fixed ID, so the output is reproducible.
-		r, err := dsl.Compile(ctx, s, append([]dsl.CompileOption{dsl.WithResolver(w.wrap(gw)), dsl.WithCaps(gw.BuildOpts().LLBCaps)}, opts...)...)
+		r, err := dsl.Compile(ctx, s, append([]dsl.CompileOption{dsl.WithResolver(w.wrap(gw)), dsl.WithSourceResolver(gw), dsl.WithCaps(gw.BuildOpts().LLBCaps)}, opts...)...)
 		if err != nil {
 			return nil, err
 		}

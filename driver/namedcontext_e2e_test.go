@@ -1,9 +1,13 @@
 package driver_test
 
 import (
+	"archive/tar"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,7 +67,7 @@ func TestNamedBuildContext(t *testing.T) {
 // stage of the same steps with the same contexts, and requires every exec
 // and file op of the DSL build to be a cache hit from the first: the same
 // ops, so the same cache keys. It returns the DSL build's result.
-func sameCacheAsFrontend(t *testing.T, dockerfile string, buildctlArgs []string, stage dsl.Stage, contexts map[string]string) *driver.Result {
+func sameCacheAsFrontend(t *testing.T, dockerfile string, buildctlArgs []string, stage dsl.Stage, contexts map[string]string, compile ...dsl.CompileOption) *driver.Result {
 	t.Helper()
 	env := testenv.Get(t)
 	c := connect(t)
@@ -76,7 +80,7 @@ func sameCacheAsFrontend(t *testing.T, dockerfile string, buildctlArgs []string,
 
 	log := newStatusLog()
 	res, err := c.Build(t.Context(), stage, driver.BuildOptions{
-		ContextDir: dir, Progress: "quiet", ProgressOut: io.Discard, OnStatus: log.update, Contexts: contexts,
+		ContextDir: dir, Progress: "quiet", ProgressOut: io.Discard, OnStatus: log.update, Contexts: contexts, Compile: compile,
 	})
 	require.NoError(t, err)
 	ops := execAndFileOps(t, res.Compiled.Definition.Def)
@@ -213,4 +217,63 @@ func TestNamedContextOCILayout(t *testing.T) {
 		ContextDir: t.TempDir(), Contexts: map[string]string{"base": "oci-layout://" + dir + ":v9"}, Progress: "quiet", ProgressOut: io.Discard,
 	})
 	require.ErrorContains(t, err, `build context base: oci-layout://`+dir+`:v9: the OCI layout tags no image "v9"`)
+}
+
+// epochFromContext builds, with buildctl and then the DSL, a stage that
+// declares SOURCE_DATE_EPOCH and writes it out, the arg naming the named
+// context src given as value, and requires the DSL's step to be a cache
+// hit: the same time in the same environment.
+func epochFromContext(t *testing.T, value string) *driver.Result {
+	t.Helper()
+	run := "echo \"$SOURCE_DATE_EPOCH " + value + " " + time.Now().Format(time.RFC3339Nano) + "\" > /stamp"
+	return sameCacheAsFrontend(t,
+		"FROM busybox\nARG SOURCE_DATE_EPOCH\nRUN "+run+"\n",
+		[]string{"--opt", "context:src=" + value, "--opt", "build-arg:SOURCE_DATE_EPOCH=src"},
+		dsl.From("busybox").Arg("SOURCE_DATE_EPOCH").Run(run),
+		map[string]string{"src": value}, dsl.WithBuildArgs(map[string]string{"SOURCE_DATE_EPOCH": "src"}))
+}
+
+// SOURCE_DATE_EPOCH may name a named context, as with the frontend: a git
+// repository gives its commit's time. The stage that declares the arg
+// runs with the same value as the frontend's build (a cache hit), and the
+// build's epoch is that time.
+func TestSourceDateEpochFromGitContext(t *testing.T) {
+	repo := gitServer(t, map[string]string{"hello.txt": time.Now().Format(time.RFC3339Nano) + "\n"}) + "#main"
+	res := epochFromContext(t, repo)
+	require.NotNil(t, res.Compiled.Epoch)
+	require.WithinDuration(t, time.Now(), *res.Compiled.Epoch, 5*time.Minute, "the commit was made by this test")
+}
+
+// An http file gives its Last-Modified time; without one, an archive gives
+// the time of its newest file, which the daemon downloads for it.
+func TestSourceDateEpochFromHTTPContext(t *testing.T) {
+	modified := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	newest := time.Date(2011, 12, 13, 14, 15, 16, 0, time.UTC)
+	var archive bytes.Buffer
+	tw := tar.NewWriter(&archive)
+	for name, tm := range map[string]time.Time{"a.txt": newest.Add(-time.Hour), "b.txt": newest} {
+		require.NoError(t, tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: 1, ModTime: tm, Typeflag: tar.TypeReg}))
+		_, err := tw.Write([]byte("x"))
+		require.NoError(t, err)
+	}
+	require.NoError(t, tw.Close())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/file.txt":
+			http.ServeContent(w, r, "file.txt", modified, strings.NewReader("content\n"))
+		case "/app.tar":
+			w.Write(archive.Bytes()) // no Last-Modified
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+
+	for path, want := range map[string]time.Time{"/file.txt": modified, "/app.tar": newest} {
+		t.Run(path, func(t *testing.T) {
+			res := epochFromContext(t, srv.URL+path)
+			require.NotNil(t, res.Compiled.Epoch)
+			require.True(t, want.Equal(*res.Compiled.Epoch), "epoch %v, want %v", res.Compiled.Epoch, want)
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package dsl_test
 
 import (
+	"maps"
 	"testing"
 
 	"github.com/moby/buildkit/client/llb"
@@ -26,7 +27,7 @@ func BenchmarkCompile(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				res, err := dockerfile2llb.Dockerfile2LLB(b.Context(), []byte(tc.dockerfile), dockerfile2llb.ConvertOpt{
-					Config:         dockerui.Config{BuildArgs: tc.buildArgs},
+					Config:         dockerui.Config{BuildArgs: maps.Clone(tc.buildArgs)}, // the frontend may delete SOURCE_DATE_EPOCH
 					MetaResolver:   resolver,
 					TargetPlatform: tc.platform,
 					LLBCaps:        caps,

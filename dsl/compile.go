@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"path"
 	"slices"
@@ -19,7 +20,6 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
-	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/util/apicaps"
 	"github.com/moby/buildkit/util/system"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -67,6 +67,8 @@ type compileOptions struct {
 	namedIgnore map[string][]string
 	// namedSpecs are the named contexts given as images.
 	namedSpecs map[string]string
+	// sources answers SOURCE_DATE_EPOCH=NAME of a remote named context.
+	sources SourceResolver
 }
 
 // WithNamedContext gives the build a named context, as docker buildx build
@@ -179,13 +181,26 @@ func Compile(ctx context.Context, s Stage, opts ...CompileOption) (*Result, erro
 		what = "global ARG"
 	}
 	if ok && v != "" {
-		sde, err := strconv.ParseInt(v, 10, 64)
+		c.ctx = ctx
+		tm, err := c.sourceDateEpoch(what, v)
 		if err != nil {
-			return nil, fmt.Errorf("%s SOURCE_DATE_EPOCH=%q: want seconds since 1970 (a git commit or context epoch is not supported yet): %w", what, v, ErrInvalid)
+			return nil, err
 		}
-		tm := time.Unix(sde, 0).UTC()
-		c.epoch = &tm
-		c.globalArgs = c.globalArgs.AddOrReplace("SOURCE_DATE_EPOCH", strconv.FormatInt(sde, 10))
+		c.epochResolved = true
+		if tm != nil {
+			c.epoch = tm
+			c.globalArgs = c.globalArgs.AddOrReplace("SOURCE_DATE_EPOCH", strconv.FormatInt(tm.Unix(), 10))
+		}
+		// As the frontend does, the build arg then holds the time in
+		// seconds, or is gone when there is none.
+		c.opt.buildArgs = maps.Clone(c.opt.buildArgs)
+		if _, given := c.opt.buildArgs["SOURCE_DATE_EPOCH"]; given {
+			if tm != nil {
+				c.opt.buildArgs["SOURCE_DATE_EPOCH"] = strconv.FormatInt(tm.Unix(), 10)
+			} else {
+				delete(c.opt.buildArgs, "SOURCE_DATE_EPOCH")
+			}
+		}
 	}
 	c.target = s.n
 	return c.compile(ctx, s)
@@ -198,12 +213,16 @@ type compiler struct {
 	platform   ocispecs.Platform
 	globalArgs *llb.EnvList
 
-	epoch        *time.Time
-	stages       map[*node]*stageState
-	nextIndex    int
-	context      *lateOutput
-	contextPaths map[string]struct{}
-	named        map[string]*namedCtx
+	epoch *time.Time
+	// epochResolved is set when SOURCE_DATE_EPOCH was given: every stage's
+	// global args then hold the resolved time (or lack it), as the
+	// frontend's do.
+	epochResolved bool
+	stages        map[*node]*stageState
+	nextIndex     int
+	context       *lateOutput
+	contextPaths  map[string]struct{}
+	named         map[string]*namedCtx
 	// contextUsed is set once a step reads the build context.
 	contextUsed bool
 	// backslash is the lexer of the default escape character, from
@@ -499,6 +518,13 @@ func (c *compiler) metaArgs(d *stageState, decls []globalArg) (*llb.EnvList, err
 			args = args.AddOrReplace(g.name, *value)
 		}
 	}
+	if _, ok := args.Get("SOURCE_DATE_EPOCH"); ok && c.epochResolved {
+		if c.epoch == nil {
+			deleted := args.Delete("SOURCE_DATE_EPOCH")
+			return &deleted, nil
+		}
+		args = args.AddOrReplace("SOURCE_DATE_EPOCH", strconv.FormatInt(c.epoch.Unix(), 10))
+	}
 	return args, nil
 }
 
@@ -740,15 +766,9 @@ func (c *compiler) fromNamedContext(d *stageState, key, spec string, platform oc
 	case "git", "http", "https":
 		// A git repository, or for http(s) a file that is not one, read
 		// with BuildKit's own detection, as the frontend reads it.
-		st, isGit, err := dockerui.DetectGitContext(spec, nil)
-		switch {
-		case isGit && err != nil:
+		st, _, err := remoteContextState(key, spec)
+		if err != nil {
 			return argError(1, "FROM", "named context %s=%s: %v", key, spec, err)
-		case !isGit && kind == "git":
-			return argError(1, "FROM", "named context %s=%s: not a git URL", key, spec)
-		case !isGit:
-			hst := llb.HTTP(spec, llb.Filename("context"), llb.WithCustomName("[context "+key+"] "+spec))
-			st = &hst
 		}
 		d.state = st.Platform(platform)
 		d.platform = platform

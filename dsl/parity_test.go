@@ -527,6 +527,38 @@ RUN echo hi
 			build: dsl.From("busybox", dsl.GlobalArg("SOURCE_DATE_EPOCH", "1700000000")).Workdir("/app").Run("echo hi"),
 		},
 		{
+			// SOURCE_DATE_EPOCH=context is the main context's time; a
+			// directory has none, so the build has no SOURCE_DATE_EPOCH at
+			// all, not even for a stage that declares it.
+			name:      "source-date-epoch-context",
+			buildArgs: map[string]string{"SOURCE_DATE_EPOCH": "context"},
+			dockerfile: `FROM busybox
+ARG SOURCE_DATE_EPOCH
+RUN echo "[$SOURCE_DATE_EPOCH]" > /stamp
+`,
+			build: dsl.From("busybox").Arg("SOURCE_DATE_EPOCH").Run(`echo "[$SOURCE_DATE_EPOCH]" > /stamp`),
+		},
+		{
+			name: "source-date-epoch-context-global-arg",
+			dockerfile: `ARG SOURCE_DATE_EPOCH=context
+FROM busybox
+ARG SOURCE_DATE_EPOCH
+RUN echo "[$SOURCE_DATE_EPOCH]" > /stamp
+`,
+			build: dsl.From("busybox", dsl.GlobalArg("SOURCE_DATE_EPOCH", "context")).Arg("SOURCE_DATE_EPOCH").Run(`echo "[$SOURCE_DATE_EPOCH]" > /stamp`),
+		},
+		{
+			// The frontend writes the time back in seconds.
+			name:      "source-date-epoch-leading-zero",
+			buildArgs: map[string]string{"SOURCE_DATE_EPOCH": "01700000000"},
+			dockerfile: `ARG SOURCE_DATE_EPOCH=01700000000
+FROM busybox
+ARG SOURCE_DATE_EPOCH
+RUN echo "[$SOURCE_DATE_EPOCH]" > /stamp
+`,
+			build: dsl.From("busybox", dsl.GlobalArg("SOURCE_DATE_EPOCH", "01700000000")).Arg("SOURCE_DATE_EPOCH").Run(`echo "[$SOURCE_DATE_EPOCH]" > /stamp`),
+		},
+		{
 			name: "nginx-with-heredocs",
 			dockerfile: "FROM nginx:1.27-alpine\n" +
 				"ARG SERVER_NAME=example.com\n" +

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
@@ -68,7 +69,9 @@ func DockerfileTarget(ctx context.Context, dt []byte, o Options, target string) 
 		}
 	}()
 	res, err := dockerfile2llb.Dockerfile2LLB(ctx, dt, dockerfile2llb.ConvertOpt{
-		Config:         dockerui.Config{BuildArgs: o.BuildArgs, Target: target},
+		// A copy: the frontend deletes SOURCE_DATE_EPOCH from the map it is
+		// given when the value stands for no time ("context").
+		Config:         dockerui.Config{BuildArgs: maps.Clone(o.BuildArgs), Target: target},
 		MetaResolver:   o.Resolver,
 		TargetPlatform: o.Platform,
 		LLBCaps:        o.Caps,
