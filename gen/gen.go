@@ -112,14 +112,91 @@ func Generate(dt []byte, o Options) ([]byte, error) {
 		vars:     map[int]string{},
 		used:     map[string]bool{"dsl": true, "cli": true, "main": true, "shared": true, "time": true, o.Func: true, "Build": true},
 	}
-	f, err := g.file()
+	build, err := g.build()
 	if err != nil {
 		return nil, located(o.Filename, err)
 	}
-	var out bytes.Buffer
-	if err := f.Render(&out); err != nil {
+	out, err := g.render(build)
+	if err != nil {
 		return nil, fmt.Errorf("rendering Go for %s: %w", o.Filename, err)
 	}
+	return out, nil
+}
+
+// newFile is a jennifer file of package pkg with the DSL's import names.
+func newFile(pkg string) *jen.File {
+	f := jen.NewFile(pkg)
+	f.ImportName(dslPath, "dsl")
+	f.ImportName(cliPath, "cli")
+	return f
+}
+
+// layoutKey is what the file around the build function depends on.
+type layoutKey struct {
+	pkg, fn    string
+	main, time bool
+}
+
+// layouts are the files around the build function, by layoutKey: what
+// comes before it (the package clause and the imports its code uses) and
+// after it (main), rendered by jennifer and formatted by gofmt once per
+// form. A conversion then renders and formats only the build function,
+// about half the work for a small Dockerfile: gofmt formats top-level
+// declarations one by one, so the function's text is the one it has in the
+// whole file (TestGeneratedIsGofmt checks the outputs of the corpus).
+var layouts sync.Map
+
+// cutMark marks, in a layout's file, the stand-in function cut out of it.
+const cutMark = "slipway:cut"
+
+func layout(k layoutKey) (head, tail []byte, err error) {
+	if v, ok := layouts.Load(k); ok {
+		l := v.([2][]byte)
+		return l[0], l[1], nil
+	}
+	f := newFile(k.pkg)
+	// The stand-in uses the packages the build function uses, so that
+	// jennifer imports them.
+	uses := []jen.Code{jen.Var().Id("_").Qual(dslPath, "Stage")}
+	if k.time {
+		uses = append(uses, jen.Var().Id("_").Op("=").Qual("time", "Second"))
+	}
+	f.Comment(cutMark)
+	f.Func().Id(k.fn).Params().Block(uses...)
+	f.Comment(cutMark)
+	if k.main {
+		f.Line()
+		f.Func().Id("main").Params().Block(jen.Qual(cliPath, "Main").Call(jen.Id(k.fn)))
+	}
+	var out bytes.Buffer
+	if err := f.Render(&out); err != nil {
+		return nil, nil, err
+	}
+	parts := bytes.Split(out.Bytes(), []byte("// "+cutMark+"\n"))
+	if len(parts) != 3 {
+		return nil, nil, fmt.Errorf("the layout of package %s has %d marks, want 2", k.pkg, len(parts)-1)
+	}
+	layouts.Store(k, [2][]byte{parts[0], parts[2]})
+	return parts[0], parts[2], nil
+}
+
+// render is the Go file of the build function: its layout around it.
+func (g *generator) render(build *jen.Statement) ([]byte, error) {
+	name := g.opt.Func
+	if name == "" {
+		name = "Build"
+	}
+	head, tail, err := layout(layoutKey{pkg: g.opt.Package, fn: name, main: g.opt.Func == "", time: g.usesTime})
+	if err != nil {
+		return nil, err
+	}
+	out := bytes.NewBuffer(make([]byte, 0, len(head)+len(tail)+1024))
+	out.Write(head)
+	if err := build.RenderWithFile(out, newFile(g.opt.Package)); err != nil {
+		return nil, err
+	}
+	out.WriteByte('\n')
+	out.Write(tail)
 	return out.Bytes(), nil
 }
 
@@ -176,15 +253,14 @@ type generator struct {
 	stages   []instructions.Stage
 	metaArgs []instructions.ArgCommand
 	lex      *shell.Lex
+	usesTime bool            // the build function names package time
 	meta     shell.EnvGetter // see metaEnv
 	vars     map[int]string  // stage index → Go variable
 	used     map[string]bool
 }
 
-func (g *generator) file() (*jen.File, error) {
-	f := jen.NewFile(g.opt.Package)
-	f.ImportName(dslPath, "dsl")
-	f.ImportName(cliPath, "cli")
+// build is the build function, with its doc comment.
+func (g *generator) build() (*jen.Statement, error) {
 	target, err := g.target()
 	if err != nil {
 		return nil, err
@@ -240,16 +316,9 @@ func (g *generator) file() (*jen.File, error) {
 	name := g.opt.Func
 	if name == "" {
 		name = "Build"
-		f.Comment("Build is the image the Dockerfile describes.")
-	} else {
-		f.Commentf("%s is the image the Dockerfile describes.", name)
 	}
-	f.Func().Id(name).Params().Qual(dslPath, "Stage").Block(body...)
-	if g.opt.Func == "" {
-		f.Line()
-		f.Func().Id("main").Params().Block(jen.Qual(cliPath, "Main").Call(jen.Id("Build")))
-	}
-	return f, nil
+	return jen.Commentf("%s is the image the Dockerfile describes.", name).Line().
+		Func().Id(name).Params().Qual(dslPath, "Stage").Block(body...), nil
 }
 
 // target is the index of the stage to build.

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"go/ast"
+	"go/format"
 	"go/importer"
 	"go/parser"
 	"go/token"
@@ -185,7 +186,31 @@ func FuzzGenerate(f *testing.F) {
 		if !bytes.Contains(src, []byte("func Build() dsl.Stage")) {
 			t.Fatalf("no Build function:\n%s", src)
 		}
+		if formatted, err := format.Source(src); err != nil || !bytes.Equal(formatted, src) {
+			t.Fatalf("the generated Go is not gofmt's (%v):\n%s", err, src)
+		}
 	})
+}
+
+// The generator formats the build function alone and puts it in a layout
+// formatted once (see gen.layout): the whole file must be what gofmt makes
+// of it, for every corpus Dockerfile, as a program and as a function in
+// another package.
+func TestGeneratedIsGofmt(t *testing.T) {
+	converted := 0
+	for _, c := range corpusCases(t) {
+		for _, o := range []gen.Options{{}, {Package: "images", Func: "Image"}} {
+			src, err := gen.Generate(c.Dockerfile, o)
+			if err != nil {
+				continue // rejected, as the frontend rejects it
+			}
+			converted++
+			formatted, err := format.Source(src)
+			require.NoError(t, err, c.Name)
+			require.Equal(t, string(formatted), string(src), "%s %+v", c.Name, o)
+		}
+	}
+	require.Greater(t, converted, 500)
 }
 
 // The fuzz test's checker catches a program that does not compile.

@@ -438,6 +438,7 @@ func (g *generator) healthcheck(c *instructions.HealthCheckCommand) ([]call, err
 	for _, k := range names {
 		if d := durations[k]; d != 0 {
 			opts = append(opts, dsl(k, duration(d)))
+			g.usesTime = true
 		}
 	}
 	if h.Retries != 0 {
