@@ -62,7 +62,7 @@ func (c *compiler) sourceDateEpoch(what, v string) (*time.Time, error) {
 	// the default platform first, then by the name alone.
 	key, spec, ok := c.namedSpec(v, platforms.DefaultSpec())
 	if !ok {
-		return nil, fmt.Errorf("%s SOURCE_DATE_EPOCH=%q: want seconds since 1970, \"context\" or the name of a named context (dsl.WithNamedContext): %w", what, v, ErrInvalid)
+		return nil, fmt.Errorf("%s SOURCE_DATE_EPOCH=%q: want seconds since 1970, \"context\" or the name of a named context (--build-context, dsl.WithNamedContext): %w", what, v, ErrInvalid)
 	}
 	st, ok, err := remoteContextState(key, spec)
 	if err != nil {
@@ -72,7 +72,7 @@ func (c *compiler) sourceDateEpoch(what, v string) (*time.Time, error) {
 		return nil, nil // a directory or an image has no time of its own
 	}
 	if c.opt.sources == nil {
-		return nil, fmt.Errorf("%s SOURCE_DATE_EPOCH=%q: the time of named context %s=%s comes from the daemon (dsl.WithSourceResolver): %w", what, v, key, spec, ErrInvalid)
+		return nil, fmt.Errorf("%s SOURCE_DATE_EPOCH=%q: the time of named context %s=%s comes from the daemon, which builds ask but an offline compile cannot (dsl.WithSourceResolver): %w", what, v, key, spec, ErrInvalid)
 	}
 	tm, err := c.sourceTime(st, "[internal] resolve SOURCE_DATE_EPOCH named context "+v)
 	if err != nil {

@@ -32,7 +32,7 @@ func TestSourceDateEpochNamesAContext(t *testing.T) {
 	require.Nil(t, res.Epoch, "the main context is a directory, which has no time")
 
 	_, err = epochOf("src", dsl.WithNamedContext("src", "https://github.com/moby/buildkit.git#v0.34.2"))
-	require.ErrorContains(t, err, `build arg SOURCE_DATE_EPOCH="src": the time of named context src=https://github.com/moby/buildkit.git#v0.34.2 comes from the daemon (dsl.WithSourceResolver)`)
+	require.ErrorContains(t, err, `build arg SOURCE_DATE_EPOCH="src": the time of named context src=https://github.com/moby/buildkit.git#v0.34.2 comes from the daemon, which builds ask but an offline compile cannot (dsl.WithSourceResolver)`)
 	require.ErrorIs(t, err, dsl.ErrInvalid)
 
 	for _, v := range []string{"yesterday", "1.5", "src"} {
