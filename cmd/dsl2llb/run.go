@@ -24,18 +24,6 @@ import (
 	"github.com/slipway-build/slipway/lockfile"
 )
 
-// errUsage matches every error in the command line.
-var errUsage = cmdutil.ErrUsage
-
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string        { return e.msg }
-func (e *usageError) Is(target error) bool { return target == errUsage }
-
-func usagef(format string, args ...any) error {
-	return &usageError{fmt.Sprintf(format, args...)}
-}
-
 // updateLockCommandEnv is how the program learns the command line to
 // suggest for adding a missing image (see package cli).
 const updateLockCommandEnv = "SLIPWAY_UPDATE_LOCK_COMMAND"
@@ -77,26 +65,26 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 			fs.PrintDefaults()
 			return nil, err
 		}
-		return nil, usagef("%v", err)
+		return nil, cmdutil.Usagef("%v", err)
 	}
 	if fs.NArg() == 0 {
-		return nil, usagef("no PACKAGE given")
+		return nil, cmdutil.Usagef("no PACKAGE given")
 	}
 	o.pkg = fs.Arg(0)
 	if o.update != lockfile.UpdateNone && (o.pkg == "all" || o.pkg == "missing") {
-		return nil, usagef("write --update-lock=%s, with '=': a bare --update-lock takes no value", o.pkg)
+		return nil, cmdutil.Usagef("write --update-lock=%s, with '=': a bare --update-lock takes no value", o.pkg)
 	}
 	o.progArgs = fs.Args()[1:]
 	if formats[o.format] == nil {
-		return nil, usagef("unknown --format %q (want pb, json or dot)", o.format)
+		return nil, cmdutil.Usagef("unknown --format %q (want pb, json or dot)", o.format)
 	}
 	if o.platform != "" {
 		if _, err := platforms.Parse(o.platform); err != nil {
-			return nil, usagef("--platform %q: %v", o.platform, err)
+			return nil, cmdutil.Usagef("--platform %q: %v", o.platform, err)
 		}
 	}
 	if o.update != lockfile.UpdateNone && o.lock == "" {
-		return nil, usagef("--update-lock needs --lock FILE")
+		return nil, cmdutil.Usagef("--update-lock needs --lock FILE")
 	}
 	return &o, nil
 }
@@ -243,7 +231,7 @@ func runProgram(ctx context.Context, bin string, o *options, args []string, stde
 		msg = exit.String()
 	}
 	if exit.ExitCode() == 2 {
-		return nil, usagef("%s %s: %s", o.pkg, strings.Join(o.progArgs, " "), msg)
+		return nil, cmdutil.Usagef("%s %s: %s", o.pkg, strings.Join(o.progArgs, " "), msg)
 	}
 	return nil, fmt.Errorf("%s: %s", o.pkg, msg)
 }

@@ -20,15 +20,9 @@ import (
 	"github.com/slipway-build/slipway/lockfile"
 )
 
-var errUsage = cmdutil.ErrUsage
-
 // maxInput bounds what is read: a definition larger than this is not one a
 // build tool wrote.
 const maxInput = 256 << 20
-
-func usageError(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
-}
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("llb2dockerfile", flag.ContinueOnError)
@@ -48,10 +42,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fs.Usage()
 			return err
 		}
-		return usageError("%v", err)
+		return cmdutil.Usagef("%v", err)
 	}
 	if fs.NArg() > 1 {
-		return usageError("one LLB file at most, got %d arguments", fs.NArg())
+		return cmdutil.Usagef("one LLB file at most, got %d arguments", fs.NArg())
 	}
 	name := fs.Arg(0)
 	in := stdin
@@ -96,7 +90,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if *platform != "" {
 		p, err := platforms.Parse(*platform)
 		if err != nil {
-			return usageError("--platform %q: %v", *platform, err)
+			return cmdutil.Usagef("--platform %q: %v", *platform, err)
 		}
 		o.Platform = &p
 	}

@@ -12,6 +12,17 @@ import (
 // ErrUsage matches every error in a command line.
 var ErrUsage = errors.New("usage error")
 
+// usageError is a command-line error: its message alone, matching ErrUsage.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string        { return e.msg }
+func (e *usageError) Is(target error) bool { return target == ErrUsage }
+
+// Usagef is an error in the command line, which ExitCode ends with 2.
+func Usagef(format string, args ...any) error {
+	return &usageError{fmt.Sprintf(format, args...)}
+}
+
 // ExitCode prints err on one line, prefixed with the command's name, and
 // returns the exit status for it: 0 for none (or -h), 2 for a usage error,
 // which also points at -h, 1 for anything else.
