@@ -180,13 +180,17 @@ func layout(k layoutKey) (head, tail []byte, err error) {
 	return parts[0], parts[2], nil
 }
 
+// funcName is the build function's name: -func's, or Build in a program.
+func (g *generator) funcName() string {
+	if g.opt.Func != "" {
+		return g.opt.Func
+	}
+	return "Build"
+}
+
 // render is the Go file of the build function: its layout around it.
 func (g *generator) render(build *jen.Statement) ([]byte, error) {
-	name := g.opt.Func
-	if name == "" {
-		name = "Build"
-	}
-	head, tail, err := layout(layoutKey{pkg: g.opt.Package, fn: name, main: g.opt.Func == "", time: g.usesTime})
+	head, tail, err := layout(layoutKey{pkg: g.opt.Package, fn: g.funcName(), main: g.opt.Func == "", time: g.usesTime})
 	if err != nil {
 		return nil, err
 	}
@@ -313,10 +317,7 @@ func (g *generator) build() (*jen.Statement, error) {
 			body = append(body, jen.Id(g.vars[i]).Op(":=").Add(st))
 		}
 	}
-	name := g.opt.Func
-	if name == "" {
-		name = "Build"
-	}
+	name := g.funcName()
 	return jen.Commentf("%s is the image the Dockerfile describes.", name).Line().
 		Func().Id(name).Params().Qual(dslPath, "Stage").Block(body...), nil
 }
