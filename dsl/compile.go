@@ -187,19 +187,19 @@ func Compile(ctx context.Context, s Stage, opts ...CompileOption) (*Result, erro
 			return nil, err
 		}
 		c.epochResolved = true
-		if tm != nil {
-			c.epoch = tm
-			c.globalArgs = c.globalArgs.AddOrReplace("SOURCE_DATE_EPOCH", strconv.FormatInt(tm.Unix(), 10))
-		}
+		c.epoch = tm
 		// As the frontend does, the build arg then holds the time in
 		// seconds, or is gone when there is none.
 		c.opt.buildArgs = maps.Clone(c.opt.buildArgs)
-		if _, given := c.opt.buildArgs["SOURCE_DATE_EPOCH"]; given {
-			if tm != nil {
-				c.opt.buildArgs["SOURCE_DATE_EPOCH"] = strconv.FormatInt(tm.Unix(), 10)
-			} else {
-				delete(c.opt.buildArgs, "SOURCE_DATE_EPOCH")
+		_, given := c.opt.buildArgs["SOURCE_DATE_EPOCH"]
+		switch {
+		case tm != nil:
+			c.globalArgs = c.globalArgs.AddOrReplace("SOURCE_DATE_EPOCH", c.epochSeconds())
+			if given {
+				c.opt.buildArgs["SOURCE_DATE_EPOCH"] = c.epochSeconds()
 			}
+		case given:
+			delete(c.opt.buildArgs, "SOURCE_DATE_EPOCH")
 		}
 	}
 	c.target = s.n
@@ -523,10 +523,13 @@ func (c *compiler) metaArgs(d *stageState, decls []globalArg) (*llb.EnvList, err
 			deleted := args.Delete("SOURCE_DATE_EPOCH")
 			return &deleted, nil
 		}
-		args = args.AddOrReplace("SOURCE_DATE_EPOCH", strconv.FormatInt(c.epoch.Unix(), 10))
+		args = args.AddOrReplace("SOURCE_DATE_EPOCH", c.epochSeconds())
 	}
 	return args, nil
 }
+
+// epochSeconds is SOURCE_DATE_EPOCH as the frontend writes it back.
+func (c *compiler) epochSeconds() string { return strconv.FormatInt(c.epoch.Unix(), 10) }
 
 // choose is the candidate of a FromNamed whose name the reference expands
 // to, compiled; nil means the reference names an image.
