@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/format"
 	"go/token"
 	"slices"
 	"strconv"
@@ -194,14 +195,46 @@ func (g *generator) render(build *jen.Statement) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := bytes.NewBuffer(make([]byte, 0, len(head)+len(tail)+1024))
-	out.Write(head)
-	if err := build.RenderWithFile(out, newFile(g.opt.Package)); err != nil {
+	fn, err := formatFunc(build, g.opt.Package)
+	if err != nil {
 		return nil, err
 	}
-	out.WriteByte('\n')
-	out.Write(tail)
-	return out.Bytes(), nil
+	out := make([]byte, 0, len(head)+len(fn)+len(tail)+1)
+	out = append(append(append(append(out, head...), fn...), '\n'), tail...)
+	return out, nil
+}
+
+// formatFunc is the build function's text as gofmt prints it. jennifer's
+// Statement.RenderWithFile hands gofmt the function alone, which gofmt
+// parses twice: as a file, which fails for want of a package clause, and
+// again as one. Here jennifer renders it unformatted, below a package
+// clause gofmt parses once; it is a quarter of gofmt's work on a small
+// Dockerfile's function. The text is the same (TestGeneratedIsGofmt).
+func formatFunc(build *jen.Statement, pkg string) ([]byte, error) {
+	f := newFile(pkg)
+	f.NoFormat = true
+	f.Comment(cutMark)
+	f.Add(build)
+	var raw bytes.Buffer
+	if err := f.Render(&raw); err != nil {
+		return nil, err
+	}
+	_, body, ok := bytes.Cut(raw.Bytes(), []byte("// "+cutMark+"\n"))
+	if !ok {
+		return nil, fmt.Errorf("the unformatted function has no %s mark", cutMark)
+	}
+	const clause = "package p\n\n"
+	src := make([]byte, 0, len(clause)+len(body))
+	src = append(append(src, clause...), body...)
+	out, err := format.Source(src)
+	if err != nil {
+		return nil, fmt.Errorf("formatting the build function: %w", err)
+	}
+	fn, ok := bytes.CutPrefix(out, []byte(clause))
+	if !ok {
+		return nil, fmt.Errorf("gofmt moved the package clause of the build function")
+	}
+	return bytes.TrimSuffix(fn, []byte("\n")), nil
 }
 
 // allCaps are the capabilities of a daemon of BuildKit's version, listed
@@ -259,6 +292,7 @@ type generator struct {
 	lex      *shell.Lex
 	usesTime bool            // the build function names package time
 	meta     shell.EnvGetter // see metaEnv
+	bases    map[int]base    // see base
 	vars     map[int]string  // stage index → Go variable
 	used     map[string]bool
 }
@@ -349,17 +383,34 @@ func (g *generator) stageIndex(name string, before int) int {
 	return -1
 }
 
-// baseName is a FROM's base as the frontend reads it: expanded with the
+// baseName is stage i's base as the frontend reads it: expanded with the
 // global args' defaults, for telling a stage from an image.
-func (g *generator) baseName(s instructions.Stage) string {
-	if !strings.ContainsAny(s.BaseName, "$'\"\\`") {
-		return s.BaseName // nothing the lexer would change
+func (g *generator) baseName(i int) string { return g.base(i).name }
+
+// base is stage i's base, worked out once.
+func (g *generator) base(i int) base {
+	if b, ok := g.bases[i]; ok {
+		return b
 	}
-	w, _, err := g.lex.ProcessWord(s.BaseName, g.metaEnv())
-	if err != nil {
-		return s.BaseName
+	b := base{name: g.stages[i].BaseName}
+	if strings.ContainsAny(b.name, "$'\"\\`") { // else nothing the lexer would change
+		if w, unmatched, err := g.lex.ProcessWord(b.name, g.metaEnv()); err == nil {
+			b.name, b.unmatched = w, len(unmatched) > 0
+		}
 	}
-	return w
+	if g.bases == nil {
+		g.bases = map[int]base{}
+	}
+	g.bases[i] = b
+	return b
+}
+
+// base is a FROM's base, expanded.
+type base struct {
+	name string
+	// unmatched is set when it names a variable the global args do not
+	// define.
+	unmatched bool
 }
 
 // hasShared reports FROM options that every stage shares.
@@ -434,7 +485,7 @@ func (g *generator) deps(i int) []int {
 			out = append(out, j)
 		}
 	}
-	add(g.baseName(g.stages[i]))
+	add(g.baseName(i))
 	out = append(out, g.candidates(i)...)
 	for _, cmd := range g.stages[i].Commands {
 		switch c := cmd.(type) {
@@ -458,15 +509,11 @@ func (g *generator) deps(i int) []int {
 // generator cannot evaluate (FROM stage-$TARGETOS): every earlier named
 // stage, when the base is not a stage or image the generator can tell.
 func (g *generator) candidates(i int) []int {
-	s := g.stages[i]
-	if !strings.Contains(s.BaseName, "$") || g.stageIndex(g.baseName(s), i) >= 0 {
-		return nil
-	}
 	// Only a variable the global ARGs do not define (a predefined one such
 	// as TARGETOS) leaves the choice to build time; with the defaults of
 	// declared ones, the generator decides.
-	res, err := g.lex.ProcessWordWithMatches(s.BaseName, g.metaEnv())
-	if err != nil || len(res.Unmatched) == 0 {
+	b := g.base(i)
+	if !b.unmatched || g.stageIndex(b.name, i) >= 0 {
 		return nil
 	}
 	var out []int

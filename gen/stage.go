@@ -78,7 +78,7 @@ func withLine(err error, loc []parser.Range) error {
 
 func (g *generator) from(i int) (*jen.Statement, error) {
 	s := g.stages[i]
-	if j := g.stageIndex(g.baseName(s), i); j >= 0 {
+	if j := g.stageIndex(g.baseName(i), i); j >= 0 {
 		return jen.Qual(dslPath, "FromStage").Call(jen.Id(g.vars[j])), nil
 	}
 	args := []jen.Code{jen.Lit(s.BaseName)}
