@@ -2,7 +2,8 @@
 # sub-benchmark per case and side (NAME/CASE/SIDE), take the median of the
 # runs of each, and print the median and worst ratio of side B to side A
 # over the cases, and with T set, how many cases are above T, and which. Set A, B
-# (and T) with -v.
+# (and T) with -v. With NEAR set instead, print only the names of the cases
+# whose ratio is above NEAR, one per line.
 function median(key,   i, j, t, m, v) {
 	m = k[key]
 	for (i = 1; i <= m; i++) v[i] = ns[key, i] + 0
@@ -14,6 +15,10 @@ function median(key,   i, j, t, m, v) {
 	key = c SUBSEP side; k[key]++; ns[key, k[key]] = $3; cases[c] = 1
 }
 END {
+	if (NEAR != "") {
+		for (c in cases) if (median(c SUBSEP B) / median(c SUBSEP A) > NEAR + 0) print c
+		exit
+	}
 	for (c in cases) { r = median(c SUBSEP B) / median(c SUBSEP A); rs[++n] = r; if (r > worst) { worst = r; wc = c }; if (T != "" && r > T + 0) { above++; list = list sprintf(" %s:%.2f", c, r) } }
 	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (rs[j] < rs[i]) { x = rs[i]; rs[i] = rs[j]; rs[j] = x }
 	printf "cases: %d  median ratio %s/%s: %.2f  worst: %.2f (case %s)", n, B, A, rs[int((n + 1) / 2)], worst, wc
