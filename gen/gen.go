@@ -208,8 +208,8 @@ func (g *generator) render(build *jen.Statement) ([]byte, error) {
 // Statement.RenderWithFile hands gofmt the function alone, which gofmt
 // parses twice: as a file, which fails for want of a package clause, and
 // again as one. Here jennifer renders it unformatted, below a package
-// clause gofmt parses once; it is a quarter of gofmt's work on a small
-// Dockerfile's function. The text is the same (TestGeneratedIsGofmt).
+// clause gofmt parses once; the failed parse was a third of the parsing of
+// a small Dockerfile's function. The text is the same (TestGeneratedIsGofmt).
 func formatFunc(build *jen.Statement, pkg string) ([]byte, error) {
 	f := newFile(pkg)
 	f.NoFormat = true
