@@ -226,6 +226,11 @@ func (c *compiler) dispatchCopy(d *stageState, in *copyIns) error {
 	if err != nil {
 		return fmt.Errorf("--chmod %q: %w", o.chmod, err)
 	}
+	// ADD's --checksum is a word too: an ARG without a value makes it
+	// empty, which is no checksum.
+	if o.checksum, err = d.expand(o.checksum); err != nil {
+		return fmt.Errorf("--checksum %q: %w", in.opts.checksum, err)
+	}
 	dest, err := c.relativeToWorkdir(d, destWord)
 	if err != nil {
 		return fmt.Errorf("destination %q: %w", in.dest, err)

@@ -198,7 +198,7 @@ func TestCompileErrors(t *testing.T) {
 		{"unknown network", dsl.From("alpine").Run("x", dsl.Network("bridge")), `instruction 2 (RUN): network "bridge": want default, none or host`},
 		{"unknown security", dsl.From("alpine").Run("x", dsl.Security("root")), `instruction 2 (RUN): security "root"`},
 		{"mount over root", dsl.From("alpine").Run("x", dsl.CacheMount("/")), `instruction 2 (RUN): mount 1 (type=cache): target "/": cannot mount over /`},
-		{"mount without target", dsl.From("alpine").Run("x", dsl.BindMount("")), "instruction 2 (RUN): mount 1 (type=bind): no target"},
+		{"mount without target at /", dsl.From("alpine").Run("x", dsl.BindMount("")), `instruction 2 (RUN): mount 1 (type=bind): target "": cannot mount over /`},
 		{"bad sharing", dsl.From("alpine").Run("x", dsl.CacheMount("/c", dsl.Sharing("public"))), `mount 1 (type=cache): sharing "public"`},
 		{"sharing on bind", dsl.From("alpine").Run("x", dsl.BindMount("/c", dsl.Sharing("locked"))), "mount 1 (type=bind): sharing is only for cache mounts"},
 		{"uid on tmpfs", dsl.From("alpine").Run("x", dsl.TmpfsMount("/t", dsl.UID(1))), "mount 1 (type=tmpfs): mode, uid and gid are not allowed for tmpfs mounts"},

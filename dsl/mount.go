@@ -90,7 +90,8 @@ func newMount(typ, target string, opts []MountOption) *mountSpec {
 // BindMount mounts a path of the build context (or, with a Stage among the
 // options, of that stage) at target for the RUN step, read-only unless
 // [ReadWrite], as --mount=type=bind does. [Source] picks the path; the
-// default is the whole context.
+// default is the whole context. A relative target, or "", is in the
+// working directory, as in a Dockerfile.
 func BindMount(target string, opts ...MountOption) RunOption { return newMount("bind", target, opts) }
 
 // CacheMount mounts a persistent cache directory at target, as
@@ -344,9 +345,8 @@ func (c *compiler) mount(d *stageState, spec *mountSpec) (llb.RunOption, error) 
 		}
 		mountOpts = append(mountOpts, llb.AsPersistentCacheDir("/"+id, sharing))
 	}
-	if m.target == "" {
-		return nil, fmt.Errorf("no target: %w", ErrInvalid)
-	}
+	// Without a target, the mount is at the working directory, as the
+	// frontend has it: the relative path "" is the directory itself.
 	target := m.target
 	if !system.IsAbsolutePath(filepath.Clean(m.target)) {
 		dir, err := d.state.GetDir(c.ctx)

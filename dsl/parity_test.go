@@ -466,6 +466,29 @@ ENTRYPOINT ["/app"]
 			}(),
 		},
 		{
+			// From Dockerfiles of other projects: a mount without a target is at
+			// the working directory, and ADD's --checksum is expanded, so an
+			// ARG without a value means no checksum.
+			name: "mount-at-workdir-and-checksum-from-arg",
+			dockerfile: `FROM busybox
+ARG SUM
+ARG TOOL_SUM=sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d1dc68d
+WORKDIR /src
+RUN --mount=type=bind go build .
+RUN --mount=type=tmpfs ls
+ADD --checksum=${SUM} https://example.com/tool.tgz /opt/
+ADD --checksum=$TOOL_SUM https://example.com/bin/tool /usr/local/bin/tool
+`,
+			build: dsl.From("busybox").
+				Arg("SUM").
+				Arg("TOOL_SUM", "sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d1dc68d").
+				Workdir("/src").
+				Run("go build .", dsl.BindMount("")).
+				Run("ls", dsl.TmpfsMount("")).
+				Add("https://example.com/tool.tgz", "/opt/", dsl.Checksum("${SUM}")).
+				Add("https://example.com/bin/tool", "/usr/local/bin/tool", dsl.Checksum("$TOOL_SUM")),
+		},
+		{
 			name:    "add-urls-and-git",
 			network: true,
 			dockerfile: `FROM busybox
