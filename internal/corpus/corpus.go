@@ -1,7 +1,8 @@
-// Package corpus reads BuildKit's own test Dockerfiles from the module cache,
-// a corpus nobody here wrote: the parser's test files and the Dockerfile
-// literals of the frontend's integration tests. The generator's parity test
-// and the decompiler's round trip share it.
+// Package corpus reads Dockerfiles nobody here wrote from the module cache:
+// BuildKit's own test Dockerfiles (the parser's test files and the
+// Dockerfile literals of the frontend's integration tests), and the
+// Dockerfiles BuildKit and containerd build themselves with. The generator's
+// parity test and the decompiler's round trip share it.
 package corpus
 
 import (
@@ -9,6 +10,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,16 +29,66 @@ type Case struct {
 
 // BuildKitDir is where the BuildKit module of go.mod is, as `go list -m`
 // finds it.
-func BuildKitDir() (string, error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/moby/buildkit").Output()
+func BuildKitDir() (string, error) { return moduleDir("github.com/moby/buildkit") }
+
+func moduleDir(module string) (string, error) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module).Output()
 	if err != nil {
-		return "", fmt.Errorf("finding the buildkit module: %w", err)
+		return "", fmt.Errorf("finding the module %s: %w", module, err)
 	}
 	dir := strings.TrimSpace(string(out))
 	if dir == "" {
-		return "", fmt.Errorf("finding the buildkit module: not in the module cache")
+		return "", fmt.Errorf("finding the module %s: not in the module cache", module)
 	}
 	return dir, nil
+}
+
+// projects are modules of go.mod, pinned there, whose own Dockerfiles
+// (the builds of the project, its tools and its test images) join the
+// corpus as "NAME/PATH": real multi-stage builds, written by people who
+// know BuildKit well.
+var projects = []struct{ name, module string }{
+	{"buildkit", "github.com/moby/buildkit"},
+	{"containerd", "github.com/containerd/containerd/v2"},
+}
+
+// projectDockerfiles are the files of a module named as Dockerfiles are
+// (Dockerfile, Dockerfile.NAME, NAME.Dockerfile), outside the directories
+// of test data, which Cases reads on its own terms or leaves out.
+func projectDockerfiles(name, module string) ([]Case, error) {
+	dir, err := moduleDir(module)
+	if err != nil {
+		return nil, err
+	}
+	var out []Case
+	err = filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if e.IsDir() {
+			switch e.Name() {
+			case "testdata", "testfiles", "testfiles-negative", "vendor":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		base := strings.ToLower(e.Name())
+		if !e.Type().IsRegular() || strings.HasSuffix(base, ".md") || strings.HasSuffix(base, ".dockerignore") ||
+			!(base == "dockerfile" || strings.HasPrefix(base, "dockerfile.") || strings.HasSuffix(base, ".dockerfile")) {
+			return nil
+		}
+		dt, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		out = append(out, Case{Name: name + "/" + filepath.ToSlash(rel), Dockerfile: dt})
+		return nil
+	})
+	return out, err
 }
 
 // Cases reads the corpus: the parser's test files,
@@ -44,7 +96,8 @@ func BuildKitDir() (string, error) {
 // `dockerfile := []byte(...)` literals of
 // frontend/dockerfile/dockerfile_*_test.go, taken out with go/ast (for
 // integration.UnixOrWindows(a, b) the Unix one; literals built with fmt are
-// skipped).
+// skipped), then the Dockerfiles of the projects, in the order WalkDir
+// finds them.
 func Cases() ([]Case, error) {
 	dir, err := BuildKitDir()
 	if err != nil {
@@ -69,6 +122,13 @@ func Cases() ([]Case, error) {
 	sort.Strings(tests)
 	for _, f := range tests {
 		found, err := integrationDockerfiles(f)
+		if err != nil {
+			return nil, err
+		}
+		cases = append(cases, found...)
+	}
+	for _, p := range projects {
+		found, err := projectDockerfiles(p.name, p.module)
 		if err != nil {
 			return nil, err
 		}
