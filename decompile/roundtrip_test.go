@@ -17,11 +17,14 @@ import (
 
 // roundTripThreshold is the least number of corpus cases whose round trip
 // must hold; it only goes up.
-const roundTripThreshold = 266
+const roundTripThreshold = 282
 
 // knownDifferences are corpus cases whose round trip does not hold, with
 // the reason. They count as failures; the list is for the reader.
-var knownDifferences = map[string]string{}
+var knownDifferences = map[string]string{
+	"buildkit/hack/dockerfiles/lint.Dockerfile":  "a stage's ARGs are in its RUNs' env but not in its config; a stage FROM it sets its config env again, which moves those keys behind the ARGs. The decompiler writes env changes without history as ENV, so the keys move differently and it adds ENV lines the original lacks",
+	"buildkit/hack/dockerfiles/shfmt.Dockerfile": "FROM a stage sets the config env again, moving PATH behind the stage's ARG; the decompiler, which writes the two stages as one, reorders with an ENV the history lacks",
+}
 
 // roundTrip compiles a Dockerfile with the frontend, decompiles the
 // definition stripped of its metadata, compiles the result, and compares.
@@ -121,4 +124,24 @@ CMD ["echo", "\"quoted\" and \\ and \u00e9"]
 			require.NoError(t, err, "decompiled:\n%s", out)
 		})
 	}
+}
+
+// The frontend runs the steps after an absolute WORKDIR in the path as
+// written, "/out/", though its mkdir makes "/out"; a stage outside the
+// image has no history to spell it, so the decompiler takes it from the
+// next RUN (found in BuildKit's own Dockerfile).
+func TestWorkdirAsWrittenRoundTrip(t *testing.T) {
+	df := `FROM busybox AS filter
+COPY --link tools/ /out/
+WORKDIR /out/
+RUN rm -f unwanted
+WORKDIR sub/
+RUN ls
+
+FROM scratch
+COPY --from=filter /out/ /
+`
+	out, err := roundTrip(t, []byte(df))
+	require.NoError(t, err, "decompiled:\n%s", out)
+	require.Contains(t, out, "WORKDIR /out/\n")
 }

@@ -69,7 +69,7 @@ func (d *decompiler) writeStage(s *stage) error {
 	}
 	chain := d.hist != nil && d.inChain(s)
 	d.curChain = chain
-	for _, dg := range s.steps {
+	for i, dg := range s.steps {
 		if chain {
 			if err := d.hist.configUntilLayer(d, st); err != nil {
 				return err
@@ -82,7 +82,7 @@ func (d *decompiler) writeStage(s *stage) error {
 			err = d.writeRun(st, dg, op, o.Exec)
 		case *pb.Op_File:
 			if mk, ok := o.File.Actions[0].Action.(*pb.FileAction_Mkdir); ok && len(o.File.Actions) == 1 {
-				err = d.writeWorkdir(st, dg, mk.Mkdir)
+				err = d.writeWorkdir(st, dg, mk.Mkdir, d.nextCwd(s.steps[i+1:]))
 			} else {
 				err = d.writeCopy(st, dg, op, o.File, false)
 			}
@@ -243,7 +243,28 @@ func validKey(k string) bool {
 	return k != "" && !strings.ContainsAny(k, "= \t\n\r\"'\\$") && checkText("name", k) == nil
 }
 
-func (d *decompiler) writeWorkdir(st *frontState, dg digest.Digest, mk *pb.FileActionMkDir) error {
+// nextCwd is the working directory of the first RUN among steps, before
+// another WORKDIR, or "".
+func (d *decompiler) nextCwd(steps []digest.Digest) string {
+	for _, dg := range steps {
+		switch o := d.g.ops[dg].Op.(type) {
+		case *pb.Op_Exec:
+			return o.Exec.GetMeta().GetCwd()
+		case *pb.Op_File:
+			if _, ok := o.File.Actions[0].Action.(*pb.FileAction_Mkdir); ok && len(o.File.Actions) == 1 {
+				return ""
+			}
+		}
+	}
+	return ""
+}
+
+// writeWorkdir writes the WORKDIR of a mkdir. The mkdir's path is clean,
+// but the frontend runs the steps after an absolute WORKDIR in the path
+// as written ("WORKDIR /out/" runs them in /out/): the image history has
+// it, for the stages of the image, and the cwd of the next RUN, cwd, for
+// any stage.
+func (d *decompiler) writeWorkdir(st *frontState, dg digest.Digest, mk *pb.FileActionMkDir, cwd string) error {
 	wantTime := int64(-1)
 	if d.epochTime != nil {
 		wantTime = d.epochTime.UnixNano()
@@ -254,15 +275,20 @@ func (d *decompiler) writeWorkdir(st *frontState, dg digest.Digest, mk *pb.FileA
 	if err := checkText("path", mk.Path); err != nil {
 		return d.unsupported(dg, "%v", err)
 	}
-	// The image history has the path as written (the config keeps it so).
+	// The config keeps the path as written too.
 	wd := mk.Path
+	asWritten := func(p string) bool {
+		return path.Clean(p) == mk.Path && plainWord(word(p)) && checkText("path", p) == nil
+	}
 	if h, ok := d.hist.peekLayer(d.curChain); ok {
-		if p, ok := strings.CutPrefix(h, "WORKDIR "); ok && path.Clean(p) == mk.Path && plainWord(word(p)) && checkText("path", p) == nil {
+		if p, ok := strings.CutPrefix(h, "WORKDIR "); ok && asWritten(p) {
 			wd = p
 		}
+	} else if path.IsAbs(cwd) && asWritten(cwd) {
+		wd = cwd
 	}
 	d.out.add("WORKDIR %s", word(wd))
-	st.dir = mk.Path
+	st.dir = wd
 	st.img.Config.WorkingDir = wd
 	return nil
 }
