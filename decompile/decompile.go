@@ -133,10 +133,21 @@ func (d *decompiler) targetPlatform() ocispecs.Platform {
 	return platforms.Normalize(platforms.DefaultSpec())
 }
 
-// lines collects the Dockerfile.
-type lines struct{ strings.Builder }
+// lines collects the Dockerfile, a line at a time; a line written may be
+// changed later (see argsOfParent).
+type lines struct{ l []string }
 
-func (l *lines) add(format string, args ...any) {
-	fmt.Fprintf(&l.Builder, format, args...)
-	l.WriteByte('\n')
+// add writes a line and returns its index.
+func (l *lines) add(format string, args ...any) int {
+	l.l = append(l.l, fmt.Sprintf(format, args...))
+	return len(l.l) - 1
+}
+
+func (l *lines) String() string {
+	var b strings.Builder
+	for _, s := range l.l {
+		b.WriteString(s)
+		b.WriteByte('\n')
+	}
+	return b.String()
 }

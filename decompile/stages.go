@@ -33,6 +33,8 @@ type decompiler struct {
 	// curChain is whether the stage being written is one the image
 	// history records.
 	curChain bool
+	// splits counts the stages splitStage made.
+	splits int
 }
 
 // stage is a named stage of the Dockerfile: a chain of steps from a base

@@ -25,9 +25,39 @@ type frontState struct {
 	img      dockerspec.DockerOCIImage
 	platform ocispecs.Platform
 	cmdSet   bool
+	// envLines are the ENV lines envFor wrote for the stage without a
+	// history to tell ENV from ARG: they make the same steps, but only ENV
+	// reaches the config, which a stage FROM this one sets again. envBase
+	// is the config env before the first of them.
+	envLines []envLine
+	envBase  []string
+	// parent is the stage's state when it is FROM another stage, until
+	// its env first changes.
+	parent *frontState
+	// fromLine is the index of the stage's FROM line, name its name.
+	fromLine int
+	name     string
+}
+
+// reAdded is env after FROM a stage whose config env is cfg: the frontend
+// sets each again, which moves it to the end.
+func reAdded(env, cfg []string) []string {
+	env = slices.Clone(env)
+	for _, kv := range cfg {
+		env = slices.DeleteFunc(env, func(e string) bool { return envKey(e) == envKey(kv) })
+		env = append(env, kv)
+	}
+	return env
+}
+
+// envLine is an ENV line of the Dockerfile and the pairs it sets.
+type envLine struct {
+	line int
+	kvs  []string
 }
 
 func (st *frontState) setEnv(k, v string) {
+	st.parent = nil
 	st.env = slices.DeleteFunc(st.env, func(kv string) bool { return envKey(kv) == k })
 	st.env = append(st.env, k+"="+v)
 }

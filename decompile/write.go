@@ -67,6 +67,7 @@ func (d *decompiler) writeStage(s *stage) error {
 	if err != nil {
 		return err
 	}
+	st.fromLine, st.name = len(d.out.l)-1, s.name
 	chain := d.hist != nil && d.inChain(s)
 	d.curChain = chain
 	for i, dg := range s.steps {
@@ -119,6 +120,7 @@ func (d *decompiler) begin(s *stage) (*frontState, error) {
 			k, v, _ := strings.Cut(kv, "=")
 			st.setEnv(k, v)
 		}
+		st.envLines, st.envBase, st.parent = nil, nil, s.from.state
 		st.cmdSet = false
 		d.out.add("FROM %s%s", s.from.name, as)
 		return st, nil
@@ -181,6 +183,12 @@ func (d *decompiler) envFor(st *frontState, dg digest.Digest, want []string) err
 	if len(want)+len(st.env) > maxEnv {
 		return d.unsupported(dg, "an env of %d variables, more than %d", len(want), maxEnv)
 	}
+	if d.argsOfParent(st, want); slices.Equal(st.env, want) {
+		return nil
+	}
+	if d.splitStage(st, want); slices.Equal(st.env, want) {
+		return nil
+	}
 	for k := len(want); k >= 0; k-- {
 		if !keptInPlace(st.env, want, k) {
 			continue
@@ -198,10 +206,128 @@ func (d *decompiler) envFor(st *frontState, dg digest.Digest, want []string) err
 			pairs = append(pairs, key+"="+q)
 			st.setEnv(key, v)
 		}
-		d.out.add("ENV %s", strings.Join(pairs, " "))
+		line := d.out.add("ENV %s", strings.Join(pairs, " "))
+		if !d.curChain {
+			if len(st.envLines) == 0 {
+				st.envBase = slices.Clone(st.img.Config.Env)
+			}
+			st.envLines = append(st.envLines, envLine{line: line, kvs: slices.Clone(want[k:])})
+		}
+		for _, kv := range want[k:] {
+			key, v, _ := strings.Cut(kv, "=")
+			st.img.Config.Env = addConfigEnv(st.img.Config.Env, key, v)
+		}
 		return nil
 	}
 	return d.unsupported(dg, "env %s cannot follow env %s: a Dockerfile cannot unset a variable or reorder what it does not set", short(keys(want)), short(keys(st.env)))
+}
+
+// maxFlip bounds the ENV lines of a stage bestFlip weighs, two to the
+// power of which it tries.
+const maxFlip = 8
+
+// argsOfParent writes ENV lines of the stage this one is FROM as ARG, when
+// that brings the env of this stage's first step closer to want: FROM a
+// stage sets the stage's config env again, which moves the keys of its
+// ENVs to the end and leaves those of its ARGs in place. It is tried once,
+// at the first env the first such stage needs, before anything else
+// changed it, and only on ENV lines envFor wrote for a stage without
+// history.
+func (d *decompiler) argsOfParent(st *frontState, want []string) {
+	p := st.parent
+	st.parent = nil
+	if p == nil || len(p.envLines) == 0 {
+		return
+	}
+	mask, env, cfg, ok := bestFlip(p, want, envCost(st.env, want), 1)
+	// The first stage FROM this one decides: a later one may not change
+	// what an earlier one was written for.
+	d.flip(p, mask)
+	if !ok {
+		return
+	}
+	p.img.Config.Env = cfg
+	st.env = env
+	st.img.Config.Env = slices.Clone(cfg)
+}
+
+// splitStage ends the stage written so far and goes on FROM it, when that
+// brings the env of the next step closer to want: FROM a stage sets its
+// config env again, which moves those keys to the end. A stage FROM a
+// stage used nowhere else is one chain of steps, which the decompiler
+// writes as one stage; the env tells where the second began, and which
+// ENV lines before were ARGs.
+func (d *decompiler) splitStage(st *frontState, want []string) {
+	if len(st.img.Config.OnBuild) > 0 {
+		return // FROM the stage would run its triggers
+	}
+	mask, env, cfg, ok := bestFlip(st, want, envCost(st.env, want), 0)
+	if !ok {
+		return
+	}
+	d.flip(st, mask)
+	d.splits++
+	base := fmt.Sprintf("base-%d", d.splits)
+	as := ""
+	if st.name != "" {
+		as = " AS " + st.name
+	}
+	d.out.l[st.fromLine] = strings.TrimSuffix(d.out.l[st.fromLine], as) + " AS " + base
+	d.out.add("")
+	st.fromLine = d.out.add("FROM %s%s", base, as)
+	st.env = env
+	st.img.Config.Env = cfg
+	st.cmdSet = false
+}
+
+// bestFlip finds which of p's ENV lines, written as ARG, give the env
+// closest to want after FROM p, trying the sets of lines from the first
+// (0 is none) on: the set, the env and the config env, if it costs less
+// than cost.
+func bestFlip(p *frontState, want []string, cost, first int) (mask int, env, cfg []string, ok bool) {
+	if len(p.envLines) > maxFlip {
+		return 0, nil, nil, false
+	}
+	for m := first; m < 1<<len(p.envLines); m++ {
+		c := p.img.Config.Env
+		if len(p.envLines) > 0 {
+			c = slices.Clone(p.envBase)
+			for i, l := range p.envLines {
+				if m&(1<<i) == 0 {
+					for _, kv := range l.kvs {
+						k, v, _ := strings.Cut(kv, "=")
+						c = addConfigEnv(c, k, v)
+					}
+				}
+			}
+		}
+		e := reAdded(p.env, c)
+		if n := envCost(e, want); n < cost {
+			mask, env, cfg, cost, ok = m, e, slices.Clone(c), n, true
+		}
+	}
+	return mask, env, cfg, ok
+}
+
+// flip writes the ENV lines of p in mask as ARG, and settles the rest.
+func (d *decompiler) flip(p *frontState, mask int) {
+	for i, l := range p.envLines {
+		if mask&(1<<i) != 0 {
+			d.out.l[l.line] = "ARG" + strings.TrimPrefix(d.out.l[l.line], "ENV")
+		}
+	}
+	p.envLines, p.envBase = nil, nil
+}
+
+// envCost is how many keys envFor sets to make env want, or more than
+// want has when it cannot.
+func envCost(env, want []string) int {
+	for k := len(want); k >= 0; k-- {
+		if keptInPlace(env, want, k) {
+			return len(want) - k
+		}
+	}
+	return len(want) + 1
 }
 
 func keys(env []string) string {
