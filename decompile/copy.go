@@ -319,7 +319,7 @@ func (d *decompiler) spelling(st *frontState, keyword string, srcs []copySource,
 	groups := groupWords(rest, len(srcs)+1, func(k int, w string) bool {
 		if k == len(srcs) {
 			p, err := relativeToWorkdir(st.dir, w)
-			return err == nil && p == dest
+			return err == nil && sameDest(p, dest)
 		}
 		if s := srcs[k]; s.heredoc != nil {
 			return w == "<<"+strings.TrimPrefix(s.heredoc.Path, "/")
@@ -404,6 +404,13 @@ func relativeToWorkdir(dir, p string) (string, error) {
 		p = "./"
 	}
 	return system.NormalizePath(dir, p, "linux", true)
+}
+
+// sameDest reports whether two destinations make the same copy: llb
+// cleans the path ("/etc/php//x", from a variable that was empty, is
+// "/etc/php/x"), and a trailing slash means a directory.
+func sameDest(a, b string) bool {
+	return a == b || (strings.HasSuffix(a, "/") == strings.HasSuffix(b, "/") && path.Clean(a) == path.Clean(b))
 }
 
 func sameMode(a, b string) bool {

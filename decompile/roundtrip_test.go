@@ -115,6 +115,9 @@ CMD ["echo", "\"quoted\" and \\ and \u00e9"]
 		"heredoc body with the usual delimiters": "FROM busybox\nRUN <<X\necho start\nEOF\nEOT\nSCRIPT\nX\n" +
 			"COPY <<'END' /etc/motd\nline with $dollar and \\backslash and `backquote`\nEND\n",
 		"escape directive": "# escape=`\nFROM busybox\nENV P=\"C:\\path\" Q=\"a`\"b\"\nRUN echo `\n  $P\n",
+		// The history keeps the double slash an empty ARG leaves; the op
+		// has the clean path.
+		"a destination with an empty variable": "FROM busybox\nARG V\nCOPY php.ini /etc/php/${V}/apache2/php.ini\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			out, err := roundTrip(t, []byte(df))
