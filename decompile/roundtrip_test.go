@@ -187,3 +187,22 @@ RUN echo $FLAGS
 	require.Contains(t, out, " AS base-1\n")
 	require.Contains(t, out, "\nFROM base-1\n")
 }
+
+// Two stages from the same image make the same WORKDIR step, so LLB shares
+// it, but only the image's stage set an ENV before it: the other stage,
+// whose steps lack the variable, is written from the image with the shared
+// steps again (found in immich's Dockerfile).
+func TestSharedStepsUnderDifferentEnvRoundTrip(t *testing.T) {
+	df := `FROM busybox AS builder
+WORKDIR /app
+RUN echo build > out
+
+FROM busybox
+ENV NODE_ENV=production
+WORKDIR /app
+RUN echo final
+COPY --from=builder /app/out /out
+`
+	out, err := roundTrip(t, []byte(df))
+	require.NoError(t, err, "decompiled:\n%s", out)
+}

@@ -35,6 +35,8 @@ type decompiler struct {
 	curChain bool
 	// splits counts the stages splitStage made.
 	splits int
+	// envConflict is set when a step's env cannot follow the stage's.
+	envConflict bool
 }
 
 // stage is a named stage of the Dockerfile: a chain of steps from a base
@@ -49,6 +51,9 @@ type stage struct {
 	deps     []*stage
 	state    *frontState // after the stage, as the frontend would hold it
 	emitted  bool
+	// triggered is set when the base image's ONBUILD triggers made the
+	// first steps, which begin then leaves out of steps.
+	triggered bool
 }
 
 // prev returns the state a step continues from; ok is false when r is not

@@ -41,10 +41,45 @@ func (d *decompiler) write() error {
 	}
 	for _, s := range d.stages {
 		d.out.add("")
-		if err := d.writeStage(s); err != nil {
+		if err := d.writeStageOrInline(s); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// writeStageOrInline writes a stage. A stage FROM a shared stage whose
+// env it cannot have (the shared stage set a variable this stage's steps
+// lack) is written again from the shared stage's own base, with its steps:
+// two Dockerfile stages made the same ops up to where they part, but only
+// one of them set the variable, before a step that does not use it (an ENV
+// before a WORKDIR both stages have). Only for a stage outside the image's
+// history, which the second writing does not read.
+func (d *decompiler) writeStageOrInline(s *stage) error {
+	shared := s.from
+	if shared == nil || shared.triggered || (d.hist != nil && d.inChain(s)) {
+		return d.writeStage(s)
+	}
+	lines := slices.Clone(d.out.l)
+	p := *shared.state
+	p.envLines, p.envBase = slices.Clone(p.envLines), slices.Clone(p.envBase)
+	p.img.Config.Env = slices.Clone(p.img.Config.Env)
+	splits := d.splits
+	d.envConflict = false
+	err := d.writeStage(s)
+	if !d.envConflict {
+		return err
+	}
+	d.envConflict = false
+	d.out.l, d.splits = lines, splits
+	*shared.state = p
+	inline := *s
+	inline.from, inline.root, inline.platform = shared.from, shared.root, shared.platform
+	inline.steps = append(slices.Clone(shared.steps), s.steps...)
+	if err := d.writeStage(&inline); err != nil {
+		return err
+	}
+	s.state = inline.state
 	return nil
 }
 
@@ -165,6 +200,7 @@ func (d *decompiler) begin(s *stage) (*frontState, error) {
 		// The triggers run again when the Dockerfile is built: their
 		// steps and history are not written.
 		s.steps = s.steps[steps:]
+		s.triggered = steps > 0
 		if d.hist != nil && d.inChain(s) {
 			d.hist.pos += entries
 		}
@@ -219,6 +255,7 @@ func (d *decompiler) envFor(st *frontState, dg digest.Digest, want []string) err
 		}
 		return nil
 	}
+	d.envConflict = true
 	return d.unsupported(dg, "env %s cannot follow env %s: a Dockerfile cannot unset a variable or reorder what it does not set", short(keys(want)), short(keys(st.env)))
 }
 
