@@ -206,3 +206,23 @@ COPY --from=builder /app/out /out
 	out, err := roundTrip(t, []byte(df))
 	require.NoError(t, err, "decompiled:\n%s", out)
 }
+
+// The same steps again, with the image's stage the one that set the
+// variables before them: its history places them, so the image's stage is
+// written from the image, and the shared steps go with the other stage
+// (found in fluent-bit's Dockerfile).
+func TestSharedStepsOfTheImageRoundTrip(t *testing.T) {
+	df := `FROM busybox AS builder
+COPY a /a
+RUN echo build > /out
+
+FROM busybox
+ARG V=1
+ENV W=2
+COPY a /a
+RUN echo final $V $W
+COPY --from=builder /out /out
+`
+	out, err := roundTrip(t, []byte(df))
+	require.NoError(t, err, "decompiled:\n%s", out)
+}

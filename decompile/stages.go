@@ -3,6 +3,7 @@ package decompile
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -304,6 +305,9 @@ func (d *decompiler) analyze() error {
 		}
 	}
 	d.final = d.named[g.final]
+	if d.img != nil && len(d.img.History) > 0 { // the history is read later
+		d.inlineSharedBases()
+	}
 	var order func(s *stage)
 	order = func(s *stage) {
 		if s.emitted {
@@ -338,6 +342,40 @@ func (d *decompiler) analyze() error {
 		}
 	}
 	return nil
+}
+
+// inlineSharedBases writes the stages the image's history records from
+// their root: a stage they continue from that other stages use too (the
+// same steps made by several Dockerfile stages, which LLB shares) is
+// written again in them. The history's entries for those steps then stay
+// in the image's stages instead of reaching the others, and FROM adds no
+// boundary, which sets the config env again, where the Dockerfile had
+// none; where it had one, splitStage finds it from the env.
+func (d *decompiler) inlineSharedBases() {
+	chain := map[*stage]bool{}
+	for s := d.final; s != nil; s = s.from {
+		chain[s] = true
+	}
+	used := map[*stage]bool{} // by a stage outside the chain
+	for _, s := range d.named {
+		if chain[s] {
+			continue
+		}
+		if s.from != nil {
+			used[s.from] = true
+		}
+		for _, t := range s.deps {
+			used[t] = true
+		}
+	}
+	for s := d.final; s != nil; s = s.from {
+		for s.from != nil && used[s.from] {
+			b := s.from
+			s.steps = append(slices.Clone(b.steps), s.steps...)
+			s.deps = append(slices.Clone(b.deps), s.deps...)
+			s.from, s.root, s.platform = b.from, b.root, b.platform
+		}
+	}
 }
 
 // chainOf walks back from a stage's end to its base, collecting its steps.
