@@ -151,23 +151,24 @@ COPY --from=filter /out/ /
 // outside the image has no history to tell ARG from ENV, so the decompiler
 // reads it from the env of the first step of a stage FROM it (found in
 // BuildKit's lint Dockerfile).
+//
+// In one place before a RUN, ARG and ENV keys are weighed each on its own,
+// and the line becomes an ARG line and an ENV line (found in mastodon's
+// Dockerfile).
 func TestArgOfABaseStageRoundTrip(t *testing.T) {
-	df := `FROM busybox AS base
-ENV A=1
-RUN echo $A
-ARG B=2
-RUN echo $A $B
-
-FROM base AS use
-RUN echo again
-
-FROM scratch
-COPY --from=use /etc/hostname /
-`
-	out, err := roundTrip(t, []byte(df))
-	require.NoError(t, err, "decompiled:\n%s", out)
-	require.Contains(t, out, "\nENV A=\"1\"\n")
-	require.Contains(t, out, "\nARG B=\"2\"\n")
+	for name, tc := range map[string]struct{ base, want string }{
+		"after a RUN":         {"ENV A=1\nRUN echo $A\nARG B=2\n", "\nENV A=\"1\"\nRUN echo $A\nARG B=\"2\"\n"},
+		"before the same RUN": {"ARG A=1\nENV B=2\n", "\nARG A=\"1\"\nENV B=\"2\"\n"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			df := "FROM busybox AS base\n" + tc.base + "RUN echo $A $B\n\n" +
+				"FROM base AS use\nRUN echo again\n\n" +
+				"FROM scratch\nCOPY --from=use /etc/hostname /\n"
+			out, err := roundTrip(t, []byte(df))
+			require.NoError(t, err, "decompiled:\n%s", out)
+			require.Contains(t, out, tc.want)
+		})
+	}
 }
 
 // A stage FROM a stage used nowhere else is one chain of steps, written as
@@ -225,4 +226,28 @@ COPY --from=builder /out /out
 `
 	out, err := roundTrip(t, []byte(df))
 	require.NoError(t, err, "decompiled:\n%s", out)
+}
+
+// The image's stage is FROM a stage others use too, and its first RUN comes
+// after COPY steps and an ARG: the FROM that set the config env again goes
+// back before them, where the history's entries of the image's stage begin
+// (found in mastodon's Dockerfile).
+func TestStageBoundaryBeforeCopiesRoundTrip(t *testing.T) {
+	df := `FROM busybox AS base
+ARG UID=991
+ENV HOME_DIR=/opt/app
+WORKDIR /opt/app
+
+FROM base AS deps
+RUN echo deps > /deps
+
+FROM base
+ARG MODE=prod
+COPY --link a /opt/app/a
+COPY --from=deps /deps /deps
+RUN echo $MODE
+`
+	out, err := roundTrip(t, []byte(df))
+	require.NoError(t, err, "decompiled:\n%s", out)
+	require.Contains(t, out, "\nFROM base-1\nARG MODE=")
 }

@@ -37,6 +37,41 @@ type frontState struct {
 	// fromLine is the index of the stage's FROM line, name its name.
 	fromLine int
 	name     string
+	// marks are the places since the last RUN where a FROM could begin a
+	// new stage without changing a step, and set the pairs set since the
+	// first of them (see markStep).
+	marks []mark
+	set   []string
+}
+
+// mark is a place between two steps: the index of the next line, the env
+// and config env there, and how much of set was set before it.
+type mark struct {
+	line     int
+	env, cfg []string
+	set      int
+}
+
+// markStep records the place before a step, line being the next line.
+func (st *frontState) markStep(line int) {
+	st.marks = append(st.marks, mark{line: line, env: slices.Clone(st.env), cfg: slices.Clone(st.img.Config.Env), set: len(st.set)})
+}
+
+// ranStep forgets the places before a RUN: a FROM there would change its
+// env.
+func (st *frontState) ranStep() {
+	st.marks, st.set = nil, nil
+}
+
+// since is the env the stage would have if FROM had begun a new stage at
+// m: the config env of then set again, then what was set since.
+func (st *frontState) since(m mark) []string {
+	env := reAdded(m.env, m.cfg)
+	for _, kv := range st.set[m.set:] {
+		env = slices.DeleteFunc(env, func(e string) bool { return envKey(e) == envKey(kv) })
+		env = append(env, kv)
+	}
+	return env
 }
 
 // reAdded is env after FROM a stage whose config env is cfg: the frontend
@@ -50,14 +85,17 @@ func reAdded(env, cfg []string) []string {
 	return env
 }
 
-// envLine is an ENV line of the Dockerfile and the pairs it sets.
+// envLine is an ENV line of the Dockerfile, the pairs it sets, and the
+// pairs as written.
 type envLine struct {
-	line int
-	kvs  []string
+	line    int
+	kvs     []string
+	written []string
 }
 
 func (st *frontState) setEnv(k, v string) {
 	st.parent = nil
+	st.set = append(st.set, k+"="+v)
 	st.env = slices.DeleteFunc(st.env, func(kv string) bool { return envKey(kv) == k })
 	st.env = append(st.env, k+"="+v)
 }

@@ -106,6 +106,7 @@ func (d *decompiler) writeStage(s *stage) error {
 	chain := d.hist != nil && d.inChain(s)
 	d.curChain = chain
 	for i, dg := range s.steps {
+		st.markStep(len(d.out.l))
 		if chain {
 			if err := d.hist.configUntilLayer(d, st); err != nil {
 				return err
@@ -129,6 +130,9 @@ func (d *decompiler) writeStage(s *stage) error {
 		}
 		if err != nil {
 			return err
+		}
+		if _, ok := op.Op.(*pb.Op_Exec); ok {
+			st.ranStep()
 		}
 		if chain {
 			d.hist.layer()
@@ -247,7 +251,7 @@ func (d *decompiler) envFor(st *frontState, dg digest.Digest, want []string) err
 			if len(st.envLines) == 0 {
 				st.envBase = slices.Clone(st.img.Config.Env)
 			}
-			st.envLines = append(st.envLines, envLine{line: line, kvs: slices.Clone(want[k:])})
+			st.envLines = append(st.envLines, envLine{line: line, kvs: slices.Clone(want[k:]), written: pairs})
 		}
 		for _, kv := range want[k:] {
 			key, v, _ := strings.Cut(kv, "=")
@@ -259,9 +263,9 @@ func (d *decompiler) envFor(st *frontState, dg digest.Digest, want []string) err
 	return d.unsupported(dg, "env %s cannot follow env %s: a Dockerfile cannot unset a variable or reorder what it does not set", short(keys(want)), short(keys(st.env)))
 }
 
-// maxFlip bounds the ENV lines of a stage bestFlip weighs, two to the
-// power of which it tries.
-const maxFlip = 8
+// maxFlip bounds the keys of a stage's ENV lines bestFlip weighs, two to
+// the power of which it tries.
+const maxFlip = 12
 
 // argsOfParent writes ENV lines of the stage this one is FROM as ARG, when
 // that brings the env of this stage's first step closer to want: FROM a
@@ -298,7 +302,20 @@ func (d *decompiler) splitStage(st *frontState, want []string) {
 	if len(st.img.Config.OnBuild) > 0 {
 		return // FROM the stage would run its triggers
 	}
-	mask, env, cfg, ok := bestFlip(st, want, envCost(st.env, want), 0)
+	cost := envCost(st.env, want)
+	mask, env, cfg, ok := bestFlip(st, want, cost, 0)
+	if ok {
+		cost = envCost(env, want)
+	}
+	// Or FROM further back, after an earlier step since the last RUN: the
+	// steps and the history's ARG and ENV entries since may belong to the
+	// second stage.
+	at := len(d.out.l)
+	for _, m := range st.marks {
+		if e := st.since(m); envCost(e, want) < cost {
+			mask, env, cfg, ok, at, cost = 0, e, st.img.Config.Env, true, m.line, envCost(e, want)
+		}
+	}
 	if !ok {
 		return
 	}
@@ -310,31 +327,33 @@ func (d *decompiler) splitStage(st *frontState, want []string) {
 		as = " AS " + st.name
 	}
 	d.out.l[st.fromLine] = strings.TrimSuffix(d.out.l[st.fromLine], as) + " AS " + base
-	d.out.add("")
-	st.fromLine = d.out.add("FROM %s%s", base, as)
+	d.out.l = slices.Insert(d.out.l, at, "", fmt.Sprintf("FROM %s%s", base, as))
+	st.fromLine = at + 1
 	st.env = env
 	st.img.Config.Env = cfg
 	st.cmdSet = false
 }
 
-// bestFlip finds which of p's ENV lines, written as ARG, give the env
-// closest to want after FROM p, trying the sets of lines from the first
-// (0 is none) on: the set, the env and the config env, if it costs less
-// than cost.
+// bestFlip finds which keys of p's ENV lines, written as ARG instead, give
+// the env closest to want after FROM p, trying the sets of keys from the
+// first (0 is none) on: the set, the env and the config env, if it costs
+// less than cost. A line's keys keep their order whichever they become.
 func bestFlip(p *frontState, want []string, cost, first int) (mask int, env, cfg []string, ok bool) {
-	if len(p.envLines) > maxFlip {
+	var kvs []string
+	for _, l := range p.envLines {
+		kvs = append(kvs, l.kvs...)
+	}
+	if len(kvs) > maxFlip {
 		return 0, nil, nil, false
 	}
-	for m := first; m < 1<<len(p.envLines); m++ {
+	for m := first; m < 1<<len(kvs); m++ {
 		c := p.img.Config.Env
-		if len(p.envLines) > 0 {
+		if len(kvs) > 0 {
 			c = slices.Clone(p.envBase)
-			for i, l := range p.envLines {
+			for i, kv := range kvs {
 				if m&(1<<i) == 0 {
-					for _, kv := range l.kvs {
-						k, v, _ := strings.Cut(kv, "=")
-						c = addConfigEnv(c, k, v)
-					}
+					k, v, _ := strings.Cut(kv, "=")
+					c = addConfigEnv(c, k, v)
 				}
 			}
 		}
@@ -346,12 +365,27 @@ func bestFlip(p *frontState, want []string, cost, first int) (mask int, env, cfg
 	return mask, env, cfg, ok
 }
 
-// flip writes the ENV lines of p in mask as ARG, and settles the rest.
+// flip writes the keys of p's ENV lines in mask as ARG, a line becoming
+// as many ARG and ENV lines as its keys alternate, and settles the rest.
 func (d *decompiler) flip(p *frontState, mask int) {
-	for i, l := range p.envLines {
-		if mask&(1<<i) != 0 {
-			d.out.l[l.line] = "ARG" + strings.TrimPrefix(d.out.l[l.line], "ENV")
+	bit := 0
+	for _, l := range p.envLines {
+		var out []string
+		kind, run := "", []string(nil)
+		for _, w := range l.written {
+			k := "ENV"
+			if mask&(1<<bit) != 0 {
+				k = "ARG"
+			}
+			bit++
+			if k != kind && len(run) > 0 {
+				out = append(out, kind+" "+strings.Join(run, " "))
+				run = nil
+			}
+			kind, run = k, append(run, w)
 		}
+		out = append(out, kind+" "+strings.Join(run, " "))
+		d.out.l[l.line] = strings.Join(out, "\n")
 	}
 	p.envLines, p.envBase = nil, nil
 }
