@@ -130,8 +130,12 @@ CMD ["echo", "\"quoted\" and \\ and \u00e9"]
 // written, "/out/", though its mkdir makes "/out"; a stage outside the
 // image has no history to spell it, so the decompiler takes it from the
 // next RUN (found in BuildKit's own Dockerfile).
+//
+// When no RUN of the stage runs there, the first RUN of a stage FROM it
+// spells it (found in authentik's Dockerfile).
 func TestWorkdirAsWrittenRoundTrip(t *testing.T) {
-	df := `FROM busybox AS filter
+	for name, df := range map[string]string{
+		"a RUN of the stage": `FROM busybox AS filter
 COPY --link tools/ /out/
 WORKDIR /out/
 RUN rm -f unwanted
@@ -140,10 +144,23 @@ RUN ls
 
 FROM scratch
 COPY --from=filter /out/ /
-`
-	out, err := roundTrip(t, []byte(df))
-	require.NoError(t, err, "decompiled:\n%s", out)
-	require.Contains(t, out, "WORKDIR /out/\n")
+`,
+		"a RUN of a stage FROM it": `FROM busybox AS base
+WORKDIR /out/
+
+FROM base AS deps
+RUN echo deps > deps
+
+FROM base
+COPY --from=deps /out/deps /deps
+`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			out, err := roundTrip(t, []byte(df))
+			require.NoError(t, err, "decompiled:\n%s", out)
+			require.Contains(t, out, "WORKDIR /out/\n")
+		})
+	}
 }
 
 // A stage's ARGs are in its steps' env but not in its config, and FROM a

@@ -37,11 +37,21 @@ type frontState struct {
 	// fromLine is the index of the stage's FROM line, name its name.
 	fromLine int
 	name     string
+	// wd is the WORKDIR line that made dir, while a RUN may respell it.
+	wd *workdirLine
 	// marks are the places since the last RUN where a FROM could begin a
 	// new stage without changing a step, and set the pairs set since the
 	// first of them (see markStep).
 	marks []mark
 	set   []string
+}
+
+// workdirLine is a WORKDIR line written with the clean path of its mkdir,
+// the state of the stage that wrote it, and whether a RUN ran in it yet.
+type workdirLine struct {
+	line  int
+	owner *frontState
+	used  bool
 }
 
 // mark is a place between two steps: the index of the next line, the env

@@ -484,10 +484,35 @@ func (d *decompiler) writeWorkdir(st *frontState, dg digest.Digest, mk *pb.FileA
 	} else if path.IsAbs(cwd) && asWritten(cwd) {
 		wd = cwd
 	}
-	d.out.add("WORKDIR %s", word(wd))
+	line := d.out.add("WORKDIR %s", word(wd))
 	st.dir = wd
 	st.img.Config.WorkingDir = wd
+	st.wd = nil
+	if wd == mk.Path {
+		// Not spelled by the history or a RUN of this stage: a RUN of a
+		// stage FROM this one may still spell it (see respellWorkdir).
+		st.wd = &workdirLine{line: line, owner: st}
+	}
 	return nil
+}
+
+// respellWorkdir writes the WORKDIR that made st's dir as the RUN's cwd,
+// which the frontend keeps as written ("/ak-root/"), when no RUN used it
+// yet: a stage without history whose WORKDIR only a stage FROM it runs in.
+func (d *decompiler) respellWorkdir(st *frontState, cwd string) bool {
+	w := st.wd
+	if w == nil || w.used || !path.IsAbs(cwd) || path.Clean(cwd) != path.Clean(st.dir) ||
+		!plainWord(word(cwd)) || checkText("path", cwd) != nil {
+		return false
+	}
+	d.out.l[w.line] = "WORKDIR " + word(cwd)
+	w.used = true
+	for _, s := range []*frontState{st, w.owner} {
+		if s.wd == w {
+			s.dir, s.img.Config.WorkingDir = cwd, cwd
+		}
+	}
+	return true
 }
 
 // shellOf is the shell a shell-form RUN of the stage runs in.
@@ -538,12 +563,15 @@ func (d *decompiler) writeRun(st *frontState, dg digest.Digest, op *pb.Op, e *pb
 	if err := d.envFor(st, dg, env); err != nil {
 		return err
 	}
-	if m.Cwd != st.dir {
+	if st.wd != nil && m.Cwd == st.dir {
+		st.wd.used = true
+	}
+	if m.Cwd != st.dir && !d.respellWorkdir(st, m.Cwd) {
 		if m.Cwd != "/" {
 			return d.unsupported(dg, "exec op runs in %s, a directory no WORKDIR made", m.Cwd)
 		}
 		d.out.add("WORKDIR /")
-		st.dir, st.img.Config.WorkingDir = "/", "/"
+		st.dir, st.img.Config.WorkingDir, st.wd = "/", "/", nil
 	}
 	if m.User != st.user {
 		if err := checkText("user", m.User); err != nil || m.User == "" || strings.ContainsAny(m.User, " \t\n\r") {
