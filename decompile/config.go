@@ -181,8 +181,8 @@ func (d *decompiler) configEntry(st *frontState, createdBy string) error {
 		}
 		// The frontend sorts the words as written; words that sort in the
 		// history's order, with empty quotes in front, keep it.
-		words := slices.Clone(ports)
-		if !slices.IsSorted(ports) {
+		words := portRanges(ports)
+		if !slices.IsSorted(words) {
 			for i := range words {
 				words[i] = strings.Repeat(`""`, len(words)-i) + words[i]
 			}
@@ -489,7 +489,7 @@ func (d *decompiler) writeConfig(st *frontState) error {
 		}
 	}
 	if len(ports) > 0 {
-		d.out.add("EXPOSE %s", strings.Join(ports, " "))
+		d.out.add("EXPOSE %s", strings.Join(portRanges(ports), " "))
 	}
 	var vols []string
 	for _, v := range sortedKeys(want.Volumes) {
@@ -539,4 +539,41 @@ func (d *decompiler) writeConfig(st *frontState) error {
 		d.out.add("ONBUILD %s", ob)
 	}
 	return nil
+}
+
+// portRanges writes each run of three or more consecutive ports of a
+// protocol, one after the other in ports, as a range: EXPOSE 10000-20000
+// gives the config and the history every port of the range, in order, and
+// one word a port would make a line longer than the frontend's parser
+// reads.
+func portRanges(ports []string) []string {
+	num := func(p string) (int, string, bool) {
+		n, proto, _ := strings.Cut(p, "/")
+		v, err := strconv.Atoi(n)
+		return v, proto, err == nil && strconv.Itoa(v) == n
+	}
+	var out []string
+	for i := 0; i < len(ports); {
+		first, proto, ok := num(ports[i])
+		j := i
+		for ok && j+1 < len(ports) {
+			n, pr, ok2 := num(ports[j+1])
+			if !ok2 || pr != proto || n != first+(j+1-i) {
+				break
+			}
+			j++
+		}
+		if j-i < 2 {
+			out = append(out, ports[i])
+			i++
+			continue
+		}
+		r := fmt.Sprintf("%d-%d", first, first+(j-i))
+		if proto != "" {
+			r += "/" + proto
+		}
+		out = append(out, r)
+		i = j + 1
+	}
+	return out
 }

@@ -118,6 +118,9 @@ CMD ["echo", "\"quoted\" and \\ and \u00e9"]
 		// The history keeps the double slash an empty ARG leaves; the op
 		// has the clean path.
 		"a destination with an empty variable": "FROM busybox\nARG V\nCOPY php.ini /etc/php/${V}/apache2/php.ini\n",
+		// The config and the history have every port of the range: one word
+		// a port would make a line too long for the parser.
+		"a port range": "FROM busybox\nEXPOSE 8080 10000-20000 9000-9001/udp\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			out, err := roundTrip(t, []byte(df))
