@@ -428,5 +428,20 @@ func sameOwnerSpec(a, b string) bool {
 	}
 	ua, ga, _ := strings.Cut(a, ":")
 	ub, gb, _ := strings.Cut(b, ":")
-	return ua == ub && (ga == gb || gb == "")
+	if ua == "" {
+		ua = "0" // --chown=: is root's, as llb reads it
+	}
+	return ownerID(ua) == ownerID(ub) && (ownerID(ga) == ownerID(gb) || gb == "")
+}
+
+// ownerID is a --chown user or group as llb reads it: root is 0, and a
+// number is the number ("0001" is 1).
+func ownerID(s string) string {
+	if s == "root" {
+		return "0"
+	}
+	if n, err := strconv.ParseInt(s, 10, 32); err == nil {
+		return strconv.FormatInt(n, 10)
+	}
+	return s
 }

@@ -121,6 +121,9 @@ CMD ["echo", "\"quoted\" and \\ and \u00e9"]
 		// The config and the history have every port of the range: one word
 		// a port would make a line too long for the parser.
 		"a port range": "FROM busybox\nEXPOSE 8080 10000-20000 9000-9001/udp\n",
+		// llb reads root, an empty user and 007 as numbers; the history keeps
+		// them as written.
+		"--chown spelled as root, empty or padded": "FROM busybox\nCOPY --chown=root:root a /a\nCOPY --chown=: b /b\nCOPY --chown=app:root c /c\nCOPY --chown=007 d /d\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			out, err := roundTrip(t, []byte(df))
