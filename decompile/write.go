@@ -102,7 +102,8 @@ func (d *decompiler) writeStage(s *stage) error {
 	if err != nil {
 		return err
 	}
-	st.fromLine, st.name = len(d.out.l)-1, s.name
+	// A FROM can only begin a stage within this one.
+	st.fromLine, st.name, st.marks, st.set = len(d.out.l)-1, s.name, nil, nil
 	chain := d.hist != nil && d.inChain(s)
 	d.curChain = chain
 	for i, dg := range s.steps {
