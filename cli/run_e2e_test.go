@@ -53,7 +53,10 @@ func TestRunServesRedis(t *testing.T) {
 		}
 		require.True(t, time.Now().Before(deadline), "redis never answered PING:\n%s", stderr.String())
 	}
-	require.Contains(t, stdout.String(), "Ready to accept connections", "the server's output reaches stdout")
+	// The output streams from the daemon on its own: it may arrive a
+	// little after the server answers.
+	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), "Ready to accept connections") },
+		30*time.Second, 100*time.Millisecond, "the server's output reaches stdout")
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 	var waitErr error
