@@ -274,3 +274,19 @@ RUN echo $MODE
 	require.NoError(t, err, "decompiled:\n%s", out)
 	require.Contains(t, out, "\nFROM base-1\nARG MODE=")
 }
+
+// The frontend makes a WORKDIR's directory for the current user, so the
+// mkdir's owner tells a USER that no RUN before it told (found in a Gradle
+// build's Dockerfile); one spelled root:root or by number is the same user.
+func TestUserOfAWorkdirRoundTrip(t *testing.T) {
+	for name, df := range map[string]string{
+		"by name": "FROM busybox AS build\nARG USER_NAME=builder\nUSER $USER_NAME\nWORKDIR /home/$USER_NAME/app\n\n" +
+			"FROM scratch\nCOPY --from=build /home /home\n",
+		"root spelled two ways": "FROM busybox\nUSER docker:root\nWORKDIR /test\nRUN ls\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			out, err := roundTrip(t, []byte(df))
+			require.NoError(t, err, "decompiled:\n%s", out)
+		})
+	}
+}

@@ -473,6 +473,15 @@ func (d *decompiler) writeWorkdir(st *frontState, dg digest.Digest, mk *pb.FileA
 	if err := checkText("path", mk.Path); err != nil {
 		return d.unsupported(dg, "%v", err)
 	}
+	// The frontend makes the directory for the current user: an owner
+	// tells a USER that no step before told.
+	if u, err := chown(mk.Owner); err == nil && u != "" && !sameOwnerSpec(st.user, u) {
+		if checkText("user", u) != nil || strings.ContainsAny(u, " \t\n\r") {
+			return d.unsupported(dg, "user %q cannot be written as USER", u)
+		}
+		d.out.add("USER %s", word(u))
+		st.user = u
+	}
 	// The config keeps the path as written too.
 	wd := mk.Path
 	asWritten := func(p string) bool {
