@@ -290,3 +290,14 @@ func TestUserOfAWorkdirRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// A heredoc script with a shebang runs in the stage's shell: in a stage
+// without history, that is where its SHELL shows (found in a Dockerfile
+// with SHELL ["/bin/bash", "-o", "pipefail", "-c"]).
+func TestShellOfAHeredocRoundTrip(t *testing.T) {
+	df := "FROM busybox AS build\nSHELL [\"/bin/sh\", \"-e\", \"-c\"]\nRUN <<EOF\n#!/bin/sh\necho hi > /out\nEOF\n\n" +
+		"FROM scratch\nCOPY --from=build /out /out\n"
+	out, err := roundTrip(t, []byte(df))
+	require.NoError(t, err, "decompiled:\n%s", out)
+	require.Contains(t, out, "SHELL [\"/bin/sh\",\"-e\",\"-c\"]\n")
+}

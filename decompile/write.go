@@ -641,6 +641,18 @@ func (d *decompiler) writeRun(st *frontState, dg digest.Digest, op *pb.Op, e *pb
 	shell := shellOf(st)
 	args := m.Args
 	inShell := len(args) == len(shell)+1 && slices.Equal(args[:len(shell)], shell)
+	if n := len(args); pipe != nil && !inShell && !d.curChain && n >= 2 && args[n-1] == "/dev/pipes/"+strings.TrimPrefix(pipe.Path, "/") {
+		// A heredoc script runs in the shell: a stage without history
+		// shows its SHELL only there.
+		for _, a := range args[:n-1] {
+			if checkText("shell", a) != nil {
+				return d.unsupported(dg, "shell %q cannot be written as SHELL", a)
+			}
+		}
+		shell = slices.Clone(args[:n-1])
+		d.out.add("SHELL %s", jsonList(shell))
+		st.img.Config.Shell, inShell = shell, true
+	}
 	if pipe != nil {
 		name := strings.TrimPrefix(pipe.Path, "/")
 		if !inShell || args[len(shell)] != "/dev/pipes/"+name {
