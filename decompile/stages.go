@@ -370,12 +370,18 @@ func (d *decompiler) inlineSharedBases() {
 	}
 	for s := d.final; s != nil; s = s.from {
 		for s.from != nil && used[s.from] {
-			b := s.from
-			s.steps = append(slices.Clone(b.steps), s.steps...)
-			s.deps = append(slices.Clone(b.deps), s.deps...)
-			s.from, s.root, s.platform = b.from, b.root, b.platform
+			s.inlineBase()
 		}
 	}
+}
+
+// inlineBase makes the stage continue from its base's base, with its
+// base's steps first: the same ops, written in this stage.
+func (s *stage) inlineBase() {
+	b := s.from
+	s.steps = append(slices.Clone(b.steps), s.steps...)
+	s.deps = append(slices.Clone(b.deps), s.deps...)
+	s.from, s.root, s.platform = b.from, b.root, b.platform
 }
 
 // chainOf walks back from a stage's end to its base, collecting its steps.

@@ -76,16 +76,11 @@ func (st *frontState) ranStep() {
 // since is the env the stage would have if FROM had begun a new stage at
 // m: the config env of then set again, then what was set since.
 func (st *frontState) since(m mark) []string {
-	env := reAdded(m.env, m.cfg)
-	for _, kv := range st.set[m.set:] {
-		env = slices.DeleteFunc(env, func(e string) bool { return envKey(e) == envKey(kv) })
-		env = append(env, kv)
-	}
-	return env
+	return reAdded(reAdded(m.env, m.cfg), st.set[m.set:])
 }
 
-// reAdded is env after FROM a stage whose config env is cfg: the frontend
-// sets each again, which moves it to the end.
+// reAdded is env with the pairs of cfg set again, each moved to the end,
+// as after FROM a stage whose config env is cfg.
 func reAdded(env, cfg []string) []string {
 	env = slices.Clone(env)
 	for _, kv := range cfg {

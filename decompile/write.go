@@ -74,8 +74,7 @@ func (d *decompiler) writeStageOrInline(s *stage) error {
 	d.out.l, d.splits = lines, splits
 	*shared.state = p
 	inline := *s
-	inline.from, inline.root, inline.platform = shared.from, shared.root, shared.platform
-	inline.steps = append(slices.Clone(shared.steps), s.steps...)
+	inline.inlineBase()
 	if err := d.writeStage(&inline); err != nil {
 		return err
 	}
@@ -106,7 +105,7 @@ func (d *decompiler) writeStage(s *stage) error {
 	st.fromLine, st.name, st.marks, st.set = len(d.out.l)-1, s.name, nil, nil
 	chain := d.hist != nil && d.inChain(s)
 	d.curChain = chain
-	for i, dg := range s.steps {
+	for _, dg := range s.steps {
 		st.markStep(len(d.out.l))
 		if chain {
 			if err := d.hist.configUntilLayer(d, st); err != nil {
@@ -120,7 +119,7 @@ func (d *decompiler) writeStage(s *stage) error {
 			err = d.writeRun(st, dg, op, o.Exec)
 		case *pb.Op_File:
 			if mk, ok := o.File.Actions[0].Action.(*pb.FileAction_Mkdir); ok && len(o.File.Actions) == 1 {
-				err = d.writeWorkdir(st, dg, mk.Mkdir, d.nextCwd(s.steps[i+1:]))
+				err = d.writeWorkdir(st, dg, mk.Mkdir)
 			} else {
 				err = d.writeCopy(st, dg, op, o.File, false)
 			}
@@ -230,10 +229,7 @@ func (d *decompiler) envFor(st *frontState, dg digest.Digest, want []string) err
 	if d.splitStage(st, want); slices.Equal(st.env, want) {
 		return nil
 	}
-	for k := len(want); k >= 0; k-- {
-		if !keptInPlace(st.env, want, k) {
-			continue
-		}
+	if k := keptPrefix(st.env, want); k >= 0 {
 		var pairs []string
 		for _, kv := range want[k:] {
 			key, v, _ := strings.Cut(kv, "=")
@@ -394,12 +390,21 @@ func (d *decompiler) flip(p *frontState, mask int) {
 // envCost is how many keys envFor sets to make env want, or more than
 // want has when it cannot.
 func envCost(env, want []string) int {
-	for k := len(want); k >= 0; k-- {
-		if keptInPlace(env, want, k) {
-			return len(want) - k
-		}
+	if k := keptPrefix(env, want); k >= 0 {
+		return len(want) - k
 	}
 	return len(want) + 1
+}
+
+// keptPrefix is the longest k for which keptInPlace(env, want, k) holds,
+// or -1.
+func keptPrefix(env, want []string) int {
+	for k := len(want); k >= 0; k-- {
+		if keptInPlace(env, want, k) {
+			return k
+		}
+	}
+	return -1
 }
 
 func keys(env []string) string {
@@ -441,28 +446,12 @@ func validKey(k string) bool {
 	return k != "" && !strings.ContainsAny(k, "= \t\n\r\"'\\$") && checkText("name", k) == nil
 }
 
-// nextCwd is the working directory of the first RUN among steps, before
-// another WORKDIR, or "".
-func (d *decompiler) nextCwd(steps []digest.Digest) string {
-	for _, dg := range steps {
-		switch o := d.g.ops[dg].Op.(type) {
-		case *pb.Op_Exec:
-			return o.Exec.GetMeta().GetCwd()
-		case *pb.Op_File:
-			if _, ok := o.File.Actions[0].Action.(*pb.FileAction_Mkdir); ok && len(o.File.Actions) == 1 {
-				return ""
-			}
-		}
-	}
-	return ""
-}
-
 // writeWorkdir writes the WORKDIR of a mkdir. The mkdir's path is clean,
 // but the frontend runs the steps after an absolute WORKDIR in the path
 // as written ("WORKDIR /out/" runs them in /out/): the image history has
-// it, for the stages of the image, and the cwd of the next RUN, cwd, for
-// any stage.
-func (d *decompiler) writeWorkdir(st *frontState, dg digest.Digest, mk *pb.FileActionMkDir, cwd string) error {
+// it, for the stages of the image, and the cwd of the first RUN there, for
+// any stage (see respellWorkdir).
+func (d *decompiler) writeWorkdir(st *frontState, dg digest.Digest, mk *pb.FileActionMkDir) error {
 	wantTime := int64(-1)
 	if d.epochTime != nil {
 		wantTime = d.epochTime.UnixNano()
@@ -484,23 +473,18 @@ func (d *decompiler) writeWorkdir(st *frontState, dg digest.Digest, mk *pb.FileA
 	}
 	// The config keeps the path as written too.
 	wd := mk.Path
-	asWritten := func(p string) bool {
-		return path.Clean(p) == mk.Path && plainWord(word(p)) && checkText("path", p) == nil
-	}
 	if h, ok := d.hist.peekLayer(d.curChain); ok {
-		if p, ok := strings.CutPrefix(h, "WORKDIR "); ok && asWritten(p) {
+		if p, ok := strings.CutPrefix(h, "WORKDIR "); ok && path.Clean(p) == mk.Path && plainWord(word(p)) && checkText("path", p) == nil {
 			wd = p
 		}
-	} else if path.IsAbs(cwd) && asWritten(cwd) {
-		wd = cwd
 	}
 	line := d.out.add("WORKDIR %s", word(wd))
 	st.dir = wd
 	st.img.Config.WorkingDir = wd
 	st.wd = nil
 	if wd == mk.Path {
-		// Not spelled by the history or a RUN of this stage: a RUN of a
-		// stage FROM this one may still spell it (see respellWorkdir).
+		// Not spelled by the history: the first RUN there, in this stage
+		// or one FROM it, may still spell it (see respellWorkdir).
 		st.wd = &workdirLine{line: line, owner: st}
 	}
 	return nil
@@ -508,7 +492,7 @@ func (d *decompiler) writeWorkdir(st *frontState, dg digest.Digest, mk *pb.FileA
 
 // respellWorkdir writes the WORKDIR that made st's dir as the RUN's cwd,
 // which the frontend keeps as written ("/ak-root/"), when no RUN used it
-// yet: a stage without history whose WORKDIR only a stage FROM it runs in.
+// yet: the RUN may be in the WORKDIR's stage or in a stage FROM it.
 func (d *decompiler) respellWorkdir(st *frontState, cwd string) bool {
 	w := st.wd
 	if w == nil || w.used || !path.IsAbs(cwd) || path.Clean(cwd) != path.Clean(st.dir) ||
