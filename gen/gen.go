@@ -311,12 +311,19 @@ func (g *generator) build() (*jen.Statement, error) {
 			decls = append(decls, jen.Line().Qual(dslPath, "Escape").Call(jen.LitRune(g.escape)))
 		}
 		for _, a := range g.metaArgs {
-			for _, kv := range a.Args {
+			for j, kv := range a.Args {
 				args := []jen.Code{jen.Lit(kv.Key)}
 				if kv.Value != nil {
 					args = append(args, jen.Lit(*kv.Value))
 				}
-				decls = append(decls, jen.Line().Qual(dslPath, "GlobalArg").Call(args...))
+				decl := jen.Line()
+				if j == 0 {
+					// The ARG's comments, as a stage's go above its chain.
+					for _, c := range a.Comments() {
+						decl.Comment(commentText(c)).Line()
+					}
+				}
+				decls = append(decls, decl.Qual(dslPath, "GlobalArg").Call(args...))
 			}
 		}
 		decls = append(decls, jen.Line())
