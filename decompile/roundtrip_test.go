@@ -7,6 +7,7 @@ import (
 
 	"github.com/moby/buildkit/client/llb"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipway-build/slipway/decompile"
@@ -27,7 +28,11 @@ var knownDifferences = map[string]string{}
 // definition stripped of its metadata, compiles the result, and compares.
 // It returns the decompiled Dockerfile, or why the round trip fails.
 func roundTrip(t *testing.T, dt []byte) (string, error) {
-	o := parity.Options{Resolver: dsltest.NewResolver(nil), Caps: parity.AllCaps()}
+	// The decompiler is told the target platform, as llb2dockerfile's
+	// --platform tells it: a stage FROM --platform of another one is then
+	// written with it, where the image's own platform would be ambiguous.
+	target := ocispecs.Platform{OS: "linux", Architecture: "amd64"}
+	o := parity.Options{Resolver: dsltest.NewResolver(nil), Caps: parity.AllCaps(), Platform: &target}
 	want, err := parity.Dockerfile(t.Context(), dt, o)
 	if err != nil {
 		return "", errRejected{err}
@@ -35,7 +40,7 @@ func roundTrip(t *testing.T, dt []byte) (string, error) {
 	var img dockerspec.DockerOCIImage
 	require.NoError(t, json.Unmarshal(want.Image, &img))
 	stripped := &llb.Definition{Def: want.Definition.Def}
-	opts := decompile.Options{Resolver: o.Resolver, Image: &img}
+	opts := decompile.Options{Resolver: o.Resolver, Image: &img, Platform: &target}
 	out, err := decompile.Decompile(t.Context(), stripped, opts)
 	if err != nil {
 		return "", fmt.Errorf("decompiling: %w", err)

@@ -97,7 +97,7 @@ func projectDockerfiles(name, module string) ([]Case, error) {
 // frontend/dockerfile/dockerfile_*_test.go, taken out with go/ast (for
 // integration.UnixOrWindows(a, b) the Unix one; literals built with fmt are
 // skipped), then the Dockerfiles of the projects, in the order WalkDir
-// finds them.
+// finds them, then those of the directories in $SLIPWAY_MORE_DOCKERFILES.
 func Cases() ([]Case, error) {
 	dir, err := BuildKitDir()
 	if err != nil {
@@ -134,7 +134,42 @@ func Cases() ([]Case, error) {
 		}
 		cases = append(cases, found...)
 	}
-	return cases, nil
+	more, err := moreDockerfiles(os.Getenv(MoreEnv))
+	if err != nil {
+		return nil, err
+	}
+	return append(cases, more...), nil
+}
+
+// MoreEnv names the variable with more directories of Dockerfiles to add
+// to the corpus, separated as in PATH: every regular file in them, named
+// "more/FILE". It is for checking Dockerfiles fetched by hand, which are
+// not ours to commit; the thresholds of the tests stay those of the
+// corpus, and the failures of the added files are listed with the others.
+const MoreEnv = "SLIPWAY_MORE_DOCKERFILES"
+
+func moreDockerfiles(dirs string) ([]Case, error) {
+	var out []Case
+	for _, dir := range filepath.SplitList(dirs) {
+		if dir == "" {
+			continue
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", MoreEnv, err)
+		}
+		for _, e := range entries {
+			if !e.Type().IsRegular() {
+				continue
+			}
+			dt, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", MoreEnv, err)
+			}
+			out = append(out, Case{Name: "more/" + e.Name(), Dockerfile: dt})
+		}
+	}
+	return out, nil
 }
 
 // integrationDockerfiles are the `dockerfile := []byte(...)` literals of a
