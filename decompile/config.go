@@ -153,10 +153,10 @@ func (d *decompiler) configEntry(st *frontState, createdBy string) error {
 			}
 		}
 	case "USER":
-		if rest == "" || !plainWord(word(rest)) {
+		if rest != "" && !plainWord(word(rest)) {
 			return fail(fmt.Errorf("user %q", rest))
 		}
-		d.out.add("USER %s", word(rest))
+		d.out.add("USER %s", userWord(rest))
 		st.user = rest
 		st.img.Config.User = rest
 	case "WORKDIR":

@@ -42,6 +42,15 @@ func word(s string) string {
 	return b.String()
 }
 
+// userWord is u as the word of USER: "" for no user, which USER of an
+// ARG without a value leaves.
+func userWord(u string) string {
+	if u == "" {
+		return `""`
+	}
+	return word(u)
+}
+
 // value quotes s as the value of ENV, ARG or LABEL: in double quotes, with
 // the three characters the lexer reads there escaped.
 func value(s string) (string, error) {

@@ -568,10 +568,10 @@ func (d *decompiler) writeRun(st *frontState, dg digest.Digest, op *pb.Op, e *pb
 		st.dir, st.img.Config.WorkingDir, st.wd = "/", "/", nil
 	}
 	if m.User != st.user {
-		if err := checkText("user", m.User); err != nil || m.User == "" || strings.ContainsAny(m.User, " \t\n\r") {
+		if err := checkText("user", m.User); err != nil || strings.ContainsAny(m.User, " \t\n\r") {
 			return d.unsupported(dg, "user %q cannot be written as USER", m.User)
 		}
-		d.out.add("USER %s", word(m.User))
+		d.out.add("USER %s", userWord(m.User))
 		st.user = m.User
 	}
 	var flags []string

@@ -62,7 +62,9 @@ type exposeIns struct{ ports []string }
 func (*exposeIns) keyword() string { return "EXPOSE" }
 
 // User sets the user (and optionally group) that following RUN steps and the
-// container run as, as USER does: "app", "1000:1000".
+// container run as, as USER does: "app", "1000:1000". The user is expanded;
+// one that expands to nothing ("$UID" of an ARG without a value) is no user,
+// as in the frontend, but an empty user is an error.
 func (s Stage) User(user string) Stage { return User(user)(s) }
 
 // User is the free-function form of [Stage.User].
@@ -417,7 +419,9 @@ func (c *compiler) dispatchUser(d *stageState, in *userIns) error {
 	if err != nil {
 		return fmt.Errorf("user %q: %w", in.user, err)
 	}
-	if u == "" {
+	// A user that expands to nothing is the frontend's USER of an ARG
+	// without a value; only a user written as nothing is a mistake.
+	if in.user == "" {
 		return fmt.Errorf("empty user: %w", ErrInvalid)
 	}
 	d.state = d.state.User(u)

@@ -651,6 +651,22 @@ RUN apt-get update
 			build: dsl.From("debian:bookworm").Run("apt-get update"),
 		},
 		{
+			// USER of an ARG without a value is USER of nothing: the frontend
+			// takes it (laravel's and dotnet-docker's Dockerfiles have one).
+			name: "user-of-an-empty-arg",
+			dockerfile: `FROM alpine
+ARG user
+USER $user
+RUN id
+USER nobody
+RUN id
+USER ${user}
+RUN id
+`,
+			build: dsl.From("alpine").Arg("user").User("$user").Run("id").
+				User("nobody").Run("id").User("${user}").Run("id"),
+		},
+		{
 			name: "onbuild-triggers-of-an-image",
 			dockerfile: `FROM example/onbuild:1
 RUN ls
