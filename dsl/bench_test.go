@@ -7,6 +7,7 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
 	"github.com/moby/buildkit/frontend/dockerui"
+	"github.com/moby/buildkit/util/apicaps"
 
 	"github.com/slipway-build/slipway/dsl"
 	"github.com/slipway-build/slipway/dsltest"
@@ -26,18 +27,7 @@ func BenchmarkCompile(b *testing.B) {
 		b.Run(tc.name+"/dockerfile2llb", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				res, err := dockerfile2llb.Dockerfile2LLB(b.Context(), []byte(tc.dockerfile), dockerfile2llb.ConvertOpt{
-					Config:         dockerui.Config{BuildArgs: maps.Clone(tc.buildArgs)}, // the frontend may delete SOURCE_DATE_EPOCH
-					MetaResolver:   resolver,
-					TargetPlatform: tc.platform,
-					LLBCaps:        caps,
-				})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := res.State.Marshal(b.Context(), llb.LocalUniqueID(dsl.DefaultContextID)); err != nil {
-					b.Fatal(err)
-				}
+				frontend(b, tc, resolver, caps, true)
 			}
 		})
 		opts := []dsl.CompileOption{dsl.WithResolver(resolver), dsl.WithBuildArgs(tc.buildArgs), dsl.WithCaps(*caps)}
@@ -50,6 +40,52 @@ func BenchmarkCompile(b *testing.B) {
 				if _, err := dsl.Compile(b.Context(), tc.build, opts...); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// frontend compiles a parity case with BuildKit's frontend, and marshals
+// the definition if asked.
+func frontend(b *testing.B, tc parityCase, resolver llb.ImageMetaResolver, caps *apicaps.CapSet, marshal bool) {
+	res, err := dockerfile2llb.Dockerfile2LLB(b.Context(), []byte(tc.dockerfile), dockerfile2llb.ConvertOpt{
+		Config:         dockerui.Config{BuildArgs: maps.Clone(tc.buildArgs)}, // the frontend may delete SOURCE_DATE_EPOCH
+		MetaResolver:   resolver,
+		TargetPlatform: tc.platform,
+		LLBCaps:        caps,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !marshal {
+		return
+	}
+	if _, err := res.State.Marshal(b.Context(), llb.LocalUniqueID(dsl.DefaultContextID)); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkFrontendMarshal measures the share of the anchor that is llb's
+// marshaling of the definition: the frontend compiling each parity case
+// with and without marshaling it. The DSL marshals the same ops with the
+// same llb, so it cannot be faster than the anchor by more than the
+// inverse of that share, whatever else it does. hack/bench-dsl-ceiling
+// turns it into a table.
+func BenchmarkFrontendMarshal(b *testing.B) {
+	caps := parity.AllCaps()
+	for _, tc := range parityCases() {
+		if tc.network {
+			continue
+		}
+		resolver := dsltest.NewResolver(baseImages())
+		b.Run(tc.name+"/convert", func(b *testing.B) {
+			for b.Loop() {
+				frontend(b, tc, resolver, caps, false)
+			}
+		})
+		b.Run(tc.name+"/marshal", func(b *testing.B) {
+			for b.Loop() {
+				frontend(b, tc, resolver, caps, true)
 			}
 		})
 	}
