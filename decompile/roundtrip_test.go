@@ -126,14 +126,14 @@ CMD ["echo", "\"quoted\" and \\ and \u00e9"]
 		// The config and the history have every port of the range: one word
 		// a port would make a line too long for the parser.
 		"a port range": "FROM busybox\nEXPOSE 8080 10000-20000 9000-9001/udp\n",
-		// llb reads root, an empty user and 007 as numbers; the history keeps
-		// them as written.
 		// USER of an ARG without a value is USER of nothing (laravel's and
 		// dotnet-docker's Dockerfiles), in the image and in a stage
 		// without history.
 		"a USER of an empty ARG": "FROM busybox\nARG user\nUSER $user\nRUN id\nUSER nobody\nRUN id\nUSER ${user}\nRUN id\n",
 		"a USER of an empty ARG in a stage": "FROM busybox AS b\nUSER nobody\nRUN id > /x\nARG u\nUSER $u\nRUN id >> /x\n" +
 			"FROM scratch\nCOPY --from=b /x /x\n",
+		// llb reads root, an empty user and 007 as numbers; the history keeps
+		// them as written.
 		"--chown spelled as root, empty or padded": "FROM busybox\nCOPY --chown=root:root a /a\nCOPY --chown=: b /b\nCOPY --chown=app:root c /c\nCOPY --chown=007 d /d\n",
 	} {
 		t.Run(name, func(t *testing.T) {

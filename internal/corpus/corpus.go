@@ -22,7 +22,9 @@ import (
 // Case is one Dockerfile of the corpus.
 type Case struct {
 	// Name says where it comes from: "parser/NAME" for a parser test file,
-	// "FILE.go:LINE" for an integration test literal.
+	// "FILE.go:LINE" for an integration test literal, "buildkit/PATH" and
+	// "containerd/PATH" for a project's, "more/FILE" for one added by
+	// SLIPWAY_MORE_DOCKERFILES.
 	Name       string
 	Dockerfile []byte
 }
