@@ -1007,7 +1007,10 @@ func (c *compiler) dispatchWorkdir(d *stageState, in *workdirIns) error {
 	if err != nil {
 		return fmt.Errorf("path %q: %w", in.path, err)
 	}
-	if p == "" {
+	// A path that expands to nothing is the working directory, as in the
+	// frontend (WORKDIR $HOME of an image without HOME); only a path
+	// written as nothing is a mistake.
+	if in.path == "" {
 		return fmt.Errorf("empty path: %w", ErrInvalid)
 	}
 	wd, err := system.NormalizeWorkdir(d.image.Config.WorkingDir, p, d.platform.OS)

@@ -667,6 +667,19 @@ RUN id
 				User("nobody").Run("id").User("${user}").Run("id"),
 		},
 		{
+			// WORKDIR of a variable without a value is the working
+			// directory, made again (palworld-server's WORKDIR ${HOMEDIR}).
+			name: "workdir-of-an-empty-variable",
+			dockerfile: `FROM alpine
+WORKDIR ${HOMEDIR}
+WORKDIR /srv
+ARG sub
+WORKDIR $sub
+RUN pwd
+`,
+			build: dsl.From("alpine").Workdir("${HOMEDIR}").Workdir("/srv").Arg("sub").Workdir("$sub").Run("pwd"),
+		},
+		{
 			name: "onbuild-triggers-of-an-image",
 			dockerfile: `FROM example/onbuild:1
 RUN ls

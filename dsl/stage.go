@@ -344,7 +344,9 @@ func (*envIns) keyword() string { return "ENV" }
 
 // Workdir sets the working directory for the following instructions and in
 // the image config, and creates it, as WORKDIR does. A relative path is taken
-// from the previous working directory; `$VAR` expands.
+// from the previous working directory; `$VAR` expands. A path that expands to
+// nothing is the previous working directory, as in the frontend, but an empty
+// path is an error.
 func (s Stage) Workdir(path string) Stage { return Workdir(path)(s) }
 
 // Workdir is the free-function form of [Stage.Workdir].
