@@ -99,24 +99,22 @@ func (d *decompiler) configEntry(st *frontState, createdBy string) error {
 		var out []string
 		for _, p := range pairs {
 			k, v, hasValue := strings.Cut(p, "=")
-			if keyword == "LABEL" && !validKey(k) && k != "" {
-				q, err := value(k)
-				if err != nil {
-					return fail(err)
-				}
-				k = q
-			} else if !validKey(k) {
+			name, ok := k, validKey(k)
+			if keyword != "ARG" && hasValue {
+				name, ok = pairName(k)
+			}
+			if !ok {
 				return fail(fmt.Errorf("name %q", k))
 			}
 			if !hasValue {
-				out = append(out, k)
+				out = append(out, name)
 				continue
 			}
 			q, err := value(v)
 			if err != nil {
 				return fail(err)
 			}
-			out = append(out, k+"="+q)
+			out = append(out, name+"="+q)
 			switch keyword {
 			case "ENV":
 				st.setEnv(k, v)
@@ -168,7 +166,10 @@ func (d *decompiler) configEntry(st *frontState, createdBy string) error {
 	case "EXPOSE":
 		ports := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(rest, "["), "]"))
 		if len(ports) == 0 {
-			return fail(fmt.Errorf("no ports"))
+			// EXPOSE of a variable without a value exposes nothing; so
+			// does the empty word.
+			d.out.add(`EXPOSE ""`)
+			break
 		}
 		for _, p := range ports {
 			if !plainWord(word(p)) {
@@ -255,20 +256,14 @@ func splitPairs(s string, bareNames bool, known map[string]bool) []string {
 	words := strings.Split(s, " ")
 	var out []string
 	for i := 0; i < len(words); i++ {
-		w := words[i]
-		if strings.Contains(w, "=") {
-			for j := len(words); j > i+1; j-- {
-				if p := strings.Join(words[i:j], " "); known[p] {
-					out = append(out, p)
-					i = j - 1
-					w = ""
-					break
-				}
-			}
-			if w == "" {
-				continue
-			}
+		// A known pair may hold spaces in its value, and in its name too
+		// (ENV $N=1 of N="a b"), so the join is tried from any word.
+		if j := knownPairEnd(words, i, known); j > 0 {
+			out = append(out, strings.Join(words[i:j], " "))
+			i = j - 1
+			continue
 		}
+		w := words[i]
 		k, _, hasValue := strings.Cut(w, "=")
 		if len(out) > 0 && (!hasValue && !bareNames || !validKey(k)) {
 			out[len(out)-1] += " " + w
@@ -277,6 +272,17 @@ func splitPairs(s string, bareNames bool, known map[string]bool) []string {
 		out = append(out, w)
 	}
 	return out
+}
+
+// knownPairEnd is the end of the longest known pair of two or more words
+// from words[i], or 0.
+func knownPairEnd(words []string, i int, known map[string]bool) int {
+	for j := len(words); j > i+1; j-- {
+		if known[strings.Join(words[i:j], " ")] {
+			return j
+		}
+	}
+	return 0
 }
 
 // knownPairs are the k=v pairs of every RUN's env and of the image config,
@@ -455,10 +461,11 @@ func (d *decompiler) writeConfig(st *frontState) error {
 			continue
 		}
 		q, err := value(v)
-		if err != nil || !validKey(k) {
+		name, ok := pairName(k)
+		if err != nil || !ok {
 			return d.unsupported("", "image env %s cannot be written as ENV", k)
 		}
-		env = append(env, k+"="+q)
+		env = append(env, name+"="+q)
 		have.Env = addConfigEnv(have.Env, k, v)
 	}
 	if len(env) > 0 {
@@ -470,11 +477,8 @@ func (d *decompiler) writeConfig(st *frontState) error {
 			continue
 		}
 		q, err := value(want.Labels[k])
-		qk := k
-		if !validKey(k) {
-			qk, _ = value(k)
-		}
-		if err != nil || qk == "" {
+		qk, ok := pairName(k)
+		if err != nil || !ok {
 			return d.unsupported("", "label %s cannot be written as LABEL", k)
 		}
 		labels = append(labels, qk+"="+q)

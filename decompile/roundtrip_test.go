@@ -126,6 +126,13 @@ CMD ["echo", "\"quoted\" and \\ and \u00e9"]
 		// The config and the history have every port of the range: one word
 		// a port would make a line too long for the parser.
 		"a port range": "FROM busybox\nEXPOSE 8080 10000-20000 9000-9001/udp\n",
+		// ENV and LABEL names that expand to nothing or to words with
+		// spaces are written quoted.
+		"names that expand to nothing or spaces": "FROM busybox\nARG X\nARG N=\"a b\"\nENV $X=1 $N=2\nLABEL $X=3 $N=4\nRUN env\n",
+		"names with spaces in a stage": "FROM busybox AS b\nARG N=\"a b\"\nENV $N=2\nRUN env > /e\nFROM scratch\nCOPY --from=b /e /e\n",
+		// EXPOSE of a variable without a value is in the history with no
+		// port (found in a fetched Dockerfile's EXPOSE $PORT).
+		"a port that expands to nothing": "FROM busybox\nEXPOSE $PORT\nEXPOSE 80 $PORT\n",
 		// USER of an ARG without a value is USER of nothing (laravel's and
 		// dotnet-docker's Dockerfiles), in the image and in a stage
 		// without history.

@@ -237,10 +237,11 @@ func (d *decompiler) envFor(st *frontState, dg digest.Digest, want []string) err
 			if err != nil {
 				return d.unsupported(dg, "env %s: %s", short(key), short(err.Error()))
 			}
-			if !validKey(key) {
+			name, ok := pairName(key)
+			if !ok {
 				return d.unsupported(dg, "env name %q cannot be written as ENV", key)
 			}
-			pairs = append(pairs, key+"="+q)
+			pairs = append(pairs, name+"="+q)
 			st.setEnv(key, v)
 		}
 		line := d.out.add("ENV %s", strings.Join(pairs, " "))
@@ -444,6 +445,21 @@ func keptInPlace(have, want []string, k int) bool {
 
 func validKey(k string) bool {
 	return k != "" && !strings.ContainsAny(k, "= \t\n\r\"'\\$") && checkText("name", k) == nil
+}
+
+// pairName writes the name of an ENV or LABEL pair: plain when it can be,
+// else in double quotes, which the frontend removes when it expands the
+// name (ENV $X=1 of an empty X sets the name "", written ""=1). A name with
+// '=' cannot be written: the parser splits a pair at its first '='.
+func pairName(k string) (string, bool) {
+	if validKey(k) {
+		return k, true
+	}
+	if strings.Contains(k, "=") || checkText("name", k) != nil {
+		return "", false
+	}
+	q, err := value(k)
+	return q, err == nil
 }
 
 // writeWorkdir writes the WORKDIR of a mkdir. The mkdir's path is clean,

@@ -976,15 +976,19 @@ func (c *compiler) dispatchEnv(d *stageState, in *envIns) error {
 	// instruction, as the frontend does: ENV A=1 B=$A does not see A=1.
 	pairs := make([]keyValue, len(in.pairs))
 	for i, kv := range in.pairs {
+		// A name written empty or with '=' is a mistake no Dockerfile can
+		// make: its parser splits a pair at the first '='. What a name
+		// expands to, the frontend takes as it is, empty, with spaces or
+		// with '='; so does this.
+		if kv.key == "" {
+			return fmt.Errorf("empty variable name: %w", ErrInvalid)
+		}
+		if strings.Contains(kv.key, "=") {
+			return fmt.Errorf("variable name %q contains '=': %w", kv.key, ErrInvalid)
+		}
 		key, err := d.expand(kv.key)
 		if err != nil {
 			return fmt.Errorf("key %q: %w", kv.key, err)
-		}
-		if key == "" {
-			return fmt.Errorf("empty variable name: %w", ErrInvalid)
-		}
-		if strings.ContainsAny(key, "= \t\n") {
-			return fmt.Errorf("variable name %q contains '=' or white space: %w", key, ErrInvalid)
 		}
 		value, err := d.expand(kv.value)
 		if err != nil {

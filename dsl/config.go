@@ -277,12 +277,14 @@ func (c *compiler) dispatchLabel(d *stageState, in *labelIns) error {
 		d.image.Config.Labels = map[string]string{}
 	}
 	for _, kv := range in.pairs {
+		// As with ENV, only a key written empty is a mistake; one that
+		// expands to nothing is the frontend's empty key.
+		if kv.key == "" {
+			return fmt.Errorf("empty label key: %w", ErrInvalid)
+		}
 		key, err := d.expand(kv.key)
 		if err != nil {
 			return fmt.Errorf("key %q: %w", kv.key, err)
-		}
-		if key == "" {
-			return fmt.Errorf("empty label key: %w", ErrInvalid)
 		}
 		value, err := d.expand(kv.value)
 		if err != nil {

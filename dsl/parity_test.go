@@ -680,6 +680,22 @@ RUN pwd
 			build: dsl.From("alpine").Workdir("${HOMEDIR}").Workdir("/srv").Arg("sub").Workdir("$sub").Run("pwd"),
 		},
 		{
+			// The frontend takes what an ENV or LABEL name expands to as
+			// it is: nothing, or words with a space; a port that expands
+			// to nothing is no port.
+			name: "names-that-expand-to-nothing-or-spaces",
+			dockerfile: `FROM alpine
+ARG X
+ARG SPACED="a b"
+ENV $X=1 A=2
+ENV $SPACED=3
+LABEL $X=4
+EXPOSE $PORT 80
+`,
+			build: dsl.From("alpine").Arg("X").Arg("SPACED", `"a b"`).
+				Env("$X", "1", "A", "2").Env("$SPACED", "3").Label("$X", "4").Expose("$PORT", "80"),
+		},
+		{
 			name: "onbuild-triggers-of-an-image",
 			dockerfile: `FROM example/onbuild:1
 RUN ls
