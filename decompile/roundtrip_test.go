@@ -130,6 +130,11 @@ CMD ["echo", "\"quoted\" and \\ and \u00e9"]
 		// spaces are written quoted.
 		"names that expand to nothing or spaces": "FROM busybox\nARG X\nARG N=\"a b\"\nENV $X=1 $N=2\nLABEL $X=3 $N=4\nRUN env\n",
 		"names with spaces in a stage":           "FROM busybox AS b\nARG N=\"a b\"\nENV $N=2\nRUN env > /e\nFROM scratch\nCOPY --from=b /e /e\n",
+		// USER root before a WORKDIR makes the directory root's; a stage
+		// without history has only that owner to tell the USER (found in
+		// tektoncd/dashboard's Dockerfile).
+		"USER root before a WORKDIR in a stage": "FROM busybox AS b\nUSER root\nWORKDIR /src\nCOPY . .\nRUN make\n" +
+			"FROM scratch\nCOPY --from=b /src/out /out\n",
 		// EXPOSE of a variable without a value is in the history with no
 		// port (found in a fetched Dockerfile's EXPOSE $PORT).
 		"a port that expands to nothing": "FROM busybox\nEXPOSE $PORT\nEXPOSE 80 $PORT\n",

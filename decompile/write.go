@@ -479,8 +479,10 @@ func (d *decompiler) writeWorkdir(st *frontState, dg digest.Digest, mk *pb.FileA
 		return d.unsupported(dg, "%v", err)
 	}
 	// The frontend makes the directory for the current user: an owner
-	// tells a USER that no step before told.
-	if u, err := chown(mk.Owner); err == nil && u != "" && !sameOwnerSpec(st.user, u) {
+	// tells a USER that no step before told. It gives an owner only when
+	// a USER is set, so an owner of root after no USER is USER root (in
+	// --chown, an empty user is root's; here it is no USER at all).
+	if u, err := chown(mk.Owner); err == nil && u != "" && (st.user == "" || !sameOwnerSpec(st.user, u)) {
 		if checkText("user", u) != nil || strings.ContainsAny(u, " \t\n\r") {
 			return d.unsupported(dg, "user %q cannot be written as USER", u)
 		}
