@@ -319,13 +319,40 @@ func splitLabels(s string, labels map[string]string) []string {
 			}
 		}
 		if best == "" {
-			// An earlier LABEL of a key set again later: fall back to words.
+			// An earlier LABEL of a key set again later: its value runs to
+			// the next known key, or failing that, the next word with '='.
+			if pair, ok := labelBefore(s, labels); ok {
+				out = append(out, pair)
+				s = strings.TrimPrefix(s[len(pair):], " ")
+				continue
+			}
 			return append(out, splitPairs(s, false, nil)...)
 		}
 		out = append(out, best)
 		s = strings.TrimPrefix(s[len(best):], " ")
 	}
 	return out
+}
+
+// labelBefore is the pair at the start of s whose key is a known label's
+// and whose value, not known, runs to the next known key, or to the end.
+func labelBefore(s string, labels map[string]string) (string, bool) {
+	key := ""
+	for k := range labels {
+		if strings.HasPrefix(s, k+"=") && len(k) > len(key) {
+			key = k
+		}
+	}
+	if key == "" {
+		return "", false
+	}
+	end := len(s)
+	for k := range labels {
+		if i := strings.Index(s[len(key)+1:], " "+k+"="); i >= 0 && len(key)+1+i < end {
+			end = len(key) + 1 + i
+		}
+	}
+	return s[:end], true
 }
 
 // parseQuotedList reads a list the frontend printed with %q:

@@ -135,6 +135,10 @@ CMD ["echo", "\"quoted\" and \\ and \u00e9"]
 		// tektoncd/dashboard's Dockerfile).
 		"USER root before a WORKDIR in a stage": "FROM busybox AS b\nUSER root\nWORKDIR /src\nCOPY . .\nRUN make\n" +
 			"FROM scratch\nCOPY --from=b /src/out /out\n",
+		// A label set again later has its first value in the history only;
+		// it runs to the next known key, though it holds spaces and '='
+		// (found in portainer's Dockerfile, HTML with class="a b").
+		"a label set twice, first with spaces and '='": "FROM busybox\nLABEL a=\"x class=\\\"y z\\\" w\" b=\"1 2\"\nLABEL a=final\n",
 		// EXPOSE of a variable without a value is in the history with no
 		// port (found in a fetched Dockerfile's EXPOSE $PORT).
 		"a port that expands to nothing": "FROM busybox\nEXPOSE $PORT\nEXPOSE 80 $PORT\n",
