@@ -65,6 +65,9 @@ func (h *history) configUntilLayer(d *decompiler, st *frontState) error {
 			return err
 		}
 		h.pos++
+		// A stage may end between two entries: a child stage's ARG set
+		// again moves behind the env its FROM gave (see splitStage).
+		st.markStep(len(d.out.l))
 	}
 	return nil
 }

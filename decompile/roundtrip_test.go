@@ -139,6 +139,10 @@ CMD ["echo", "\"quoted\" and \\ and \u00e9"]
 		// it runs to the next known key, though it holds spaces and '='
 		// (found in portainer's Dockerfile, HTML with class="a b").
 		"a label set twice, first with spaces and '='": "FROM busybox\nLABEL a=\"x class=\\\"y z\\\" w\" b=\"1 2\"\nLABEL a=final\n",
+		// A stage FROM another puts the other's ARGs in front of the env;
+		// one set again moves behind it (found in LocalAI's and pulumi's
+		// Dockerfiles): the stages must stay two.
+		"an ARG of the parent stage set again": "FROM busybox AS parent\nARG A=1\nARG B=2\nFROM parent\nENV X=1\nARG A=1\nRUN env\n",
 		// EXPOSE of a variable without a value is in the history with no
 		// port (found in a fetched Dockerfile's EXPOSE $PORT).
 		"a port that expands to nothing": "FROM busybox\nEXPOSE $PORT\nEXPOSE 80 $PORT\n",

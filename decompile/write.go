@@ -308,8 +308,10 @@ func (d *decompiler) splitStage(st *frontState, want []string) {
 	// Or FROM further back, after an earlier step since the last RUN: the
 	// steps and the history's ARG and ENV entries since may belong to the
 	// second stage.
+	// Of the places that cost the same, the last: the fewest lines move
+	// to the second stage.
 	at := len(d.out.l)
-	for _, m := range st.marks {
+	for _, m := range slices.Backward(st.marks) {
 		if e := st.since(m); envCost(e, want) < cost {
 			mask, env, cfg, ok, at, cost = 0, e, st.img.Config.Env, true, m.line, envCost(e, want)
 		}
