@@ -257,11 +257,19 @@ func (d *decompiler) configEntry(st *frontState, createdBy string) error {
 // before it, except for ARG, whose names may come without a value.
 func splitPairs(s string, bareNames bool, known map[string]bool) []string {
 	words := strings.Split(s, " ")
+	// A known pair may hold spaces in its value, and in its name too
+	// (ENV $N=1 of N="a b"), so a join is tried from any word that begins
+	// a known pair of several words, as long as the longest of them.
+	starts := map[string]int{}
+	for kv := range known {
+		if n := strings.Count(kv, " ") + 1; n > 1 {
+			first, _, _ := strings.Cut(kv, " ")
+			starts[first] = max(starts[first], n)
+		}
+	}
 	var out []string
 	for i := 0; i < len(words); i++ {
-		// A known pair may hold spaces in its value, and in its name too
-		// (ENV $N=1 of N="a b"), so the join is tried from any word.
-		if j := knownPairEnd(words, i, known); j > 0 {
+		if j := knownPairEnd(words, i, starts[words[i]], known); j > 0 {
 			out = append(out, strings.Join(words[i:j], " "))
 			i = j - 1
 			continue
@@ -277,10 +285,10 @@ func splitPairs(s string, bareNames bool, known map[string]bool) []string {
 	return out
 }
 
-// knownPairEnd is the end of the longest known pair of two or more words
+// knownPairEnd is the end of the longest known pair of two to n words
 // from words[i], or 0.
-func knownPairEnd(words []string, i int, known map[string]bool) int {
-	for j := len(words); j > i+1; j-- {
+func knownPairEnd(words []string, i, n int, known map[string]bool) int {
+	for j := min(len(words), i+n); j > i+1; j-- {
 		if known[strings.Join(words[i:j], " ")] {
 			return j
 		}

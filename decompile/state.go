@@ -54,15 +54,17 @@ type workdirLine struct {
 	used  bool
 }
 
-// mark is a place between two steps: the index of the next line, the env
-// and config env there, and how much of set was set before it.
+// mark is a place between two steps, or two history entries: the index of
+// the next line, the env and config env there, and how much of set was set
+// before it.
 type mark struct {
 	line     int
 	env, cfg []string
 	set      int
 }
 
-// markStep records the place before a step, line being the next line.
+// markStep records the place before a step or after a history entry, line
+// being the next line.
 func (st *frontState) markStep(line int) {
 	st.marks = append(st.marks, mark{line: line, env: slices.Clone(st.env), cfg: slices.Clone(st.img.Config.Env), set: len(st.set)})
 }
