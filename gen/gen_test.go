@@ -91,8 +91,8 @@ func TestGoldenParity(t *testing.T) {
 		require.NoError(t, err, name)
 		want[fn] = out
 	}
-	got, failures := runGenerated(t, generated)
-	require.Empty(t, failures)
+	got, buildErrs := runGenerated(t, generated)
+	require.Empty(t, buildErrs)
 	for fn, w := range want {
 		g := got[fn]
 		require.Empty(t, g.Err, fn)
