@@ -729,6 +729,11 @@ RUN echo grandchild
 // It is empty: every case above matches the frontend.
 var knownDifferences = map[string]string{}
 
+// noCapsCompared is the least number of cases the mode without capabilities
+// compares: all but those the frontend cannot compile without them. A change
+// that quietly skips more fails.
+const noCapsCompared = 40
+
 func TestParity(t *testing.T) {
 	ctx := t.Context()
 	cases := parityCases()
@@ -767,6 +772,9 @@ func TestParity(t *testing.T) {
 			}
 		}
 		t.Logf("parity (%s): %d/%d", mode.name, passed, compared)
+		if !mode.caps {
+			require.GreaterOrEqual(t, compared, noCapsCompared, "cases compared without capabilities")
+		}
 	}
 }
 

@@ -316,10 +316,6 @@ func (g *generator) build() (*jen.Statement, error) {
 		}
 		for _, a := range g.metaArgs {
 			for j, kv := range a.Args {
-				args := []jen.Code{jen.Lit(kv.Key)}
-				if kv.Value != nil {
-					args = append(args, jen.Lit(*kv.Value))
-				}
 				decl := jen.Line()
 				if j == 0 {
 					// The ARG's comments, as a stage's go above its chain.
@@ -327,7 +323,7 @@ func (g *generator) build() (*jen.Statement, error) {
 						decl.Comment(commentText(c)).Line()
 					}
 				}
-				decls = append(decls, decl.Qual(dslPath, "GlobalArg").Call(args...))
+				decls = append(decls, decl.Qual(dslPath, "GlobalArg").Call(g.argArgs(kv)...))
 			}
 		}
 		decls = append(decls, jen.Line())

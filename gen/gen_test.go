@@ -3,7 +3,6 @@ package gen_test
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"go/ast"
 	"go/format"
@@ -22,10 +21,9 @@ import (
 
 	"github.com/slipway-build/slipway/dsltest"
 	"github.com/slipway-build/slipway/gen"
+	"github.com/slipway-build/slipway/internal/golden"
 	"github.com/slipway-build/slipway/internal/parity"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // goldenOptions are the options of a golden case, from its folder name.
 func goldenOptions(name string) gen.Options {
@@ -49,13 +47,7 @@ func TestGolden(t *testing.T) {
 			require.NoError(t, err)
 			got, err := gen.Generate(dt, goldenOptions(name))
 			require.NoError(t, err)
-			golden := filepath.Join(filepath.Dir(df), "main.go.golden")
-			if *update {
-				require.NoError(t, os.WriteFile(golden, got, 0o644))
-			}
-			want, err := os.ReadFile(golden)
-			require.NoError(t, err, "run go test ./gen -run TestGolden -update")
-			require.Equal(t, string(want), string(got), "the generated Go changed; if that is intended, rerun with -update")
+			golden.Check(t, name+"/main.go.golden", string(got))
 			_, err = parser.ParseFile(token.NewFileSet(), "main.go", got, parser.ParseComments)
 			require.NoError(t, err)
 		})
@@ -91,8 +83,8 @@ func TestGoldenParity(t *testing.T) {
 		require.NoError(t, err, name)
 		want[fn] = out
 	}
-	got, failures := runGenerated(t, generated)
-	require.Empty(t, failures)
+	got, buildErrs := runGenerated(t, generated)
+	require.Empty(t, buildErrs)
 	for fn, w := range want {
 		g := got[fn]
 		require.Empty(t, g.Err, fn)

@@ -154,34 +154,34 @@ func (g *generator) command(i int, cmd instructions.Command) ([]call, error) {
 	case *instructions.EnvCommand:
 		var args []jen.Code
 		for _, kv := range c.Env {
-			args = append(args, jen.Lit(kv.Key), jen.Lit(kv.Value))
+			args = append(args, g.word(kv.Key), g.word(kv.Value))
 		}
 		return one("Env", args...)
 	case *instructions.LabelCommand:
 		var args []jen.Code
 		for _, kv := range c.Labels {
-			args = append(args, jen.Lit(kv.Key), jen.Lit(kv.Value))
+			args = append(args, g.word(kv.Key), g.word(kv.Value))
 		}
 		return one("Label", args...)
 	case *instructions.ArgCommand:
 		if len(c.Args) == 1 {
-			return one("Arg", argArgs(c.Args[0])...)
+			return one("Arg", g.argArgs(c.Args[0])...)
 		}
 		var decls []jen.Code
 		for _, kv := range c.Args {
-			decls = append(decls, dsl("ArgOf", argArgs(kv)...))
+			decls = append(decls, dsl("ArgOf", g.argArgs(kv)...))
 		}
 		return one("Args", decls...)
 	case *instructions.WorkdirCommand:
-		return one("Workdir", jen.Lit(c.Path))
+		return one("Workdir", g.word(c.Path))
 	case *instructions.UserCommand:
-		return one("User", jen.Lit(c.User))
+		return one("User", g.word(c.User))
 	case *instructions.ExposeCommand:
 		return one("Expose", lits(c.Ports)...)
 	case *instructions.VolumeCommand:
-		return one("Volume", lits(c.Volumes)...)
+		return one("Volume", g.words(c.Volumes)...)
 	case *instructions.StopSignalCommand:
-		return one("StopSignal", jen.Lit(c.Signal))
+		return one("StopSignal", g.word(c.Signal))
 	case *instructions.ShellCommand:
 		return one("Shell", lits(c.Shell)...)
 	case *instructions.MaintainerCommand:
@@ -210,10 +210,10 @@ func (g *generator) command(i int, cmd instructions.Command) ([]call, error) {
 	}
 }
 
-func argArgs(kv instructions.KeyValuePairOptional) []jen.Code {
+func (g *generator) argArgs(kv instructions.KeyValuePairOptional) []jen.Code {
 	args := []jen.Code{jen.Lit(kv.Key)}
 	if kv.Value != nil {
-		args = append(args, jen.Lit(*kv.Value))
+		args = append(args, g.word(*kv.Value))
 	}
 	return args
 }
@@ -259,13 +259,13 @@ func (g *generator) copy(method string, sd instructions.SourcesAndDest, opts []j
 		inline = append(inline, dsl(fn, jen.Lit(f.Path), text(f.Data)))
 	}
 	if len(sd.SourcePaths) == 1 && len(inline) == 0 {
-		return []call{{name: method, args: append([]jen.Code{jen.Lit(sd.SourcePaths[0]), jen.Lit(sd.DestPath)}, opts...)}}, nil
+		return []call{{name: method, args: append([]jen.Code{g.word(sd.SourcePaths[0]), g.word(sd.DestPath)}, opts...)}}, nil
 	}
 	srcs := jen.Nil()
 	if len(sd.SourcePaths) > 0 {
-		srcs = jen.Index().String().Values(lits(sd.SourcePaths)...)
+		srcs = jen.Index().String().Values(g.words(sd.SourcePaths)...)
 	}
-	args := append([]jen.Code{srcs, jen.Lit(sd.DestPath)}, inline...)
+	args := append([]jen.Code{srcs, g.word(sd.DestPath)}, inline...)
 	return []call{{name: method + "Paths", args: append(args, opts...)}}, nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/slipway-build/slipway/dsltest"
 	"github.com/slipway-build/slipway/internal/cmdutil"
 	"github.com/slipway-build/slipway/internal/parity"
+	"github.com/slipway-build/slipway/internal/testenv"
 	"github.com/slipway-build/slipway/lockfile"
 )
 
@@ -223,7 +224,7 @@ func TestFormatDotMultiStage(t *testing.T) {
 
 func renderSVG(t *testing.T, dot string) string {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), "dot", "-Tsvg")
+	cmd := exec.CommandContext(t.Context(), testenv.NeedProgram(t, "dot", "graphviz"), "-Tsvg")
 	cmd.Stdin = strings.NewReader(dot)
 	var svg, dotErr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &svg, &dotErr

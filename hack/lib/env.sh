@@ -33,8 +33,12 @@ SLIPWAY_CACHE=${SLIPWAY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/slipway-test}
 SLIPWAY_ENV_IMAGE_RECIPE=2
 SLIPWAY_ENV_SUITE=bookworm
 SLIPWAY_ENV_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# Every program a test runs comes from one of these: runc, umoci, tar and
+# redis-cli (examples/redis), git (driver's git contexts), ssh-agent from
+# openssh-client (driver's ssh forwarding), dot from graphviz (dsl2llb's
+# --format dot), gcc and libc6-dev (go test -race needs cgo).
 SLIPWAY_ENV_PACKAGES=(runc debootstrap umoci busybox-static redis-tools iproute2 git
-	ca-certificates debian-archive-keyring gcc libc6-dev)
+	openssh-client graphviz tar ca-certificates debian-archive-keyring gcc libc6-dev)
 
 # Set by slipway_env_up, read by slipway_env_down.
 SLIPWAY_ENV_OWNED_DIR=

@@ -102,6 +102,28 @@ func (e *Env) BuildctlCmd(ctx context.Context, args ...string) *exec.Cmd {
 	return exec.CommandContext(ctx, e.Buildctl, append([]string{"--addr", e.BuildkitHost}, args...)...)
 }
 
+// NeedProgram returns the path of program, a command a test runs, found on
+// PATH. When it is missing, the test fails if SLIPWAY_E2E or CI is set (under
+// hack/test, which installs every program the tests run, a missing one is a
+// bug of hack/lib/env.sh) and is skipped otherwise, with one line naming the
+// program and the Debian package that has it:
+//
+//	dot := testenv.NeedProgram(t, "dot", "graphviz")
+func NeedProgram(t testing.TB, program, pkg string) string {
+	t.Helper()
+	path, err := exec.LookPath(program)
+	if err == nil {
+		return path
+	}
+	msg := fmt.Sprintf("%s is not on PATH: install it with apt-get install %s, or run ./hack/test, which does", program, pkg)
+	if os.Getenv("SLIPWAY_E2E") != "" || os.Getenv("CI") != "" {
+		t.Fatal(msg)
+	} else {
+		t.Skip(msg)
+	}
+	return ""
+}
+
 func isAre(n int) string {
 	if n == 1 {
 		return "is"

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -122,6 +123,49 @@ func TestSolveThroughMirror(t *testing.T) {
 			require.Contains(t, tarNames(t, archive), "index.json")
 		})
 	}
+}
+
+// recorder is a testing.TB that notes Fatal and Skip instead of stopping.
+type recorder struct {
+	testing.TB
+	fatal, skip string
+}
+
+func (r *recorder) Helper()           {}
+func (r *recorder) Fatal(args ...any) { r.fatal = fmt.Sprint(args...) }
+func (r *recorder) Skip(args ...any)  { r.skip = fmt.Sprint(args...) }
+
+// A missing program fails the test under hack/test or CI, and skips it
+// elsewhere, with the line that says how to get it.
+func TestNeedProgram(t *testing.T) {
+	const want = "slipway-no-such-program is not on PATH: install it with apt-get install slipway-pkg, or run ./hack/test, which does"
+	for _, tc := range []struct {
+		name, e2e, ci string
+		fails         bool
+	}{
+		{"hack/test", "1", "", true},
+		{"CI", "", "true", true},
+		{"by hand", "", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("SLIPWAY_E2E", tc.e2e)
+			t.Setenv("CI", tc.ci)
+			r := &recorder{TB: t}
+			require.Empty(t, testenv.NeedProgram(r, "slipway-no-such-program", "slipway-pkg"))
+			if tc.fails {
+				require.Equal(t, want, r.fatal)
+				require.Empty(t, r.skip)
+			} else {
+				require.Equal(t, want, r.skip)
+				require.Empty(t, r.fatal)
+			}
+		})
+	}
+	sh, err := exec.LookPath("sh")
+	require.NoError(t, err)
+	r := &recorder{TB: t}
+	require.Equal(t, sh, testenv.NeedProgram(r, "sh", "dash"))
+	require.Empty(t, r.fatal+r.skip)
 }
 
 func tarNames(t *testing.T, path string) []string {
