@@ -518,3 +518,44 @@ func (c *compiler) dispatchHealth(d *stageState, in *healthIns) error {
 	d.commit(fmt.Sprintf("HEALTHCHECK %+v", hc), false)
 	return nil
 }
+
+// Cmd sets the image's default command in exec form, as
+// CMD ["redis-server"] does: s.Cmd("redis-server").
+func (s Stage) Cmd(args ...string) Stage { return Cmd(args...)(s) }
+
+// Cmd is the free-function form of [Stage.Cmd].
+func Cmd(args ...string) StageOption {
+	return func(s Stage) Stage {
+		return s.then(&cmdIns{args: append([]string(nil), args...)})
+	}
+}
+
+// CmdShell sets the default command in shell form, as CMD redis-server
+// --port 6380 does: the command is run by the image's shell.
+func (s Stage) CmdShell(command string) Stage { return CmdShell(command)(s) }
+
+// CmdShell is the free-function form of [Stage.CmdShell].
+func CmdShell(command string) StageOption {
+	return func(s Stage) Stage {
+		return s.then(&cmdIns{args: []string{command}, shell: true})
+	}
+}
+
+type cmdIns struct {
+	args  []string
+	shell bool
+}
+
+func (*cmdIns) keyword() string { return "CMD" }
+
+func (c *compiler) dispatchCmd(d *stageState, in *cmdIns) error {
+	args := in.args
+	if in.shell {
+		args = withShell(d.image, args)
+	}
+	d.image.Config.Cmd = args
+	d.image.Config.ArgsEscaped = true //nolint:staticcheck // the frontend sets it for Docker's image spec
+	d.cmdSet = true
+	d.commit("CMD "+quoteList(args), false)
+	return nil
+}

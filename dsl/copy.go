@@ -167,18 +167,6 @@ func (in *copyIns) keyword() string {
 	return "COPY"
 }
 
-// contextState is the build context as a state to read from.
-func (c *compiler) contextState() llb.State {
-	c.contextUsed = true
-	return llb.NewState(c.context)
-}
-
-// lateOutput is the build context, whose include paths are known only when
-// every stage has been dispatched; ops that copy from it marshal later.
-type lateOutput struct {
-	llb.Output
-}
-
 func (c *compiler) dispatchCopy(d *stageState, in *copyIns) error {
 	if len(in.srcs) == 0 && len(in.opts.contents) == 0 {
 		return fmt.Errorf("no source given: %w", ErrInvalid)

@@ -195,3 +195,42 @@ func archiveMaxTime(dt []byte) *time.Time {
 		}
 	}
 }
+
+// globalEpoch is the value the global ARGs of the target's FROM give
+// SOURCE_DATE_EPOCH, if they declare it.
+func (c *compiler) globalEpoch(s Stage) (string, bool, error) {
+	for {
+		ins := s.instructions()
+		if len(ins) == 0 {
+			return "", false, nil
+		}
+		switch from := ins[0].(type) {
+		case *fromStageIns:
+			s = from.base
+			continue
+		case *fromIns:
+			declared := false
+			for _, g := range from.globals {
+				declared = declared || g.name == "SOURCE_DATE_EPOCH"
+			}
+			if !declared {
+				return "", false, nil
+			}
+			lex := c.lexer('\\')
+			if from.escape != 0 {
+				lex = c.lexer(from.escape)
+			}
+			args, err := c.metaArgs(&stageState{lex: lex}, from.globals)
+			if err != nil {
+				return "", false, fmt.Errorf("instruction 1 (FROM): %w", err)
+			}
+			v, ok := args.Get("SOURCE_DATE_EPOCH")
+			return v, ok, nil
+		default:
+			return "", false, nil
+		}
+	}
+}
+
+// epochSeconds is SOURCE_DATE_EPOCH as the frontend writes it back.
+func (c *compiler) epochSeconds() string { return strconv.FormatInt(c.epoch.Unix(), 10) }
