@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/containerd/platforms"
@@ -59,38 +57,8 @@ func Compile(ctx context.Context, s Stage, opts ...CompileOption) (*Result, erro
 		build = platforms.DefaultSpec()
 	}
 	c.globalArgs = predefinedArgs(build, c.platform, o.buildArgs, "")
-	// SOURCE_DATE_EPOCH comes from the build args, else, as the frontend
-	// reads it, from a global ARG with a default.
-	v, ok := o.buildArgs["SOURCE_DATE_EPOCH"]
-	what := "build arg"
-	if !ok {
-		var err error
-		if v, ok, err = c.globalEpoch(s); err != nil {
-			return nil, err
-		}
-		what = "global ARG"
-	}
-	if ok && v != "" {
-		c.ctx = ctx
-		tm, err := c.sourceDateEpoch(what, v)
-		if err != nil {
-			return nil, err
-		}
-		c.epochResolved = true
-		c.epoch = tm
-		// As the frontend does, the build arg then holds the time in
-		// seconds, or is gone when there is none.
-		c.opt.buildArgs = maps.Clone(c.opt.buildArgs)
-		_, given := c.opt.buildArgs["SOURCE_DATE_EPOCH"]
-		switch {
-		case tm != nil:
-			c.globalArgs = c.globalArgs.AddOrReplace("SOURCE_DATE_EPOCH", c.epochSeconds())
-			if given {
-				c.opt.buildArgs["SOURCE_DATE_EPOCH"] = c.epochSeconds()
-			}
-		case given:
-			delete(c.opt.buildArgs, "SOURCE_DATE_EPOCH")
-		}
+	if err := c.resolveEpoch(ctx, s); err != nil {
+		return nil, err
 	}
 	c.target = s.n
 	return c.compile(ctx, s)
@@ -163,89 +131,15 @@ func (c *compiler) stage(s Stage) (*stageState, error) {
 	}
 	d := &stageState{lex: c.lexer('\\'), dispatching: true, epoch: c.epoch}
 	c.stages[s.n] = d
-	for i, in := range ins {
-		for _, dep := range dependencies(in) {
-			if dep.n == nil {
-				return nil, c.inStage(d, s, fmt.Errorf("instruction %d (%s): refers to an empty stage (start one with dsl.From): %w", i+1, in.keyword(), ErrInvalid))
-			}
-			if _, err := c.stage(dep); err != nil {
-				return nil, err
-			}
-		}
+	if err := c.dependencies(d, s, ins); err != nil {
+		return nil, err
 	}
-	for _, in := range ins {
-		if a, ok := in.(*asIns); ok {
-			d.name = a.name
-		}
+	if err := c.nameStage(d, ins); err != nil {
+		return nil, err
 	}
-	if d.name == "" {
-		d.name = "stage-" + strconv.Itoa(c.nextIndex)
-	} else if !validStageName(d.name) {
-		return nil, fmt.Errorf("stage name %q: must start with a letter and hold only lowercase letters, digits, '-', '_' and '.': %w", d.name, ErrInvalid)
-	}
-	c.nextIndex++
 	d.cmdTotal = countSteps(ins[1:])
-	if root, ok := ins[0].(*fromIns); ok && len(root.candidates) > 0 {
-		chosen, err := c.choose(d, root)
-		if err != nil {
-			return nil, c.inStage(d, s, err)
-		}
-		if chosen != nil {
-			// Built on the chosen stage, exactly as FromStage(chosen).
-			ins = append([]instruction{&fromStageIns{base: *chosen}}, ins[1:]...)
-		}
-	}
-	switch root := ins[0].(type) {
-	case *fromIns:
-		if root.escape != 0 {
-			if root.escape != '\\' && root.escape != '`' {
-				return nil, c.inStage(d, s, argError(1, "FROM", "escape character %q: want \\ or `", root.escape))
-			}
-			d.escape = root.escape
-			d.lex = c.lexer(root.escape)
-		}
-		if err := c.resolveBase(d, root); err != nil {
-			return nil, c.inStage(d, s, err)
-		}
-	case *fromStageIns:
-		base, err := c.stage(root.base)
-		if err != nil {
-			return nil, err
-		}
-		d.state = base.state
-		d.platform = base.platform
-		d.image = baseimage.Clone(base.image)
-		d.buildArgs = slices.Clone(base.buildArgs)
-		d.globalArgs = base.globalArgs
-		if base.escape != 0 {
-			d.escape = base.escape
-			d.lex = c.lexer(base.escape)
-		}
-	case *contextIns:
-		if root.name == "" || root.name == "context" || strings.ContainsAny(root.name, "/: \t\n") {
-			return nil, c.inStage(d, s, argError(1, "FROM", "context name %q: want a plain name other than \"context\"", root.name))
-		}
-		d.globalArgs = c.globalArgs
-		if key, spec, ok := c.namedSpec(root.name, c.platform); ok {
-			if err := c.fromNamedContext(d, key, spec, c.platform); err != nil {
-				return nil, c.inStage(d, s, err)
-			}
-			break
-		}
-		c.localContext(d, root.name, c.platform)
-	case *fromLLBIns:
-		if root.err != nil {
-			return nil, c.inStage(d, s, fmt.Errorf("instruction 1 (FROM): %w", root.err))
-		}
-		d.state = root.state
-		d.platform = c.platform
-		d.globalArgs = c.globalArgs
-		d.image = baseimage.Empty(c.platform)
-		if root.image != nil {
-			d.image = baseimage.Clone(*root.image)
-		}
-	default:
-		return nil, c.inStage(d, s, argError(1, ins[0].keyword(), "a stage must start with FROM"))
+	if err := c.from(d, s, ins[0]); err != nil {
+		return nil, err
 	}
 	// ONBUILD triggers of the base run first, as the frontend runs them.
 	triggers, err := c.triggers(d.image.Config.OnBuild)
@@ -280,8 +174,41 @@ func (c *compiler) inStage(d *stageState, s Stage, err error) error {
 	return fmt.Errorf("stage %s: %w", d.name, err)
 }
 
-// dependencies are the stages an instruction refers to.
-func dependencies(in instruction) []Stage {
+// dependencies dispatches the stages the instructions of s refer to,
+// before s, so they are numbered first.
+func (c *compiler) dependencies(d *stageState, s Stage, ins []instruction) error {
+	for i, in := range ins {
+		for _, dep := range dependenciesOf(in) {
+			if dep.n == nil {
+				return c.inStage(d, s, fmt.Errorf("instruction %d (%s): refers to an empty stage (start one with dsl.From): %w", i+1, in.keyword(), ErrInvalid))
+			}
+			if _, err := c.stage(dep); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// nameStage names a stage by its As, or by its index as the frontend
+// names an unnamed one.
+func (c *compiler) nameStage(d *stageState, ins []instruction) error {
+	for _, in := range ins {
+		if a, ok := in.(*asIns); ok {
+			d.name = a.name
+		}
+	}
+	if d.name == "" {
+		d.name = "stage-" + strconv.Itoa(c.nextIndex)
+	} else if !validStageName(d.name) {
+		return fmt.Errorf("stage name %q: must start with a letter and hold only lowercase letters, digits, '-', '_' and '.': %w", d.name, ErrInvalid)
+	}
+	c.nextIndex++
+	return nil
+}
+
+// dependenciesOf are the stages an instruction refers to.
+func dependenciesOf(in instruction) []Stage {
 	switch in := in.(type) {
 	case *fromStageIns:
 		return []Stage{in.base}

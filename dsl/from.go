@@ -3,6 +3,7 @@ package dsl
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/containerd/platforms"
@@ -10,6 +11,7 @@ import (
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/util/system"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/slipway-build/slipway/internal/baseimage"
 )
 
@@ -160,6 +162,75 @@ type asIns struct {
 
 func (*asIns) keyword() string { return "AS" }
 
+// from starts a stage from its first instruction: an image (or the stage
+// a FromNamed chooses), a stage, a named context or an llb.State. Its
+// errors name the stage.
+func (c *compiler) from(d *stageState, s Stage, root instruction) error {
+	if root, ok := root.(*fromIns); ok && len(root.candidates) > 0 {
+		chosen, err := c.choose(d, root)
+		if err != nil {
+			return c.inStage(d, s, err)
+		}
+		if chosen != nil {
+			// Built on the chosen stage, exactly as FromStage(chosen).
+			return c.from(d, s, &fromStageIns{base: *chosen})
+		}
+	}
+	switch root := root.(type) {
+	case *fromIns:
+		if root.escape != 0 {
+			if root.escape != '\\' && root.escape != '`' {
+				return c.inStage(d, s, argError(1, "FROM", "escape character %q: want \\ or `", root.escape))
+			}
+			d.escape = root.escape
+			d.lex = c.lexer(root.escape)
+		}
+		if err := c.resolveBase(d, root); err != nil {
+			return c.inStage(d, s, err)
+		}
+	case *fromStageIns:
+		base, err := c.stage(root.base)
+		if err != nil {
+			return err
+		}
+		d.state = base.state
+		d.platform = base.platform
+		d.image = baseimage.Clone(base.image)
+		d.buildArgs = slices.Clone(base.buildArgs)
+		d.globalArgs = base.globalArgs
+		if base.escape != 0 {
+			d.escape = base.escape
+			d.lex = c.lexer(base.escape)
+		}
+	case *contextIns:
+		if root.name == "" || root.name == "context" || strings.ContainsAny(root.name, "/: \t\n") {
+			return c.inStage(d, s, argError(1, "FROM", "context name %q: want a plain name other than \"context\"", root.name))
+		}
+		d.globalArgs = c.globalArgs
+		if key, spec, ok := c.namedSpec(root.name, c.platform); ok {
+			if err := c.fromNamedContext(d, key, spec, c.platform); err != nil {
+				return c.inStage(d, s, err)
+			}
+			break
+		}
+		c.localContext(d, root.name, c.platform)
+	case *fromLLBIns:
+		if root.err != nil {
+			return c.inStage(d, s, fmt.Errorf("instruction 1 (FROM): %w", root.err))
+		}
+		d.state = root.state
+		d.platform = c.platform
+		d.globalArgs = c.globalArgs
+		d.image = baseimage.Empty(c.platform)
+		if root.image != nil {
+			d.image = baseimage.Clone(*root.image)
+		}
+	default:
+		return c.inStage(d, s, argError(1, root.keyword(), "a stage must start with FROM"))
+	}
+	return nil
+}
+
 // metaArgs are the global args a stage sees: the predefined ones, then
 // each declared one with its build-time value or its default expanded
 // against those before it, as the frontend's buildMetaArgs.
@@ -245,8 +316,9 @@ func validStageName(name string) bool {
 	return name != ""
 }
 
+// resolveBase starts a stage FROM an image reference, expanded with the
+// global args: scratch, a named context, or an image.
 func (c *compiler) resolveBase(d *stageState, from *fromIns) error {
-	ctx := c.ctx
 	if from.err != nil {
 		return fmt.Errorf("instruction 1 (FROM): %w", from.err)
 	}
@@ -288,6 +360,13 @@ func (c *compiler) resolveBase(d *stageState, from *fromIns) error {
 	if strings.TrimSpace(word) == "" {
 		return argError(1, "FROM", "empty image reference")
 	}
+	return c.fromImage(d, from, word, platform)
+}
+
+// fromImage starts a stage from the image word names, its config read
+// through the resolver and its source pinned to the digest resolved, as
+// the frontend pins it.
+func (c *compiler) fromImage(d *stageState, from *fromIns, word string, platform ocispecs.Platform) error {
 	ref, err := parseImageRef(word)
 	if err != nil {
 		return argError(1, "FROM", "image reference %q: %v", from.ref, err)
@@ -296,7 +375,7 @@ func (c *compiler) resolveBase(d *stageState, from *fromIns) error {
 	if c.opt.resolver == nil {
 		return argError(1, "FROM", "image %q: no image resolver (use dsl.WithResolver)", from.ref)
 	}
-	resolved, dgst, dt, err := c.opt.resolver.ResolveImageConfig(ctx, name, sourceresolver.Opt{
+	resolved, dgst, dt, err := c.opt.resolver.ResolveImageConfig(c.ctx, name, sourceresolver.Opt{
 		LogName: "[internal] load metadata for " + name,
 		ImageOpt: &sourceresolver.ResolveImageOpt{
 			Platform:    &platform,

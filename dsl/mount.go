@@ -271,18 +271,8 @@ func (c *compiler) mount(d *stageState, spec *mountSpec) (llb.RunOption, error) 
 		}
 		*f = v
 	}
-	fileInfo := m.typ == "secret" || m.typ == "ssh" || m.typ == "cache"
-	if !fileInfo && (m.mode != nil || m.uid != nil || m.gid != nil) {
-		return nil, fmt.Errorf("mode, uid and gid are not allowed for %s mounts: %w", m.typ, ErrInvalid)
-	}
-	if m.sharing != "" && m.typ != "cache" {
-		return nil, fmt.Errorf("sharing is only for cache mounts: %w", ErrInvalid)
-	}
-	if m.size != 0 && m.typ != "tmpfs" {
-		return nil, fmt.Errorf("size is only for tmpfs mounts: %w", ErrInvalid)
-	}
-	if m.required && m.typ != "secret" && m.typ != "ssh" {
-		return nil, fmt.Errorf("required is only for secret and ssh mounts: %w", ErrInvalid)
+	if err := m.check(); err != nil {
+		return nil, err
 	}
 	readOnly := m.typ != "cache" && m.typ != "tmpfs"
 	if m.readOnly != nil {
@@ -301,22 +291,9 @@ func (c *compiler) mount(d *stageState, spec *mountSpec) (llb.RunOption, error) 
 		return nil, fmt.Errorf("unknown mount type %q: %w", m.typ, ErrInvalid)
 	}
 
-	var st llb.State
-	var named map[string]struct{}
-	switch {
-	case m.from != nil:
-		src, err := c.stage(*m.from)
-		if err != nil {
-			return nil, err
-		}
-		st = src.state
-		if src.contextName != "" {
-			named = c.named[src.contextName].paths
-		}
-	case m.typ == "bind":
-		st = c.contextState()
-	default:
-		st = llb.Scratch()
+	st, named, err := c.mountSource(&m)
+	if err != nil {
+		return nil, err
 	}
 	var mountOpts []llb.MountOption
 	if m.typ == "tmpfs" {
@@ -329,21 +306,11 @@ func (c *compiler) mount(d *stageState, spec *mountSpec) (llb.RunOption, error) 
 		mountOpts = append(mountOpts, llb.ForceNoOutput)
 	}
 	if m.typ == "cache" {
-		sharing := llb.CacheMountShared
-		switch m.sharing {
-		case "", SharingShared:
-		case SharingPrivate:
-			sharing = llb.CacheMountPrivate
-		case SharingLocked:
-			sharing = llb.CacheMountLocked
-		default:
-			return nil, fmt.Errorf("sharing %q: want shared, private or locked: %w", m.sharing, ErrInvalid)
+		cache, err := m.cacheDir()
+		if err != nil {
+			return nil, err
 		}
-		id := m.id
-		if id == "" {
-			id = path.Clean(m.target)
-		}
-		mountOpts = append(mountOpts, llb.AsPersistentCacheDir("/"+id, sharing))
+		mountOpts = append(mountOpts, cache)
 	}
 	// Without a target, the mount is at the working directory, as the
 	// frontend has it: the relative path "" is the directory itself.
@@ -373,6 +340,65 @@ func (c *compiler) mount(d *stageState, spec *mountSpec) (llb.RunOption, error) 
 		named[path.Join("/", filepath.ToSlash(m.source))] = struct{}{}
 	}
 	return llb.AddMount(target, st, mountOpts...), nil
+}
+
+// check rejects the options a mount's type does not take.
+func (m *mountSpec) check() error {
+	fileInfo := m.typ == "secret" || m.typ == "ssh" || m.typ == "cache"
+	if !fileInfo && (m.mode != nil || m.uid != nil || m.gid != nil) {
+		return fmt.Errorf("mode, uid and gid are not allowed for %s mounts: %w", m.typ, ErrInvalid)
+	}
+	if m.sharing != "" && m.typ != "cache" {
+		return fmt.Errorf("sharing is only for cache mounts: %w", ErrInvalid)
+	}
+	if m.size != 0 && m.typ != "tmpfs" {
+		return fmt.Errorf("size is only for tmpfs mounts: %w", ErrInvalid)
+	}
+	if m.required && m.typ != "secret" && m.typ != "ssh" {
+		return fmt.Errorf("required is only for secret and ssh mounts: %w", ErrInvalid)
+	}
+	return nil
+}
+
+// mountSource is what a bind, cache or tmpfs mount shows: the stage of
+// from, the context for a bind, else scratch; named are the paths read of
+// a named context, if the stage is one.
+func (c *compiler) mountSource(m *mountSpec) (st llb.State, named map[string]struct{}, err error) {
+	switch {
+	case m.from != nil:
+		src, err := c.stage(*m.from)
+		if err != nil {
+			return llb.State{}, nil, err
+		}
+		if src.contextName != "" {
+			named = c.named[src.contextName].paths
+		}
+		return src.state, named, nil
+	case m.typ == "bind":
+		return c.contextState(), nil, nil
+	default:
+		return llb.Scratch(), nil, nil
+	}
+}
+
+// cacheDir is a cache mount's persistent directory, its ID (the target
+// when not given) and sharing mode.
+func (m *mountSpec) cacheDir() (llb.MountOption, error) {
+	sharing := llb.CacheMountShared
+	switch m.sharing {
+	case "", SharingShared:
+	case SharingPrivate:
+		sharing = llb.CacheMountPrivate
+	case SharingLocked:
+		sharing = llb.CacheMountLocked
+	default:
+		return nil, fmt.Errorf("sharing %q: want shared, private or locked: %w", m.sharing, ErrInvalid)
+	}
+	id := m.id
+	if id == "" {
+		id = path.Clean(m.target)
+	}
+	return llb.AsPersistentCacheDir("/"+id, sharing), nil
 }
 
 func (c *compiler) secret(d *stageState, m *mountSpec) (llb.RunOption, error) {
