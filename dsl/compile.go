@@ -14,14 +14,14 @@ import (
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
-	"github.com/slipway-build/slipway/internal/baseimage"
+	"github.com/slipway-build/slipway/internal/frontend"
 )
 
 // ImageConfigKey is the description key, on the metadata of a definition's
 // last op, under which [Compile] stores the JSON image config. It rides with
 // the LLB without changing any op digest, so an LLB file alone is a complete
 // image recipe.
-const ImageConfigKey = "containerimage.config"
+const ImageConfigKey = frontend.ImageConfigKey
 
 // Result is a compiled build.
 type Result struct {
@@ -148,7 +148,9 @@ func (c *compiler) stage(s Stage) (*stageState, error) {
 	}
 	d.image.Config.OnBuild = nil
 	d.cmdTotal += len(triggers)
-	c.initFromImage(d)
+	if err := c.initFromImage(d); err != nil {
+		return nil, c.inStage(d, s, fmt.Errorf("instruction 1 (FROM): %w", err))
+	}
 	d.inTrigger = true
 	for _, in := range triggers {
 		if err := c.dispatch(d, in); err != nil {
@@ -292,7 +294,7 @@ func (c *compiler) finish(ctx context.Context, d *stageState) (*Result, error) {
 		defaults = append(defaults, llb.WithCaps(*c.opt.caps))
 	}
 	st := d.state.SetMarshalDefaults(defaults...)
-	img := baseimage.Clone(d.image)
+	img := frontend.Clone(d.image)
 	if c.opt.platform != nil {
 		t := c.platform
 		sameOsArch := t.OS == img.OS && t.Architecture == img.Architecture

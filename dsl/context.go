@@ -11,7 +11,7 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
-	"github.com/slipway-build/slipway/internal/baseimage"
+	"github.com/slipway-build/slipway/internal/frontend"
 )
 
 // WithNamedContext gives the build a named context, as docker buildx build
@@ -149,7 +149,7 @@ func (c *compiler) localContext(d *stageState, name string, platform ocispecs.Pl
 	d.contextName = name
 	d.state = llb.NewState(nc.out)
 	d.platform = platform
-	d.image = baseimage.Empty(platform)
+	d.image = frontend.Empty(platform)
 }
 
 // fromNamedContext starts a stage from a named context, as the frontend's
@@ -177,7 +177,7 @@ func (c *compiler) fromNamedContext(d *stageState, key, spec string, platform oc
 		}
 		d.state = st.Platform(platform)
 		d.platform = platform
-		d.image = baseimage.Empty(platform)
+		d.image = frontend.Empty(platform)
 		return nil
 	case "oci-layout":
 		return c.fromOCILayout(d, key, spec, platform)
@@ -189,7 +189,7 @@ func (c *compiler) fromNamedContext(d *stageState, key, spec string, platform oc
 	d.platform = platform
 	if ref == "scratch" {
 		d.state = llb.Scratch().Platform(platform)
-		d.image = baseimage.Empty(platform)
+		d.image = frontend.Empty(platform)
 		return nil
 	}
 	named, err := reference.ParseNormalizedNamed(ref)

@@ -5,8 +5,8 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
-	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/moby/buildkit/util/system"
+	"github.com/slipway-build/slipway/internal/frontend"
 )
 
 // Env sets environment variables for the following instructions and in the
@@ -85,7 +85,7 @@ func (c *compiler) dispatchEnv(d *stageState, in *envIns) error {
 	for _, kv := range pairs {
 		msg += " " + kv.key + "=" + kv.value
 		d.state = d.state.AddEnv(kv.key, kv.value)
-		d.image.Config.Env = addEnv(d.image.Config.Env, kv.key, kv.value)
+		d.image.Config.Env = frontend.AddEnv(d.image.Config.Env, kv.key, kv.value)
 	}
 	d.commit(msg, false)
 	return nil
@@ -132,28 +132,4 @@ func (c *compiler) dispatchWorkdir(d *stageState, in *workdirIns) error {
 	}
 	d.commit("WORKDIR "+wd, withLayer)
 	return nil
-}
-
-// hasEnv reports a variable in a KEY=VALUE list, matching keys as
-// shell.EnvsFromSlice(env).Get does, without building its map.
-func hasEnv(env []string, key string) bool {
-	key = shell.NormalizeEnvKey(key)
-	for _, kv := range env {
-		k, _, _ := strings.Cut(kv, "=")
-		if shell.NormalizeEnvKey(k) == key {
-			return true
-		}
-	}
-	return false
-}
-
-func addEnv(env []string, k, v string) []string {
-	for i, kv := range env {
-		key, _, _ := strings.Cut(kv, "=")
-		if shell.EqualEnvKeys(key, k) {
-			env[i] = k + "=" + v
-			return env
-		}
-	}
-	return append(env, k+"="+v)
 }

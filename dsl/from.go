@@ -9,10 +9,9 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
-	"github.com/moby/buildkit/util/system"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
-	"github.com/slipway-build/slipway/internal/baseimage"
+	"github.com/slipway-build/slipway/internal/frontend"
 )
 
 // From starts a stage from a base image reference, as FROM does. The
@@ -195,7 +194,7 @@ func (c *compiler) from(d *stageState, s Stage, root instruction) error {
 		}
 		d.state = base.state
 		d.platform = base.platform
-		d.image = baseimage.Clone(base.image)
+		d.image = frontend.Clone(base.image)
 		d.buildArgs = slices.Clone(base.buildArgs)
 		d.globalArgs = base.globalArgs
 		if base.escape != 0 {
@@ -221,9 +220,9 @@ func (c *compiler) from(d *stageState, s Stage, root instruction) error {
 		d.state = root.state
 		d.platform = c.platform
 		d.globalArgs = c.globalArgs
-		d.image = baseimage.Empty(c.platform)
+		d.image = frontend.Empty(c.platform)
 		if root.image != nil {
-			d.image = baseimage.Clone(*root.image)
+			d.image = frontend.Clone(*root.image)
 		}
 	default:
 		return c.inStage(d, s, argError(1, root.keyword(), "a stage must start with FROM"))
@@ -349,7 +348,7 @@ func (c *compiler) resolveBase(d *stageState, from *fromIns) error {
 	}
 	if word == "scratch" {
 		d.state = llb.Scratch()
-		d.image = baseimage.Empty(c.platform)
+		d.image = frontend.Empty(c.platform)
 		d.platform = c.platform
 		return nil
 	}
@@ -430,22 +429,21 @@ func isScratch(img dockerspec.DockerOCIImage) bool {
 
 // initFromImage applies the base image's environment, working directory and
 // user to the stage, as a container started from that image would see them.
-func (c *compiler) initFromImage(d *stageState) {
-	if !hasEnv(d.image.Config.Env, "PATH") && d.platform.OS != "windows" {
-		d.image.Config.Env = append(d.image.Config.Env, "PATH="+system.DefaultPathEnv(d.platform.OS))
+func (c *compiler) initFromImage(d *stageState) error {
+	start, err := frontend.InitFromImage(&d.image, d.platform.OS)
+	if err != nil {
+		return err
 	}
-	for _, kv := range d.image.Config.Env {
+	for _, kv := range start.Env {
 		k, v, _ := strings.Cut(kv, "=")
 		d.state = d.state.AddEnv(k, v)
 	}
-	if wd := d.image.Config.WorkingDir; wd != "" {
-		if nwd, err := system.NormalizeWorkdir("", wd, d.platform.OS); err == nil {
-			d.image.Config.WorkingDir = nwd
-			d.state = d.state.Dir(system.ToSlash(nwd, d.platform.OS))
-		}
+	if start.Dir != "" {
+		d.state = d.state.Dir(start.Dir)
 	}
-	if u := d.image.Config.User; u != "" {
-		d.state = d.state.User(u)
+	if start.User != "" {
+		d.state = d.state.User(start.User)
 	}
 	d.state = d.state.Network(0)
+	return nil
 }

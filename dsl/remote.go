@@ -4,13 +4,12 @@ package dsl
 
 import (
 	"fmt"
-	"net/url"
-	"path"
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerfile/dfgitutil"
 	digest "github.com/opencontainers/go-digest"
+	"github.com/slipway-build/slipway/internal/frontend"
 )
 
 // addHTTP adds the copy of a file fetched from a URL, as ADD does.
@@ -18,12 +17,7 @@ func (cs *copyStep) addHTTP(src string) error {
 	if !cs.in.add {
 		return fmt.Errorf("source %q: COPY cannot fetch a URL, use Add: %w", src, ErrInvalid)
 	}
-	f := "__unnamed__"
-	if u, err := url.Parse(src); err == nil {
-		if base := path.Base(u.Path); base != "." && base != "/" {
-			f = base
-		}
-	}
+	f := frontend.HTTPFilename(src)
 	var sum digest.Digest
 	if cs.o.checksum != "" {
 		var err error

@@ -3,11 +3,11 @@ package dsl
 import (
 	"fmt"
 	"path"
-	"slices"
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	"github.com/slipway-build/slipway/internal/frontend"
 )
 
 // Run runs a command in the stage's filesystem with the default shell
@@ -145,13 +145,5 @@ func (c *compiler) dispatchRun(d *stageState, in *runIns) error {
 }
 
 func withShell(img dockerspec.DockerOCIImage, args []string) []string {
-	sh := slices.Clone(img.Config.Shell)
-	if len(sh) == 0 {
-		if img.OS == "windows" {
-			sh = []string{"cmd", "/S", "/C"}
-		} else {
-			sh = []string{"/bin/sh", "-c"}
-		}
-	}
-	return append(sh, strings.Join(args, " "))
+	return append(frontend.Shell(img.Config.Shell, img.OS), strings.Join(args, " "))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/slipway-build/slipway/internal/frontend"
 )
 
 // stageState is what dispatching a stage builds up, the counterpart of the
@@ -113,7 +114,7 @@ func (d *stageState) prefix(s string) string {
 func (d *stageState) commit(msg string, withLayer bool) {
 	d.image.History = append(d.image.History, ocispecs.History{
 		CreatedBy:  msg,
-		Comment:    historyComment,
+		Comment:    frontend.HistoryComment,
 		EmptyLayer: !withLayer,
 		Created:    d.epoch,
 	})
@@ -154,7 +155,3 @@ func jsonArray(args []string) string {
 	dt, _ := json.Marshal(args) // []string always encodes
 	return string(dt)
 }
-
-// historyComment marks history entries as the Dockerfile frontend does, so
-// images built either way carry the same history.
-const historyComment = "buildkit.dockerfile.v0"
