@@ -170,34 +170,41 @@ type onBuildIns struct{ expr string }
 
 func (*onBuildIns) keyword() string { return "ONBUILD" }
 
-// HealthOption sets a HEALTHCHECK option.
-type HealthOption func(*dockerspec.HealthcheckConfig)
+// HealthOption is a flag of HEALTHCHECK: [Interval], [Timeout],
+// [StartPeriod], [StartInterval] or [Retries].
+type HealthOption interface {
+	setHealth(*dockerspec.HealthcheckConfig)
+}
+
+type healthOptionFunc func(*dockerspec.HealthcheckConfig)
+
+func (f healthOptionFunc) setHealth(h *dockerspec.HealthcheckConfig) { f(h) }
 
 // Interval is HEALTHCHECK --interval: the time between checks.
 func Interval(d time.Duration) HealthOption {
-	return func(h *dockerspec.HealthcheckConfig) { h.Interval = d }
+	return healthOptionFunc(func(h *dockerspec.HealthcheckConfig) { h.Interval = d })
 }
 
 // Timeout is HEALTHCHECK --timeout: how long one check may run.
 func Timeout(d time.Duration) HealthOption {
-	return func(h *dockerspec.HealthcheckConfig) { h.Timeout = d }
+	return healthOptionFunc(func(h *dockerspec.HealthcheckConfig) { h.Timeout = d })
 }
 
 // StartPeriod is HEALTHCHECK --start-period: the grace period after start.
 func StartPeriod(d time.Duration) HealthOption {
-	return func(h *dockerspec.HealthcheckConfig) { h.StartPeriod = d }
+	return healthOptionFunc(func(h *dockerspec.HealthcheckConfig) { h.StartPeriod = d })
 }
 
 // StartInterval is HEALTHCHECK --start-interval: the time between checks
 // during the start period.
 func StartInterval(d time.Duration) HealthOption {
-	return func(h *dockerspec.HealthcheckConfig) { h.StartInterval = d }
+	return healthOptionFunc(func(h *dockerspec.HealthcheckConfig) { h.StartInterval = d })
 }
 
 // Retries is HEALTHCHECK --retries: failures in a row that make the
 // container unhealthy.
 func Retries(n int) HealthOption {
-	return func(h *dockerspec.HealthcheckConfig) { h.Retries = n }
+	return healthOptionFunc(func(h *dockerspec.HealthcheckConfig) { h.Retries = n })
 }
 
 // Healthcheck sets a health check in exec form, as
@@ -241,7 +248,7 @@ func newHealth(test []string, empty bool, opts []HealthOption) *healthIns {
 	in := &healthIns{hc: dockerspec.HealthcheckConfig{Test: test}}
 	for _, o := range opts {
 		if o != nil {
-			o(&in.hc)
+			o.setHealth(&in.hc)
 		}
 	}
 	if empty {

@@ -71,7 +71,9 @@ func Exclude(patterns ...string) CopyOption {
 	return copyOptionFunc(func(o *copyOpts) { o.exclude = append(o.exclude, patterns...) })
 }
 
-// Unpack sets whether ADD extracts archives (--unpack).
+// Unpack sets whether ADD extracts archives, as --unpack=true|false does.
+// Without it, ADD extracts local archives and not fetched ones; so
+// Unpack(false) is not the same as leaving it out.
 func Unpack(v bool) CopyOption { return copyOptionFunc(func(o *copyOpts) { o.unpack = &v }) }
 
 // Inline adds a file with the given content to the sources, as a heredoc
@@ -92,15 +94,21 @@ func InlineExpanded(name, content string) CopyOption {
 // CopyInline writes content to dest, as COPY <<name dest does; it is
 // CopyPaths(nil, dest, Inline(name, content), opts...).
 func (s Stage) CopyInline(name, content, dest string, opts ...CopyOption) Stage {
-	return CopyPaths(nil, dest, append([]CopyOption{Inline(name, content)}, opts...)...)(s)
+	return CopyInline(name, content, dest, opts...)(s)
+}
+
+// CopyInline is the free-function form of [Stage.CopyInline].
+func CopyInline(name, content, dest string, opts ...CopyOption) StageOption {
+	return CopyPaths(nil, dest, append([]CopyOption{Inline(name, content)}, opts...)...)
 }
 
 // Checksum pins what ADD fetches from a URL or git repository, as
 // --checksum=sha256:… (or a commit for git) does; a mismatch fails the build.
 func Checksum(c string) CopyOption { return copyOptionFunc(func(o *copyOpts) { o.checksum = c }) }
 
-// KeepGitDir keeps the .git directory of an ADDed git repository, as
-// --keep-git-dir does.
+// KeepGitDir sets whether an ADDed git repository keeps its .git
+// directory, as --keep-git-dir=true|false does. Without it, the URL's
+// keep-git-dir= decides; given, it must agree with the URL.
 func KeepGitDir(v bool) CopyOption { return copyOptionFunc(func(o *copyOpts) { o.keepGitDir = &v }) }
 
 // Copy copies a file or directory from the build context (or, with a Stage

@@ -152,7 +152,8 @@ func (*contextIns) keyword() string { return "FROM" }
 
 // As names the stage, as FROM … AS name does. The name shows in the
 // progress display ("[builder 2/4] RUN …"); in Go, the stage is referred
-// to by its value, not its name.
+// to by its value, not its name. As has no StageOption twin: a name
+// belongs to one stage.
 func (s Stage) As(name string) Stage { return s.then(&asIns{name: name}) }
 
 type asIns struct {
@@ -165,6 +166,11 @@ func (*asIns) keyword() string { return "AS" }
 // a FromNamed chooses), a stage, a named context or an llb.State. Its
 // errors name the stage.
 func (c *compiler) from(d *stageState, s Stage, root instruction) error {
+	if root, ok := root.(*fromIns); ok && root.err != nil {
+		// Before a FromNamed chooses: a candidate does not make a bad
+		// FROM option good.
+		return c.inStage(d, s, fmt.Errorf("instruction 1 (FROM): %w", root.err))
+	}
 	if root, ok := root.(*fromIns); ok && len(root.candidates) > 0 {
 		chosen, err := c.choose(d, root)
 		if err != nil {
@@ -318,9 +324,6 @@ func validStageName(name string) bool {
 // resolveBase starts a stage FROM an image reference, expanded with the
 // global args: scratch, a named context, or an image.
 func (c *compiler) resolveBase(d *stageState, from *fromIns) error {
-	if from.err != nil {
-		return fmt.Errorf("instruction 1 (FROM): %w", from.err)
-	}
 	globals, err := c.metaArgs(d, from.globals)
 	if err != nil {
 		return fmt.Errorf("instruction 1 (FROM): %w", err)

@@ -21,8 +21,8 @@ type RunOption interface {
 
 type runOpts struct {
 	mounts   []*mountSpec
-	network  string
-	security string
+	network  NetworkMode
+	security SecurityMode
 	devices  []device
 }
 
@@ -31,11 +31,22 @@ type device struct {
 	required bool
 }
 
-// Device gives the RUN step a CDI device, as --device=name[,required] does:
-// "vendor.com/gpu=0". Unless required, the step runs without it when the
-// daemon has none.
-func Device(name string, required bool) RunOption {
-	return runOptionFunc(func(o *runOpts) { o.devices = append(o.devices, device{name, required}) })
+// DeviceOption is a field of --device; [Required] is the one there is.
+type DeviceOption interface {
+	setDevice(*device)
+}
+
+// Device gives the RUN step a CDI device, as --device=name does:
+// "vendor.com/gpu=0". The step runs without it when the daemon has none,
+// unless the device is [Required], as --device=name,required is.
+func Device(name string, opts ...DeviceOption) RunOption {
+	dv := device{name: name}
+	for _, o := range opts {
+		if o != nil {
+			o.setDevice(&dv)
+		}
+	}
+	return runOptionFunc(func(o *runOpts) { o.devices = append(o.devices, dv) })
 }
 
 type runOptionFunc func(*runOpts)
@@ -66,7 +77,7 @@ type mountSpec struct {
 	target   string
 	readOnly *bool
 	id       string
-	sharing  string
+	sharing  SharingMode
 	required bool
 	size     int64
 	mode     *uint64
@@ -129,35 +140,50 @@ func Source(p string) MountOption { return mountOptionFunc(func(m *mountSpec) { 
 // Target is where a secret or SSH socket is mounted: target= of --mount.
 func Target(p string) MountOption { return mountOptionFunc(func(m *mountSpec) { m.target = p }) }
 
-// ReadOnly mounts read-only: ro of --mount.
-func ReadOnly() MountOption {
-	return mountOptionFunc(func(m *mountSpec) { v := true; m.readOnly = &v })
-}
-
-// ReadWrite mounts read-write: rw of --mount. Writes to a bind mount are
-// discarded after the step.
-func ReadWrite() MountOption {
-	return mountOptionFunc(func(m *mountSpec) { v := false; m.readOnly = &v })
+// ReadOnly mounts read-only (true), as ro or readonly=true of --mount do,
+// or read-write (false), as rw or readonly=false do; writes to a bind
+// mount are then discarded after the step. Without it, bind, secret and
+// SSH mounts are read-only and cache and tmpfs mounts read-write.
+func ReadOnly(readOnly bool) MountOption {
+	return mountOptionFunc(func(m *mountSpec) { m.readOnly = &readOnly })
 }
 
 // ID names a cache, secret or SSH agent: id= of --mount.
 func ID(id string) MountOption { return mountOptionFunc(func(m *mountSpec) { m.id = id }) }
 
+// SharingMode is how concurrent builds share a cache mount: sharing= of
+// --mount.
+type SharingMode string
+
 // Sharing modes of a cache mount.
 const (
-	SharingShared  = "shared"
-	SharingPrivate = "private"
-	SharingLocked  = "locked"
+	// SharingShared lets concurrent builds use the cache at once (the
+	// default).
+	SharingShared SharingMode = "shared"
+	// SharingPrivate gives each concurrent build a cache of its own.
+	SharingPrivate SharingMode = "private"
+	// SharingLocked makes concurrent builds wait for each other.
+	SharingLocked SharingMode = "locked"
 )
 
 // Sharing sets how concurrent builds share a cache mount: SharingShared (the
 // default), SharingPrivate or SharingLocked.
-func Sharing(mode string) MountOption {
+func Sharing(mode SharingMode) MountOption {
 	return mountOptionFunc(func(m *mountSpec) { m.sharing = mode })
 }
 
-// Required fails the step when the secret or SSH agent is not provided.
-func Required() MountOption { return mountOptionFunc(func(m *mountSpec) { m.required = true }) }
+// RequiredOption is what [Required] returns: an option of a mount and of a
+// device.
+type RequiredOption struct{}
+
+// Required fails the step when what it needs is missing: the secret or SSH
+// agent of a mount, as required of --mount does, or the CDI device of
+// [Device], as --device=name,required does.
+func Required() RequiredOption { return RequiredOption{} }
+
+func (RequiredOption) setMount(m *mountSpec) { m.required = true }
+
+func (RequiredOption) setDevice(d *device) { d.required = true }
 
 // Size limits a tmpfs mount, in bytes.
 func Size(bytes int64) MountOption { return mountOptionFunc(func(m *mountSpec) { m.size = bytes }) }
@@ -181,25 +207,41 @@ func GID(gid uint32) MountOption {
 // file: env= of --mount=type=secret.
 func AsEnv(name string) MountOption { return mountOptionFunc(func(m *mountSpec) { m.env = &name }) }
 
+// NetworkMode is the network of a RUN step: --network of RUN.
+type NetworkMode string
+
 // Network modes of RUN.
 const (
-	NetworkDefault = "default"
-	NetworkNone    = "none"
-	NetworkHost    = "host"
+	// NetworkDefault is the network the daemon gives steps.
+	NetworkDefault NetworkMode = "default"
+	// NetworkNone runs the step without a network.
+	NetworkNone NetworkMode = "none"
+	// NetworkHost runs the step in the host's network; it needs the
+	// network.host entitlement at build time.
+	NetworkHost NetworkMode = "host"
 )
 
 // Network sets the network of a RUN step: --network=default|none|host.
-func Network(mode string) RunOption { return runOptionFunc(func(o *runOpts) { o.network = mode }) }
+func Network(mode NetworkMode) RunOption {
+	return runOptionFunc(func(o *runOpts) { o.network = mode })
+}
+
+// SecurityMode is the security mode of a RUN step: --security of RUN.
+type SecurityMode string
 
 // Security modes of RUN.
 const (
-	SecuritySandbox  = "sandbox"
-	SecurityInsecure = "insecure"
+	// SecuritySandbox runs the step in the usual sandbox (the default).
+	SecuritySandbox SecurityMode = "sandbox"
+	// SecurityInsecure runs the step with all capabilities; it needs the
+	// security.insecure entitlement at build time.
+	SecurityInsecure SecurityMode = "insecure"
 )
 
 // Security sets the security mode of a RUN step: --security=sandbox|insecure.
-// Insecure needs the security.insecure entitlement at build time.
-func Security(mode string) RunOption { return runOptionFunc(func(o *runOpts) { o.security = mode }) }
+func Security(mode SecurityMode) RunOption {
+	return runOptionFunc(func(o *runOpts) { o.security = mode })
+}
 
 // runOptions turns the RUN flags into llb options, as the frontend's
 // dispatchRunMounts, dispatchRunNetwork and dispatchRunSecurity do.
@@ -562,6 +604,6 @@ func plainFlag(flag string) bool {
 func mountFromDockerfile(m *instructions.Mount) *mountSpec {
 	ro := m.ReadOnly
 	return &mountSpec{typ: string(m.Type), source: m.Source, target: m.Target, id: m.CacheID,
-		sharing: string(m.CacheSharing), required: m.Required, size: m.SizeLimit,
+		sharing: SharingMode(m.CacheSharing), required: m.Required, size: m.SizeLimit,
 		mode: m.Mode, uid: m.UID, gid: m.GID, env: m.Env, readOnly: &ro}
 }

@@ -27,7 +27,10 @@ type node struct {
 }
 
 // StageOption is a build step that can be stored and applied later with
-// [Stage.With]. Every chain method has a free-function twin returning one.
+// [Stage.With]. Every chain method has a free-function twin returning one,
+// but two: [Stage.As], since a name belongs to one stage (a stored As
+// applied to two stages would give both the same name), and [Stage.With]
+// itself, which applies StageOptions.
 type StageOption func(Stage) Stage
 
 // instruction is one recorded builder call.
