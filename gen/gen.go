@@ -29,8 +29,8 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/moby/buildkit/frontend/dockerui"
 
-	"github.com/slipway-build/slipway/dsltest"
 	"github.com/slipway-build/slipway/internal/frontend"
+	"github.com/slipway-build/slipway/internal/offline"
 )
 
 const (
@@ -251,7 +251,7 @@ func validate(dt []byte, o Options) (err error) {
 	caps := frontend.AllCaps()
 	_, err = dockerfile2llb.Dockerfile2LLB(context.Background(), dt, dockerfile2llb.ConvertOpt{
 		Config:       dockerui.Config{Target: o.Target},
-		MetaResolver: dsltest.NewResolver(nil),
+		MetaResolver: offline.NewResolver(nil),
 		LLBCaps:      &caps,
 	})
 	if err != nil {

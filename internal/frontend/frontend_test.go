@@ -10,8 +10,8 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slipway-build/slipway/dsltest"
 	"github.com/slipway-build/slipway/internal/frontend"
+	"github.com/slipway-build/slipway/internal/offline"
 )
 
 // frontendImage is the image config the frontend makes of a Dockerfile
@@ -22,7 +22,7 @@ func frontendImage(t *testing.T, dockerfile string, base dockerspec.DockerOCIIma
 	platform := ocispecs.Platform{OS: "linux", Architecture: "amd64"}
 	res, err := dockerfile2llb.Dockerfile2LLB(t.Context(), []byte(dockerfile), dockerfile2llb.ConvertOpt{
 		Config:         dockerui.Config{},
-		MetaResolver:   dsltest.NewResolver(map[string]dockerspec.DockerOCIImage{"docker.io/library/base:latest": base}),
+		MetaResolver:   offline.NewResolver(map[string]dockerspec.DockerOCIImage{"docker.io/library/base:latest": base}),
 		TargetPlatform: &platform,
 		LLBCaps:        &caps,
 	})
@@ -42,7 +42,7 @@ func TestInitFromImageAsTheFrontend(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			base := dsltest.DefaultImage()
+			base := offline.DefaultImage()
 			base.Config.Env = tc.env
 			base.Config.WorkingDir = tc.workdir
 			base.Config.User = "nobody"
@@ -74,7 +74,7 @@ func TestInitFromImageWindowsLeavesPATH(t *testing.T) {
 
 func TestAddEnvAsTheFrontend(t *testing.T) {
 	t.Parallel()
-	base := dsltest.DefaultImage()
+	base := offline.DefaultImage()
 	base.Config.Env = []string{"A=1", "B=2"}
 	want := frontendImage(t, "FROM base\nENV B=3 C=4 a=5\n", base)
 
@@ -97,7 +97,7 @@ func TestHasEnv(t *testing.T) {
 
 func TestHistoryCommentAsTheFrontend(t *testing.T) {
 	t.Parallel()
-	img := frontendImage(t, "FROM base\nENV A=1\n", dsltest.DefaultImage())
+	img := frontendImage(t, "FROM base\nENV A=1\n", offline.DefaultImage())
 	require.NotEmpty(t, img.History)
 	require.Equal(t, frontend.HistoryComment, img.History[len(img.History)-1].Comment)
 }
