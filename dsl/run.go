@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/slipway-build/slipway/internal/frontend"
 )
@@ -146,4 +147,136 @@ func (c *compiler) dispatchRun(d *stageState, in *runIns) error {
 
 func withShell(img dockerspec.DockerOCIImage, args []string) []string {
 	return append(frontend.Shell(img.Config.Shell, img.OS), strings.Join(args, " "))
+}
+
+// RunOption is a flag of RUN: a mount, the network or the security mode.
+type RunOption interface {
+	setRun(*runOpts)
+}
+
+type runOpts struct {
+	mounts   []*mountSpec
+	network  NetworkMode
+	security SecurityMode
+	devices  []device
+}
+
+type device struct {
+	name     string
+	required bool
+}
+
+// DeviceOption is a field of --device; [Required] is the one there is.
+type DeviceOption interface {
+	setDevice(*device)
+}
+
+// Device gives the RUN step a CDI device, as --device=name does:
+// "vendor.com/gpu=0". The step runs without it when the daemon has none,
+// unless the device is [Required], as --device=name,required is.
+func Device(name string, opts ...DeviceOption) RunOption {
+	dv := device{name: name}
+	for _, o := range opts {
+		if o != nil {
+			o.setDevice(&dv)
+		}
+	}
+	return runOptionFunc(func(o *runOpts) { o.devices = append(o.devices, dv) })
+}
+
+type runOptionFunc func(*runOpts)
+
+func (f runOptionFunc) setRun(o *runOpts) { f(o) }
+
+// NetworkMode is the network of a RUN step: --network of RUN.
+type NetworkMode string
+
+// Network modes of RUN.
+const (
+	// NetworkDefault is the network the daemon gives steps.
+	NetworkDefault NetworkMode = "default"
+	// NetworkNone runs the step without a network.
+	NetworkNone NetworkMode = "none"
+	// NetworkHost runs the step in the host's network; it needs the
+	// network.host entitlement at build time.
+	NetworkHost NetworkMode = "host"
+)
+
+// Network sets the network of a RUN step: --network=default|none|host.
+func Network(mode NetworkMode) RunOption {
+	return runOptionFunc(func(o *runOpts) { o.network = mode })
+}
+
+// SecurityMode is the security mode of a RUN step: --security of RUN.
+type SecurityMode string
+
+// Security modes of RUN.
+const (
+	// SecuritySandbox runs the step in the usual sandbox (the default).
+	SecuritySandbox SecurityMode = "sandbox"
+	// SecurityInsecure runs the step with all capabilities; it needs the
+	// security.insecure entitlement at build time.
+	SecurityInsecure SecurityMode = "insecure"
+)
+
+// Security sets the security mode of a RUN step: --security=sandbox|insecure.
+func Security(mode SecurityMode) RunOption {
+	return runOptionFunc(func(o *runOpts) { o.security = mode })
+}
+
+// runOptions turns the RUN flags into llb options, as the frontend's
+// dispatchRunMounts, dispatchRunNetwork and dispatchRunSecurity do.
+func (c *compiler) runOptions(d *stageState, o runOpts) ([]llb.RunOption, error) {
+	var out []llb.RunOption
+	for i, m := range o.mounts {
+		if m.flag != "" || m.typ == "" {
+			spec, err := c.parseMountFlag(d, m.flag)
+			if err != nil {
+				return nil, fmt.Errorf("mount %d (%q): %w", i+1, m.flag, err)
+			}
+			m = spec
+		}
+		opt, err := c.mount(d, m)
+		if err != nil {
+			return nil, fmt.Errorf("mount %d (type=%s): %w", i+1, m.typ, err)
+		}
+		out = append(out, opt)
+	}
+	switch o.network {
+	case "", NetworkDefault:
+	case NetworkNone:
+		out = append(out, llb.Network(pb.NetMode_NONE))
+	case NetworkHost:
+		out = append(out, llb.Network(pb.NetMode_HOST))
+	default:
+		return nil, fmt.Errorf("network %q: want default, none or host: %w", o.network, ErrInvalid)
+	}
+	switch o.security {
+	case "":
+	case SecuritySandbox:
+		out = append(out, llb.Security(pb.SecurityMode_SANDBOX))
+	case SecurityInsecure:
+		out = append(out, llb.Security(pb.SecurityMode_INSECURE))
+	default:
+		return nil, fmt.Errorf("security %q: want sandbox or insecure: %w", o.security, ErrInvalid)
+	}
+	// Devices need a daemon that knows CDI; the frontend drops them
+	// otherwise, and so does this.
+	if c.supports(pb.CapExecMetaCDI) {
+		for _, dv := range o.devices {
+			name, err := d.expand(dv.name)
+			if err != nil {
+				return nil, fmt.Errorf("device %q: %w", dv.name, err)
+			}
+			if name == "" {
+				return nil, fmt.Errorf("empty device name: %w", ErrInvalid)
+			}
+			opts := []llb.CDIDeviceOption{llb.CDIDeviceName(name)}
+			if !dv.required {
+				opts = append(opts, llb.CDIDeviceOptional)
+			}
+			out = append(out, llb.AddCDIDevice(opts...))
+		}
+	}
+	return out, nil
 }
