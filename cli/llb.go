@@ -7,10 +7,10 @@ import (
 	"io"
 
 	"github.com/moby/buildkit/client/llb"
-	"github.com/moby/buildkit/solver/pb"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/slipway-build/slipway/dsl"
+	"github.com/slipway-build/slipway/internal/frontend"
 )
 
 // llbOptions are the flags of the llb command. The lock flags are here too;
@@ -45,7 +45,7 @@ func runLLB(ctx context.Context, inv *invocation) error {
 		}
 		// No daemon to ask: compile for one of the BuildKit version this
 		// program was built with, as the daemon path would with it.
-		caps := pb.Caps.CapSet(pb.Caps.All())
+		caps := frontend.AllCaps()
 		if res, err = dsl.Compile(ctx, inv.stage(), append(opts, dsl.WithResolver(r), dsl.WithCaps(caps))...); err != nil {
 			return err
 		}

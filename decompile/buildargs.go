@@ -7,6 +7,7 @@ import (
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
+	"github.com/slipway-build/slipway/internal/frontend"
 )
 
 // What a build gets from outside its Dockerfile and still leaves in its
@@ -41,7 +42,7 @@ func (d *decompiler) epoch() (*time.Time, error) {
 	}
 	if found == nil && d.img != nil {
 		for _, h := range d.img.History {
-			if h.Created != nil && h.Comment == "buildkit.dockerfile.v0" {
+			if h.Created != nil && h.Comment == frontend.HistoryComment {
 				if err := see(h.Created.UTC()); err != nil {
 					return nil, &Error{Msg: "image history: " + err.Error()}
 				}

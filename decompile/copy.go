@@ -1,7 +1,6 @@
 package decompile
 
 import (
-	"net/url"
 	"path"
 	"slices"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/util/system"
 	digest "github.com/opencontainers/go-digest"
+	"github.com/slipway-build/slipway/internal/frontend"
 )
 
 // copySource is one source of a COPY or ADD.
@@ -70,13 +70,7 @@ func (d *decompiler) writeCopy(st *frontState, dg digest.Digest, op *pb.Op, f *p
 		switch {
 		case s != nil && (strings.HasPrefix(s.Identifier, "https://") || strings.HasPrefix(s.Identifier, "http://")):
 			kindOf = "http"
-			u, err := url.Parse(s.Identifier)
-			name := "__unnamed__"
-			if err == nil {
-				if b := path.Base(u.Path); b != "." && b != "/" {
-					name = b
-				}
-			}
+			name := frontend.HTTPFilename(s.Identifier)
 			for k, v := range s.Attrs {
 				switch k {
 				case "http.filename":

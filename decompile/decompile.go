@@ -31,11 +31,12 @@ import (
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/slipway-build/slipway/internal/frontend"
 )
 
 // ImageConfigKey is the metadata description key under which a definition
 // carries its image config (DESIGN.md decision 6).
-const ImageConfigKey = "containerimage.config"
+const ImageConfigKey = frontend.ImageConfigKey
 
 // Options configure a decompile.
 type Options struct {

@@ -9,10 +9,9 @@ import (
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
-	"github.com/moby/buildkit/util/system"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
-	"github.com/slipway-build/slipway/internal/baseimage"
+	"github.com/slipway-build/slipway/internal/frontend"
 )
 
 // frontState is what the frontend holds for a stage while it dispatches
@@ -112,45 +111,33 @@ func envKey(kv string) string {
 	return k
 }
 
-// addConfigEnv sets k=v in an image config's env as the frontend does: in
-// place when the key is there, else at the end.
-func addConfigEnv(env []string, k, v string) []string {
-	for i, kv := range env {
-		if envKey(kv) == k {
-			env[i] = k + "=" + v
-			return env
-		}
-	}
-	return append(env, k+"="+v)
-}
+// addConfigEnv sets k=v in an image config's env: the frontend's rule,
+// frontend.AddEnv.
+var addConfigEnv = frontend.AddEnv
 
 func (st *frontState) clone() *frontState {
 	c := *st
 	c.env = slices.Clone(st.env)
-	c.img = baseimage.Clone(st.img)
+	c.img = frontend.Clone(st.img)
 	return &c
 }
 
 // initFromImage applies an image config to a new stage as the frontend
 // does: PATH when missing, then every env var set again, the working dir
-// and the user.
+// and the user. A working dir the frontend cannot normalize is left at /:
+// verifying reports the frontend's error.
 func (st *frontState) initFromImage() {
 	st.dir = "/"
-	if _, ok := envGet(st.img.Config.Env, "PATH"); !ok && st.platform.OS != "windows" {
-		st.img.Config.Env = append(st.img.Config.Env, "PATH="+system.DefaultPathEnv(st.platform.OS))
-	}
-	for _, kv := range st.img.Config.Env {
+	start, err := frontend.InitFromImage(&st.img, st.platform.OS)
+	for _, kv := range start.Env {
 		k, v, _ := strings.Cut(kv, "=")
 		st.setEnv(k, v)
 	}
-	if wd := st.img.Config.WorkingDir; wd != "" {
-		if nwd, err := system.NormalizeWorkdir("", wd, st.platform.OS); err == nil {
-			st.img.Config.WorkingDir = nwd
-			st.dir = system.ToSlash(nwd, st.platform.OS)
-		}
+	if err == nil && start.Dir != "" {
+		st.dir = start.Dir
 	}
-	if u := st.img.Config.User; u != "" {
-		st.user = u
+	if start.User != "" {
+		st.user = start.User
 	}
 }
 

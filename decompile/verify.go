@@ -11,6 +11,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
+	"github.com/slipway-build/slipway/internal/frontend"
 )
 
 // Verify compiles dockerfile with BuildKit's Dockerfile frontend, with the
@@ -34,7 +35,7 @@ func Verify(ctx context.Context, def *llb.Definition, dockerfile []byte, o Optio
 	if err := d.analyze(); err != nil {
 		return err
 	}
-	caps := pb.Caps.CapSet(pb.Caps.All())
+	caps := frontend.AllCaps()
 	platform := d.target
 	defer func() {
 		// The frontend panics on some input it does not expect.

@@ -11,7 +11,7 @@ import (
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
-	"github.com/slipway-build/slipway/internal/baseimage"
+	"github.com/slipway-build/slipway/internal/frontend"
 )
 
 // write writes every stage.
@@ -170,7 +170,7 @@ func (d *decompiler) begin(s *stage) (*frontState, error) {
 		flag = "--platform=" + platformString(*s.platform) + " "
 	}
 	if s.root.scratch() {
-		st.img = baseimage.Empty(*s.platform)
+		st.img = frontend.Empty(*s.platform)
 		st.initFromImage()
 		d.out.add("FROM %sscratch%s", flag, as)
 		return st, nil
@@ -531,10 +531,7 @@ func (d *decompiler) respellWorkdir(st *frontState, cwd string) bool {
 
 // shellOf is the shell a shell-form RUN of the stage runs in.
 func shellOf(st *frontState) []string {
-	if len(st.img.Config.Shell) > 0 {
-		return st.img.Config.Shell
-	}
-	return []string{"/bin/sh", "-c"}
+	return frontend.Shell(st.img.Config.Shell, st.img.OS)
 }
 
 func (d *decompiler) writeRun(st *frontState, dg digest.Digest, op *pb.Op, e *pb.ExecOp) error {

@@ -63,12 +63,18 @@ func ArgOf(name string, def ...string) ArgDecl {
 // ARG TARGETOS TARGETARCH=amd64 does: s.Args(dsl.ArgOf("TARGETOS"),
 // dsl.ArgOf("TARGETARCH", "amd64")). It differs from a chain of Arg calls
 // only in the image history, which gets one entry.
-func (s Stage) Args(decls ...ArgDecl) Stage {
-	if len(decls) == 0 {
-		return s.then(&argIns{err: fmt.Errorf("no argument declared: %w", ErrInvalid)})
+func (s Stage) Args(decls ...ArgDecl) Stage { return Args(decls...)(s) }
+
+// Args is the free-function form of [Stage.Args].
+func Args(decls ...ArgDecl) StageOption {
+	decls = slices.Clone(decls)
+	return func(s Stage) Stage {
+		if len(decls) == 0 {
+			return s.then(&argIns{err: fmt.Errorf("no argument declared: %w", ErrInvalid)})
+		}
+		first := decls[0]
+		return s.then(&argIns{name: first.name, def: first.def, err: first.err, more: decls[1:]})
 	}
-	first := decls[0]
-	return s.then(&argIns{name: first.name, def: first.def, err: first.err, more: slices.Clone(decls[1:])})
 }
 
 // buildArg is an ARG in effect in a stage, with its value if it has one.

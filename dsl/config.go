@@ -170,34 +170,41 @@ type onBuildIns struct{ expr string }
 
 func (*onBuildIns) keyword() string { return "ONBUILD" }
 
-// HealthOption sets a HEALTHCHECK option.
-type HealthOption func(*dockerspec.HealthcheckConfig)
+// HealthOption is a flag of HEALTHCHECK: [Interval], [Timeout],
+// [StartPeriod], [StartInterval] or [Retries].
+type HealthOption interface {
+	setHealth(*dockerspec.HealthcheckConfig)
+}
+
+type healthOptionFunc func(*dockerspec.HealthcheckConfig)
+
+func (f healthOptionFunc) setHealth(h *dockerspec.HealthcheckConfig) { f(h) }
 
 // Interval is HEALTHCHECK --interval: the time between checks.
 func Interval(d time.Duration) HealthOption {
-	return func(h *dockerspec.HealthcheckConfig) { h.Interval = d }
+	return healthOptionFunc(func(h *dockerspec.HealthcheckConfig) { h.Interval = d })
 }
 
 // Timeout is HEALTHCHECK --timeout: how long one check may run.
 func Timeout(d time.Duration) HealthOption {
-	return func(h *dockerspec.HealthcheckConfig) { h.Timeout = d }
+	return healthOptionFunc(func(h *dockerspec.HealthcheckConfig) { h.Timeout = d })
 }
 
 // StartPeriod is HEALTHCHECK --start-period: the grace period after start.
 func StartPeriod(d time.Duration) HealthOption {
-	return func(h *dockerspec.HealthcheckConfig) { h.StartPeriod = d }
+	return healthOptionFunc(func(h *dockerspec.HealthcheckConfig) { h.StartPeriod = d })
 }
 
 // StartInterval is HEALTHCHECK --start-interval: the time between checks
 // during the start period.
 func StartInterval(d time.Duration) HealthOption {
-	return func(h *dockerspec.HealthcheckConfig) { h.StartInterval = d }
+	return healthOptionFunc(func(h *dockerspec.HealthcheckConfig) { h.StartInterval = d })
 }
 
 // Retries is HEALTHCHECK --retries: failures in a row that make the
 // container unhealthy.
 func Retries(n int) HealthOption {
-	return func(h *dockerspec.HealthcheckConfig) { h.Retries = n }
+	return healthOptionFunc(func(h *dockerspec.HealthcheckConfig) { h.Retries = n })
 }
 
 // Healthcheck sets a health check in exec form, as
@@ -241,7 +248,7 @@ func newHealth(test []string, empty bool, opts []HealthOption) *healthIns {
 	in := &healthIns{hc: dockerspec.HealthcheckConfig{Test: test}}
 	for _, o := range opts {
 		if o != nil {
-			o(&in.hc)
+			o.setHealth(&in.hc)
 		}
 	}
 	if empty {
@@ -516,5 +523,46 @@ func (c *compiler) dispatchHealth(d *stageState, in *healthIns) error {
 	hc.Test = append([]string(nil), in.hc.Test...)
 	d.image.Config.Healthcheck = &hc
 	d.commit(fmt.Sprintf("HEALTHCHECK %+v", hc), false)
+	return nil
+}
+
+// Cmd sets the image's default command in exec form, as
+// CMD ["redis-server"] does: s.Cmd("redis-server").
+func (s Stage) Cmd(args ...string) Stage { return Cmd(args...)(s) }
+
+// Cmd is the free-function form of [Stage.Cmd].
+func Cmd(args ...string) StageOption {
+	return func(s Stage) Stage {
+		return s.then(&cmdIns{args: append([]string(nil), args...)})
+	}
+}
+
+// CmdShell sets the default command in shell form, as CMD redis-server
+// --port 6380 does: the command is run by the image's shell.
+func (s Stage) CmdShell(command string) Stage { return CmdShell(command)(s) }
+
+// CmdShell is the free-function form of [Stage.CmdShell].
+func CmdShell(command string) StageOption {
+	return func(s Stage) Stage {
+		return s.then(&cmdIns{args: []string{command}, shell: true})
+	}
+}
+
+type cmdIns struct {
+	args  []string
+	shell bool
+}
+
+func (*cmdIns) keyword() string { return "CMD" }
+
+func (c *compiler) dispatchCmd(d *stageState, in *cmdIns) error {
+	args := in.args
+	if in.shell {
+		args = withShell(d.image, args)
+	}
+	d.image.Config.Cmd = args
+	d.image.Config.ArgsEscaped = true //nolint:staticcheck // the frontend sets it for Docker's image spec
+	d.cmdSet = true
+	d.commit("CMD "+quoteList(args), false)
 	return nil
 }

@@ -2,7 +2,6 @@ package dsl
 
 import (
 	"fmt"
-	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -72,7 +71,9 @@ func Exclude(patterns ...string) CopyOption {
 	return copyOptionFunc(func(o *copyOpts) { o.exclude = append(o.exclude, patterns...) })
 }
 
-// Unpack sets whether ADD extracts archives (--unpack).
+// Unpack sets whether ADD extracts archives, as --unpack=true|false does.
+// Without it, ADD extracts local archives and not fetched ones; so
+// Unpack(false) is not the same as leaving it out.
 func Unpack(v bool) CopyOption { return copyOptionFunc(func(o *copyOpts) { o.unpack = &v }) }
 
 // Inline adds a file with the given content to the sources, as a heredoc
@@ -93,15 +94,21 @@ func InlineExpanded(name, content string) CopyOption {
 // CopyInline writes content to dest, as COPY <<name dest does; it is
 // CopyPaths(nil, dest, Inline(name, content), opts...).
 func (s Stage) CopyInline(name, content, dest string, opts ...CopyOption) Stage {
-	return CopyPaths(nil, dest, append([]CopyOption{Inline(name, content)}, opts...)...)(s)
+	return CopyInline(name, content, dest, opts...)(s)
+}
+
+// CopyInline is the free-function form of [Stage.CopyInline].
+func CopyInline(name, content, dest string, opts ...CopyOption) StageOption {
+	return CopyPaths(nil, dest, append([]CopyOption{Inline(name, content)}, opts...)...)
 }
 
 // Checksum pins what ADD fetches from a URL or git repository, as
 // --checksum=sha256:… (or a commit for git) does; a mismatch fails the build.
 func Checksum(c string) CopyOption { return copyOptionFunc(func(o *copyOpts) { o.checksum = c }) }
 
-// KeepGitDir keeps the .git directory of an ADDed git repository, as
-// --keep-git-dir does.
+// KeepGitDir sets whether an ADDed git repository keeps its .git
+// directory, as --keep-git-dir=true|false does. Without it, the URL's
+// keep-git-dir= decides; given, it must agree with the URL.
 func KeepGitDir(v bool) CopyOption { return copyOptionFunc(func(o *copyOpts) { o.keepGitDir = &v }) }
 
 // Copy copies a file or directory from the build context (or, with a Stage
@@ -167,41 +174,93 @@ func (in *copyIns) keyword() string {
 	return "COPY"
 }
 
-// contextState is the build context as a state to read from.
-func (c *compiler) contextState() llb.State {
-	c.contextUsed = true
-	return llb.NewState(c.context)
-}
-
-// lateOutput is the build context, whose include paths are known only when
-// every stage has been dispatched; ops that copy from it marshal later.
-type lateOutput struct {
-	llb.Output
+// copyStep is a COPY or ADD being dispatched: its words expanded, and the
+// file action its sources add to.
+type copyStep struct {
+	in *copyIns
+	// o are the flags, the checksum expanded.
+	o      copyOpts
+	source llb.State
+	// paths are those read of the local source, if any.
+	paths    map[string]struct{}
+	srcs     []string
+	destWord string
+	dest     string
+	chown    string
+	chmod    string
+	chopt    *llb.ChmodOpt
+	copyOpt  []llb.CopyOption
+	// pgName is the step's name in the progress display, name without
+	// its number.
+	name   string
+	pgName string
+	a      *llb.FileAction
 }
 
 func (c *compiler) dispatchCopy(d *stageState, in *copyIns) error {
 	if len(in.srcs) == 0 && len(in.opts.contents) == 0 {
 		return fmt.Errorf("no source given: %w", ErrInvalid)
 	}
-	o := in.opts
-	var source llb.State
-	fromContext := o.from == nil
-	var paths map[string]struct{} // of the local source read, if any
-	if fromContext {
-		source = c.contextState()
-		paths = c.contextPaths
-	} else {
-		st, err := c.stage(*o.from)
-		if err != nil {
-			return fmt.Errorf("--from: %w", err)
-		}
-		source = st.state
-		if st.contextName != "" {
-			paths = c.named[st.contextName].paths
+	cs := &copyStep{in: in, o: in.opts}
+	if err := c.copySource(cs); err != nil {
+		return err
+	}
+	if err := c.expandCopy(d, cs); err != nil {
+		return err
+	}
+	if err := cs.flags(); err != nil {
+		return err
+	}
+	msg := cs.display()
+	cs.name = msg + " " + strings.Join(cs.shown(), " ") + " " + in.dest
+	if w, err := d.expand(cs.name); err == nil {
+		cs.name = w
+	}
+	// The step is numbered once, as the frontend numbers it before it looks
+	// at the sources.
+	cs.pgName = d.prefix(cs.name)
+	for _, src := range cs.srcs {
+		msg += " " + src
+		if err := cs.addSource(d, src); err != nil {
+			return err
 		}
 	}
-	// Sources and dest are Dockerfile words.
-	srcs := make([]string, len(in.srcs))
+	for _, f := range cs.o.contents {
+		msg += " <<" + f.name
+		if err := cs.addInline(d, f); err != nil {
+			return err
+		}
+	}
+	msg += " " + cs.destWord
+	c.applyCopy(d, cs)
+	d.commit(msg+" # buildkit", true)
+	return nil
+}
+
+// copySource is where a COPY reads from: the build context, or the stage
+// of --from.
+func (c *compiler) copySource(cs *copyStep) error {
+	if cs.o.from == nil {
+		cs.source = c.contextState()
+		cs.paths = c.contextPaths
+		return nil
+	}
+	st, err := c.stage(*cs.o.from)
+	if err != nil {
+		return fmt.Errorf("--from: %w", err)
+	}
+	cs.source = st.state
+	if st.contextName != "" {
+		cs.paths = c.named[st.contextName].paths
+	}
+	return nil
+}
+
+// expandCopy expands the Dockerfile words of a COPY: sources, destination,
+// --chown, --chmod and --checksum.
+func (c *compiler) expandCopy(d *stageState, cs *copyStep) error {
+	in := cs.in
+	cs.srcs = make([]string, len(in.srcs))
 	for i, s := range in.srcs {
 		if s == "" {
 			return fmt.Errorf("empty source path: %w", ErrInvalid)
@@ -212,270 +271,218 @@ func (c *compiler) dispatchCopy(d *stageState, in *copyIns) error {
 		if err != nil {
 			return fmt.Errorf("source %q: %w", s, err)
 		}
-		srcs[i] = w
+		cs.srcs[i] = w
 	}
-	destWord, err := d.expand(in.dest)
-	if err != nil {
+	var err error
+	if cs.destWord, err = d.expand(in.dest); err != nil {
 		return fmt.Errorf("destination %q: %w", in.dest, err)
 	}
-	chown, err := d.expand(o.chown)
-	if err != nil {
-		return fmt.Errorf("--chown %q: %w", o.chown, err)
+	if cs.chown, err = d.expand(cs.o.chown); err != nil {
+		return fmt.Errorf("--chown %q: %w", cs.o.chown, err)
 	}
-	chmod, err := d.expand(o.chmod)
-	if err != nil {
-		return fmt.Errorf("--chmod %q: %w", o.chmod, err)
+	if cs.chmod, err = d.expand(cs.o.chmod); err != nil {
+		return fmt.Errorf("--chmod %q: %w", cs.o.chmod, err)
 	}
 	// ADD's --checksum is a word too: an ARG without a value makes it
 	// empty, which is no checksum.
-	if o.checksum, err = d.expand(o.checksum); err != nil {
+	if cs.o.checksum, err = d.expand(cs.o.checksum); err != nil {
 		return fmt.Errorf("--checksum %q: %w", in.opts.checksum, err)
 	}
-	dest, err := c.relativeToWorkdir(d, destWord)
-	if err != nil {
+	if cs.dest, err = c.relativeToWorkdir(d, cs.destWord); err != nil {
 		return fmt.Errorf("destination %q: %w", in.dest, err)
 	}
-
-	var copyOpt []llb.CopyOption
-	if chown != "" {
-		if o.link && chownByName(chown) {
-			return fmt.Errorf("--chown=%s: user and group names can't be resolved when used with --link, use numeric uid[:gid] instead: %w", chown, ErrInvalid)
-		}
-		copyOpt = append(copyOpt, llb.WithUser(chown))
-	}
-	if len(o.exclude) > 0 {
-		copyOpt = append(copyOpt, llb.WithExcludePatterns(o.exclude))
-	}
-	chopt, err := parseChmod(chmod)
-	if err != nil {
-		return err
-	}
-
-	msg := in.keyword()
-	if o.parents {
-		msg += " --parents"
-	}
-	if chown != "" {
-		msg += " --chown=" + chown
-	}
-	if chmod != "" {
-		msg += " --chmod=" + chmod
-	}
-	display := msg
-	var a *llb.FileAction
-	if o.checksum != "" {
-		if !in.add {
-			return fmt.Errorf("--checksum is only for Add: %w", ErrInvalid)
-		}
-		if len(srcs) != 1 {
-			return fmt.Errorf("--checksum needs exactly one source: %w", ErrInvalid)
-		}
-		if !isHTTPSource(srcs[0]) && !isGitSource(srcs[0]) {
-			return fmt.Errorf("--checksum needs a URL or git source: %w", ErrInvalid)
-		}
-	}
-	// The step's display name, computed once, as the frontend numbers it
-	// before it looks at the sources.
-	shown := slices.Clone(in.srcs)
-	for _, f := range o.contents {
-		shown = append(shown, "<<"+f.name)
-	}
-	name := display + " " + strings.Join(shown, " ") + " " + in.dest
-	if w, err := d.expand(name); err == nil {
-		name = w
-	}
-	pgName := d.prefix(name)
-	for _, src := range srcs {
-		msg += " " + src
-		var gitRef *dfgitutil.GitRef
-		var isGit bool
-		gitErr := errNotRemote
-		if strings.Contains(src, ":") { // every URL and scp-style remote has one
-			gitRef, isGit, gitErr = dfgitutil.ParseGitRef(src)
-		}
-		if gitErr != nil && isGit {
-			return fmt.Errorf("source %q: %v: %w", src, gitErr, ErrInvalid)
-		}
-		if gitErr == nil && !gitRef.IndistinguishableFromLocal {
-			if !in.add {
-				return fmt.Errorf("source %q: COPY cannot fetch a git repository, use Add: %w", src, ErrInvalid)
-			}
-			st, err := gitSource(gitRef, o, pgName)
-			if err != nil {
-				return fmt.Errorf("source %q: %w", src, err)
-			}
-			opts := append([]llb.CopyOption{&llb.CopyInfo{Mode: chopt, CreateDestPath: true}}, copyOpt...)
-			a = addCopy(a, st, "/", dest, opts)
-			continue
-		}
-		if isHTTPSource(src) {
-			if !in.add {
-				return fmt.Errorf("source %q: COPY cannot fetch a URL, use Add: %w", src, ErrInvalid)
-			}
-			f := "__unnamed__"
-			if u, err := url.Parse(src); err == nil {
-				if base := path.Base(u.Path); base != "." && base != "/" {
-					f = base
-				}
-			}
-			var sum digest.Digest
-			if o.checksum != "" {
-				if sum, err = digest.Parse(o.checksum); err != nil {
-					return fmt.Errorf("--checksum %q: %v: %w", o.checksum, err, ErrInvalid)
-				}
-			}
-			st := llb.HTTP(src, llb.Filename(f), llb.WithCustomName(pgName), llb.Checksum(sum))
-			unpack := false
-			if o.unpack != nil {
-				unpack = *o.unpack
-			}
-			opts := append([]llb.CopyOption{&llb.CopyInfo{Mode: chopt, CreateDestPath: true, AttemptUnpack: unpack}}, copyOpt...)
-			a = addCopy(a, st, f, dest, opts)
-			continue
-		}
-		if paths != nil {
-			paths[path.Join("/", filepath.ToSlash(src))] = struct{}{}
-		}
-		var patterns, required []string
-		if o.parents {
-			parent, pattern, ok := strings.Cut(src, "/./")
-			if !ok {
-				pattern, src = src, "/"
-			} else {
-				src = parent
-			}
-			pattern, err = system.NormalizePath("/", pattern, d.platform.OS, false)
-			if err != nil {
-				return fmt.Errorf("source %q: %w", src, err)
-			}
-			patterns = []string{strings.TrimPrefix(pattern, "/")}
-			if !containsWildcards(src) && !containsWildcards(pattern) {
-				rp, err := system.NormalizePath("/", filepath.Join(src, pattern), d.platform.OS, false)
-				if err != nil {
-					return fmt.Errorf("source %q: %w", src, err)
-				}
-				required = []string{rp}
-			}
-		}
-		norm, err := system.NormalizePath("/", src, d.platform.OS, false)
-		if err != nil {
-			return fmt.Errorf("source %q: %w", src, err)
-		}
-		unpack := in.add
-		if o.unpack != nil {
-			unpack = *o.unpack
-		}
-		opts := append([]llb.CopyOption{&llb.CopyInfo{
-			Mode:                chopt,
-			FollowSymlinks:      true,
-			CopyDirContentsOnly: true,
-			IncludePatterns:     patterns,
-			RequiredPaths:       required,
-			AttemptUnpack:       unpack,
-			CreateDestPath:      true,
-			AllowWildcard:       true,
-			AllowEmptyWildcard:  true,
-		}}, copyOpt...)
-		a = addCopy(a, source, norm, dest, opts)
-	}
-	for _, f := range o.contents {
-		msg += " <<" + f.name
-		if f.name == "" {
-			return fmt.Errorf("inline file with no name: %w", ErrInvalid)
-		}
-		data := f.data
-		if f.expand {
-			lex := shell.NewLex('\\')
-			lex.SkipProcessQuotes = true
-			w, _, err := lex.ProcessWord(data, envOf(d.state))
-			if err != nil {
-				return fmt.Errorf("inline file %s: %w", f.name, err)
-			}
-			data = w
-		}
-		name, err := system.CheckSystemDriveAndRemoveDriveLetter(f.name, d.platform.OS, false)
-		if err != nil {
-			return fmt.Errorf("inline file %s: %w", f.name, err)
-		}
-		st := llb.Scratch().File(llb.Mkfile(name, 0o644, []byte(data)),
-			llb.WithCustomName("[internal] preparing inline document"), llb.Platform(d.platform))
-		opts := append([]llb.CopyOption{&llb.CopyInfo{Mode: chopt, CreateDestPath: true}}, copyOpt...)
-		a = addCopy(a, st, system.ToSlash(name, d.platform.OS), dest, opts)
-	}
-	msg += " " + destWord
-	if o.link && chmod == "" && c.supports(pb.CapMergeOp) {
-		// --link: the copy goes into a layer of its own, merged on top, so
-		// the layer's cache key does not depend on what is below it.
-		d.cmdIndex--
-		linkName := d.prefix("LINK " + name)
-		// A fixed progress-group ID (the frontend's is random) keeps the
-		// LLB's bytes the same on every compile.
-		pgID := digest.FromString(d.name + "\x00" + pgName).Encoded()[:25]
-		layer := llb.Scratch().File(a, llb.Platform(d.platform), llb.WithCustomName(pgName), llb.ProgressGroup(pgID, pgName, true))
-		d.state = d.state.WithOutput(llb.Merge([]llb.State{d.state, layer},
-			llb.ProgressGroup(pgID, pgName, false), llb.WithCustomName(linkName)).Output())
-	} else {
-		d.state = d.state.File(a, llb.WithCustomName(pgName))
-	}
-	d.commit(msg+" # buildkit", true)
 	return nil
 }
 
-var errNotRemote = fmt.Errorf("not a remote source")
+// flags checks the flags of a COPY against each other and turns them into
+// copy options.
+func (cs *copyStep) flags() error {
+	o := cs.o
+	if cs.chown != "" {
+		if o.link && chownByName(cs.chown) {
+			return fmt.Errorf("--chown=%s: user and group names can't be resolved when used with --link, use numeric uid[:gid] instead: %w", cs.chown, ErrInvalid)
+		}
+		cs.copyOpt = append(cs.copyOpt, llb.WithUser(cs.chown))
+	}
+	if len(o.exclude) > 0 {
+		cs.copyOpt = append(cs.copyOpt, llb.WithExcludePatterns(o.exclude))
+	}
+	var err error
+	if cs.chopt, err = parseChmod(cs.chmod); err != nil {
+		return err
+	}
+	if o.checksum != "" {
+		if !cs.in.add {
+			return fmt.Errorf("--checksum is only for Add: %w", ErrInvalid)
+		}
+		if len(cs.srcs) != 1 {
+			return fmt.Errorf("--checksum needs exactly one source: %w", ErrInvalid)
+		}
+		if !isHTTPSource(cs.srcs[0]) && !isGitSource(cs.srcs[0]) {
+			return fmt.Errorf("--checksum needs a URL or git source: %w", ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// display is the command and the flags the history shows of a COPY.
+func (cs *copyStep) display() string {
+	msg := cs.in.keyword()
+	if cs.o.parents {
+		msg += " --parents"
+	}
+	if cs.chown != "" {
+		msg += " --chown=" + cs.chown
+	}
+	if cs.chmod != "" {
+		msg += " --chmod=" + cs.chmod
+	}
+	return msg
+}
+
+// shown are the sources as written, inline files as heredocs.
+func (cs *copyStep) shown() []string {
+	shown := slices.Clone(cs.in.srcs)
+	for _, f := range cs.o.contents {
+		shown = append(shown, "<<"+f.name)
+	}
+	return shown
+}
+
+// addSource adds the copy of one source: a git repository, a URL, or a
+// path of the local source.
+func (cs *copyStep) addSource(d *stageState, src string) error {
+	var gitRef *dfgitutil.GitRef
+	var isGit bool
+	gitErr := errNotRemote
+	if strings.Contains(src, ":") { // every URL and scp-style remote has one
+		gitRef, isGit, gitErr = dfgitutil.ParseGitRef(src)
+	}
+	if gitErr != nil && isGit {
+		return fmt.Errorf("source %q: %v: %w", src, gitErr, ErrInvalid)
+	}
+	if gitErr == nil && !gitRef.IndistinguishableFromLocal {
+		if !cs.in.add {
+			return fmt.Errorf("source %q: COPY cannot fetch a git repository, use Add: %w", src, ErrInvalid)
+		}
+		st, err := gitSource(gitRef, cs.o, cs.pgName)
+		if err != nil {
+			return fmt.Errorf("source %q: %w", src, err)
+		}
+		cs.add(st, "/", &llb.CopyInfo{Mode: cs.chopt, CreateDestPath: true})
+		return nil
+	}
+	if isHTTPSource(src) {
+		return cs.addHTTP(src)
+	}
+	return cs.addLocal(d, src)
+}
+
+// addLocal adds the copy of a path of the local source (the context or a
+// stage), with --parents' pattern if given.
+func (cs *copyStep) addLocal(d *stageState, src string) error {
+	if cs.paths != nil {
+		cs.paths[path.Join("/", filepath.ToSlash(src))] = struct{}{}
+	}
+	var patterns, required []string
+	if cs.o.parents {
+		parent, pattern, ok := strings.Cut(src, "/./")
+		if !ok {
+			pattern, src = src, "/"
+		} else {
+			src = parent
+		}
+		pattern, err := system.NormalizePath("/", pattern, d.platform.OS, false)
+		if err != nil {
+			return fmt.Errorf("source %q: %w", src, err)
+		}
+		patterns = []string{strings.TrimPrefix(pattern, "/")}
+		if !containsWildcards(src) && !containsWildcards(pattern) {
+			rp, err := system.NormalizePath("/", filepath.Join(src, pattern), d.platform.OS, false)
+			if err != nil {
+				return fmt.Errorf("source %q: %w", src, err)
+			}
+			required = []string{rp}
+		}
+	}
+	norm, err := system.NormalizePath("/", src, d.platform.OS, false)
+	if err != nil {
+		return fmt.Errorf("source %q: %w", src, err)
+	}
+	unpack := cs.in.add
+	if cs.o.unpack != nil {
+		unpack = *cs.o.unpack
+	}
+	cs.add(cs.source, norm, &llb.CopyInfo{
+		Mode:                cs.chopt,
+		FollowSymlinks:      true,
+		CopyDirContentsOnly: true,
+		IncludePatterns:     patterns,
+		RequiredPaths:       required,
+		AttemptUnpack:       unpack,
+		CreateDestPath:      true,
+		AllowWildcard:       true,
+		AllowEmptyWildcard:  true,
+	})
+	return nil
+}
+
+// addInline adds the copy of a heredoc file, expanded if its delimiter was
+// unquoted.
+func (cs *copyStep) addInline(d *stageState, f inlineFile) error {
+	if f.name == "" {
+		return fmt.Errorf("inline file with no name: %w", ErrInvalid)
+	}
+	data := f.data
+	if f.expand {
+		lex := shell.NewLex('\\')
+		lex.SkipProcessQuotes = true
+		w, _, err := lex.ProcessWord(data, envOf(d.state))
+		if err != nil {
+			return fmt.Errorf("inline file %s: %w", f.name, err)
+		}
+		data = w
+	}
+	name, err := system.CheckSystemDriveAndRemoveDriveLetter(f.name, d.platform.OS, false)
+	if err != nil {
+		return fmt.Errorf("inline file %s: %w", f.name, err)
+	}
+	st := llb.Scratch().File(llb.Mkfile(name, 0o644, []byte(data)),
+		llb.WithCustomName("[internal] preparing inline document"), llb.Platform(d.platform))
+	cs.add(st, system.ToSlash(name, d.platform.OS), &llb.CopyInfo{Mode: cs.chopt, CreateDestPath: true})
+	return nil
+}
+
+// add copies p of src to the destination, with info and the flags' options.
+func (cs *copyStep) add(src llb.State, p string, info *llb.CopyInfo) {
+	opts := append([]llb.CopyOption{info}, cs.copyOpt...)
+	cs.a = addCopy(cs.a, src, p, cs.dest, opts)
+}
+
+// applyCopy applies the copy's file action to the stage: with --link (and
+// no --chmod) on a daemon that merges, a layer of its own merged on top.
+func (c *compiler) applyCopy(d *stageState, cs *copyStep) {
+	if cs.o.link && cs.chmod == "" && c.supports(pb.CapMergeOp) {
+		// --link: the copy goes into a layer of its own, merged on top, so
+		// the layer's cache key does not depend on what is below it.
+		d.cmdIndex--
+		linkName := d.prefix("LINK " + cs.name)
+		// A fixed progress-group ID (the frontend's is random) keeps the
+		// LLB's bytes the same on every compile.
+		pgID := digest.FromString(d.name + "\x00" + cs.pgName).Encoded()[:25]
+		layer := llb.Scratch().File(cs.a, llb.Platform(d.platform), llb.WithCustomName(cs.pgName), llb.ProgressGroup(pgID, cs.pgName, true))
+		d.state = d.state.WithOutput(llb.Merge([]llb.State{d.state, layer},
+			llb.ProgressGroup(pgID, cs.pgName, false), llb.WithCustomName(linkName)).Output())
+		return
+	}
+	d.state = d.state.File(cs.a, llb.WithCustomName(cs.pgName))
+}
 
 func addCopy(a *llb.FileAction, src llb.State, p, dest string, opts []llb.CopyOption) *llb.FileAction {
 	if a == nil {
 		return llb.Copy(src, p, dest, opts...)
 	}
 	return a.Copy(src, p, dest, opts...)
-}
-
-// gitSource is the git checkout an ADD of a git URL fetches, with the
-// options the URL and the flags give, as the frontend builds it.
-func gitSource(ref *dfgitutil.GitRef, o copyOpts, name string) (llb.State, error) {
-	opts := []llb.GitOption{llb.WithCustomName(name), llb.GitRef(ref.Ref)}
-	keep := o.keepGitDir
-	if keep != nil && ref.KeepGitDir != nil && *keep != *ref.KeepGitDir {
-		return llb.State{}, fmt.Errorf("--keep-git-dir disagrees with the URL's keep-git-dir: %w", ErrInvalid)
-	}
-	if ref.KeepGitDir != nil {
-		keep = ref.KeepGitDir
-	}
-	if keep != nil && *keep {
-		opts = append(opts, llb.KeepGitDir())
-	}
-	sum := o.checksum
-	if sum != "" && ref.Checksum != "" && sum != ref.Checksum {
-		return llb.State{}, fmt.Errorf("checksum mismatch %q != %q: %w", sum, ref.Checksum, ErrInvalid)
-	}
-	if ref.Checksum != "" {
-		sum = ref.Checksum
-	}
-	if sum != "" {
-		opts = append(opts, llb.GitChecksum(sum))
-	}
-	if ref.SubDir != "" {
-		opts = append(opts, llb.GitSubDir(ref.SubDir))
-	}
-	if ref.Submodules != nil && !*ref.Submodules {
-		opts = append(opts, llb.GitSkipSubmodules())
-	}
-	if ref.FetchByCommit {
-		opts = append(opts, llb.GitFetchByCommit())
-	}
-	return llb.Git(ref.Remote, "", opts...), nil
-}
-
-func isHTTPSource(src string) bool {
-	if !strings.HasPrefix(src, "http://") && !strings.HasPrefix(src, "https://") {
-		return false
-	}
-	return !isGitSource(src)
-}
-
-func isGitSource(src string) bool {
-	ref, isGit, _ := dfgitutil.ParseGitRef(src)
-	return ref != nil && isGit
 }
 
 // relativeToWorkdir resolves a COPY destination as the frontend does: an

@@ -18,4 +18,10 @@
 // backslash escapes are processed by BuildKit's own shell lexer against the
 // stage's environment. Write `\$` for a literal dollar sign. Commands (RUN,
 // CMD) are not expanded: the shell in the container does that.
+//
+// Flags are options. One that only switches something on takes no argument
+// ([Link], [Parents], [Required]); one whose false means something other
+// than leaving it out, as --unpack=false does in a Dockerfile, takes a bool
+// ([Unpack], [KeepGitDir], [ReadOnly]). Modes are typed constants
+// ([SharingLocked], [NetworkNone], [SecurityInsecure]).
 package dsl

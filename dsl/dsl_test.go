@@ -133,8 +133,10 @@ func TestStagesAreImmutable(t *testing.T) {
 
 func TestFreeFunctionTwins(t *testing.T) {
 	t.Parallel()
-	setup := []dsl.StageOption{dsl.Env("A", "1"), dsl.Workdir("/app"), dsl.Run("make"), dsl.Cmd("app")}
-	chained := compile(t, dsl.From("alpine").Env("A", "1").Workdir("/app").Run("make").Cmd("app"))
+	setup := []dsl.StageOption{dsl.Env("A", "1"), dsl.Workdir("/app"), dsl.Run("make"), dsl.Cmd("app"),
+		dsl.Args(dsl.ArgOf("B"), dsl.ArgOf("C", "2")), dsl.CopyInline("a.txt", "hi", "/a.txt")}
+	chained := compile(t, dsl.From("alpine").Env("A", "1").Workdir("/app").Run("make").Cmd("app").
+		Args(dsl.ArgOf("B"), dsl.ArgOf("C", "2")).CopyInline("a.txt", "hi", "/a.txt"))
 	stored := compile(t, dsl.From("alpine").With(setup...))
 	require.Equal(t, chained.Definition.Def, stored.Definition.Def)
 	require.Equal(t, chained.Image, stored.Image)
@@ -209,6 +211,7 @@ func TestCompileErrors(t *testing.T) {
 		{"bad platform", dsl.From("alpine", dsl.Platform("linux/")), `instruction 1 (FROM): --platform "linux/"`},
 		{"empty platform", dsl.From("alpine", dsl.Platform("$NOPE")), `instruction 1 (FROM): --platform "$NOPE" is empty`},
 		{"two global defaults", dsl.From("alpine", dsl.GlobalArg("V", "1", "2")), "instruction 1 (FROM): global ARG V has 2 defaults"},
+		{"two global defaults of a FromNamed", dsl.FromNamed("$B", []dsl.Stage{dsl.From("alpine").As("b")}, dsl.GlobalArg("B", "b", "c")), "instruction 1 (FROM): global ARG B has 2 defaults"},
 		{"bad global name", dsl.From("alpine", dsl.GlobalArg("A B")), `instruction 1 (FROM): global ARG name "A B"`},
 		{"ref of unset global", dsl.From("$NOPE"), "instruction 1 (FROM): empty image reference"},
 		{"script without name", dsl.From("alpine").RunScript("", "#!/bin/sh\ntrue\n"), `instruction 2 (RUN): script name ""`},
@@ -389,7 +392,7 @@ func FuzzBuilder(f *testing.F) {
 		if len(cmd)%2 == 1 {
 			platform = dsl.Platform(cmd)
 		}
-		s := dsl.From(ref, dsl.GlobalArg(key, value), platform).Env(key, value).Workdir(wd).Run(run).RunExec([]string{run, cmd}, dsl.CacheMount(wd, dsl.ID(key), dsl.Sharing(value)), dsl.BindMount(value, dsl.Source(cmd)), dsl.SecretMount(key, dsl.AsEnv(value)), dsl.Network(cmd)).Cmd(cmd).CmdShell(run).
+		s := dsl.From(ref, dsl.GlobalArg(key, value), platform).Env(key, value).Workdir(wd).Run(run).RunExec([]string{run, cmd}, dsl.CacheMount(wd, dsl.ID(key), dsl.Sharing(dsl.SharingMode(value))), dsl.BindMount(value, dsl.Source(cmd)), dsl.SecretMount(key, dsl.AsEnv(value)), dsl.Network(dsl.NetworkMode(cmd))).Cmd(cmd).CmdShell(run).
 			Label(key, value).Expose(value, cmd).User(value).Volume(wd).StopSignal(cmd).Shell(cmd).
 			Entrypoint(run).HealthcheckShell(run).OnBuild(cmd).Arg(key, value).Run(run).
 			Copy(value, wd, dsl.Chmod(key), dsl.Chown(cmd)).Add(run, value, dsl.Checksum(key), dsl.KeepGitDir(len(key) > 2)).RunScript(key, run).
@@ -419,4 +422,18 @@ func TestTargetStage(t *testing.T) {
 	require.ErrorContains(t, err, `target stage "release" not found (the build's stages: builder, deps, tester)`)
 	_, err = dsl.TargetStage(dsl.From("alpine"), "x")
 	require.ErrorContains(t, err, "no stage of the build is named with As")
+}
+
+func TestDeviceRequired(t *testing.T) {
+	t.Parallel()
+	caps := pb.Caps.CapSet(pb.Caps.All())
+	res := compile(t, dsl.From("alpine").Run("nvidia-smi",
+		dsl.Device("vendor.com/gpu=0", dsl.Required()), dsl.Device("vendor.com/gpu=1")), dsl.WithCaps(caps))
+	_, last := parseDef(t, res.Definition)
+	devices := last.GetExec().GetCdiDevices()
+	require.Len(t, devices, 2)
+	require.Equal(t, "vendor.com/gpu=0", devices[0].Name)
+	require.False(t, devices[0].Optional, "a Required device")
+	require.Equal(t, "vendor.com/gpu=1", devices[1].Name)
+	require.True(t, devices[1].Optional, "a device is optional unless Required")
 }

@@ -195,3 +195,80 @@ func archiveMaxTime(dt []byte) *time.Time {
 		}
 	}
 }
+
+// globalEpoch is the value the global ARGs of the target's FROM give
+// SOURCE_DATE_EPOCH, if they declare it.
+func (c *compiler) globalEpoch(s Stage) (string, bool, error) {
+	for {
+		ins := s.instructions()
+		if len(ins) == 0 {
+			return "", false, nil
+		}
+		switch from := ins[0].(type) {
+		case *fromStageIns:
+			s = from.base
+			continue
+		case *fromIns:
+			declared := false
+			for _, g := range from.globals {
+				declared = declared || g.name == "SOURCE_DATE_EPOCH"
+			}
+			if !declared {
+				return "", false, nil
+			}
+			lex := c.lexer('\\')
+			if from.escape != 0 {
+				lex = c.lexer(from.escape)
+			}
+			args, err := c.metaArgs(&stageState{lex: lex}, from.globals)
+			if err != nil {
+				return "", false, fmt.Errorf("instruction 1 (FROM): %w", err)
+			}
+			v, ok := args.Get("SOURCE_DATE_EPOCH")
+			return v, ok, nil
+		default:
+			return "", false, nil
+		}
+	}
+}
+
+// epochSeconds is SOURCE_DATE_EPOCH as the frontend writes it back.
+func (c *compiler) epochSeconds() string { return strconv.FormatInt(c.epoch.Unix(), 10) }
+
+// resolveEpoch reads SOURCE_DATE_EPOCH from the build args, else, as the
+// frontend reads it, from a global ARG with a default, and sets the build
+// arg to the time in seconds, or drops it when there is none.
+func (c *compiler) resolveEpoch(ctx context.Context, s Stage) error {
+	v, ok := c.opt.buildArgs["SOURCE_DATE_EPOCH"]
+	what := "build arg"
+	if !ok {
+		var err error
+		if v, ok, err = c.globalEpoch(s); err != nil {
+			return err
+		}
+		what = "global ARG"
+	}
+	if ok && v != "" {
+		c.ctx = ctx
+		tm, err := c.sourceDateEpoch(what, v)
+		if err != nil {
+			return err
+		}
+		c.epochResolved = true
+		c.epoch = tm
+		// As the frontend does, the build arg then holds the time in
+		// seconds, or is gone when there is none.
+		c.opt.buildArgs = maps.Clone(c.opt.buildArgs)
+		_, given := c.opt.buildArgs["SOURCE_DATE_EPOCH"]
+		switch {
+		case tm != nil:
+			c.globalArgs = c.globalArgs.AddOrReplace("SOURCE_DATE_EPOCH", c.epochSeconds())
+			if given {
+				c.opt.buildArgs["SOURCE_DATE_EPOCH"] = c.epochSeconds()
+			}
+		case given:
+			delete(c.opt.buildArgs, "SOURCE_DATE_EPOCH")
+		}
+	}
+	return nil
+}

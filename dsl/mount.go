@@ -14,34 +14,6 @@ import (
 	"github.com/moby/buildkit/util/system"
 )
 
-// RunOption is a flag of RUN: a mount, the network or the security mode.
-type RunOption interface {
-	setRun(*runOpts)
-}
-
-type runOpts struct {
-	mounts   []*mountSpec
-	network  string
-	security string
-	devices  []device
-}
-
-type device struct {
-	name     string
-	required bool
-}
-
-// Device gives the RUN step a CDI device, as --device=name[,required] does:
-// "vendor.com/gpu=0". Unless required, the step runs without it when the
-// daemon has none.
-func Device(name string, required bool) RunOption {
-	return runOptionFunc(func(o *runOpts) { o.devices = append(o.devices, device{name, required}) })
-}
-
-type runOptionFunc func(*runOpts)
-
-func (f runOptionFunc) setRun(o *runOpts) { f(o) }
-
 // MountOption sets a field of a RUN mount. A [Stage] is one too: it is the
 // source of a bind or cache mount, as from=stage is.
 type MountOption interface {
@@ -66,7 +38,7 @@ type mountSpec struct {
 	target   string
 	readOnly *bool
 	id       string
-	sharing  string
+	sharing  SharingMode
 	required bool
 	size     int64
 	mode     *uint64
@@ -129,35 +101,50 @@ func Source(p string) MountOption { return mountOptionFunc(func(m *mountSpec) { 
 // Target is where a secret or SSH socket is mounted: target= of --mount.
 func Target(p string) MountOption { return mountOptionFunc(func(m *mountSpec) { m.target = p }) }
 
-// ReadOnly mounts read-only: ro of --mount.
-func ReadOnly() MountOption {
-	return mountOptionFunc(func(m *mountSpec) { v := true; m.readOnly = &v })
-}
-
-// ReadWrite mounts read-write: rw of --mount. Writes to a bind mount are
-// discarded after the step.
-func ReadWrite() MountOption {
-	return mountOptionFunc(func(m *mountSpec) { v := false; m.readOnly = &v })
+// ReadOnly mounts read-only (true), as ro or readonly=true of --mount do,
+// or read-write (false), as rw or readonly=false do; writes to a bind
+// mount are then discarded after the step. Without it, bind, secret and
+// SSH mounts are read-only and cache and tmpfs mounts read-write.
+func ReadOnly(readOnly bool) MountOption {
+	return mountOptionFunc(func(m *mountSpec) { m.readOnly = &readOnly })
 }
 
 // ID names a cache, secret or SSH agent: id= of --mount.
 func ID(id string) MountOption { return mountOptionFunc(func(m *mountSpec) { m.id = id }) }
 
+// SharingMode is how concurrent builds share a cache mount: sharing= of
+// --mount.
+type SharingMode string
+
 // Sharing modes of a cache mount.
 const (
-	SharingShared  = "shared"
-	SharingPrivate = "private"
-	SharingLocked  = "locked"
+	// SharingShared lets concurrent builds use the cache at once (the
+	// default).
+	SharingShared SharingMode = "shared"
+	// SharingPrivate gives each concurrent build a cache of its own.
+	SharingPrivate SharingMode = "private"
+	// SharingLocked makes concurrent builds wait for each other.
+	SharingLocked SharingMode = "locked"
 )
 
 // Sharing sets how concurrent builds share a cache mount: SharingShared (the
 // default), SharingPrivate or SharingLocked.
-func Sharing(mode string) MountOption {
+func Sharing(mode SharingMode) MountOption {
 	return mountOptionFunc(func(m *mountSpec) { m.sharing = mode })
 }
 
-// Required fails the step when the secret or SSH agent is not provided.
-func Required() MountOption { return mountOptionFunc(func(m *mountSpec) { m.required = true }) }
+// RequiredOption is what [Required] returns: an option of a mount and of a
+// device.
+type RequiredOption struct{}
+
+// Required fails the step when what it needs is missing: the secret or SSH
+// agent of a mount, as required of --mount does, or the CDI device of
+// [Device], as --device=name,required does.
+func Required() RequiredOption { return RequiredOption{} }
+
+func (RequiredOption) setMount(m *mountSpec) { m.required = true }
+
+func (RequiredOption) setDevice(d *device) { d.required = true }
 
 // Size limits a tmpfs mount, in bytes.
 func Size(bytes int64) MountOption { return mountOptionFunc(func(m *mountSpec) { m.size = bytes }) }
@@ -181,83 +168,6 @@ func GID(gid uint32) MountOption {
 // file: env= of --mount=type=secret.
 func AsEnv(name string) MountOption { return mountOptionFunc(func(m *mountSpec) { m.env = &name }) }
 
-// Network modes of RUN.
-const (
-	NetworkDefault = "default"
-	NetworkNone    = "none"
-	NetworkHost    = "host"
-)
-
-// Network sets the network of a RUN step: --network=default|none|host.
-func Network(mode string) RunOption { return runOptionFunc(func(o *runOpts) { o.network = mode }) }
-
-// Security modes of RUN.
-const (
-	SecuritySandbox  = "sandbox"
-	SecurityInsecure = "insecure"
-)
-
-// Security sets the security mode of a RUN step: --security=sandbox|insecure.
-// Insecure needs the security.insecure entitlement at build time.
-func Security(mode string) RunOption { return runOptionFunc(func(o *runOpts) { o.security = mode }) }
-
-// runOptions turns the RUN flags into llb options, as the frontend's
-// dispatchRunMounts, dispatchRunNetwork and dispatchRunSecurity do.
-func (c *compiler) runOptions(d *stageState, o runOpts) ([]llb.RunOption, error) {
-	var out []llb.RunOption
-	for i, m := range o.mounts {
-		if m.flag != "" || m.typ == "" {
-			spec, err := c.parseMountFlag(d, m.flag)
-			if err != nil {
-				return nil, fmt.Errorf("mount %d (%q): %w", i+1, m.flag, err)
-			}
-			m = spec
-		}
-		opt, err := c.mount(d, m)
-		if err != nil {
-			return nil, fmt.Errorf("mount %d (type=%s): %w", i+1, m.typ, err)
-		}
-		out = append(out, opt)
-	}
-	switch o.network {
-	case "", NetworkDefault:
-	case NetworkNone:
-		out = append(out, llb.Network(pb.NetMode_NONE))
-	case NetworkHost:
-		out = append(out, llb.Network(pb.NetMode_HOST))
-	default:
-		return nil, fmt.Errorf("network %q: want default, none or host: %w", o.network, ErrInvalid)
-	}
-	switch o.security {
-	case "":
-	case SecuritySandbox:
-		out = append(out, llb.Security(pb.SecurityMode_SANDBOX))
-	case SecurityInsecure:
-		out = append(out, llb.Security(pb.SecurityMode_INSECURE))
-	default:
-		return nil, fmt.Errorf("security %q: want sandbox or insecure: %w", o.security, ErrInvalid)
-	}
-	// Devices need a daemon that knows CDI; the frontend drops them
-	// otherwise, and so does this.
-	if c.supports(pb.CapExecMetaCDI) {
-		for _, dv := range o.devices {
-			name, err := d.expand(dv.name)
-			if err != nil {
-				return nil, fmt.Errorf("device %q: %w", dv.name, err)
-			}
-			if name == "" {
-				return nil, fmt.Errorf("empty device name: %w", ErrInvalid)
-			}
-			opts := []llb.CDIDeviceOption{llb.CDIDeviceName(name)}
-			if !dv.required {
-				opts = append(opts, llb.CDIDeviceOptional)
-			}
-			out = append(out, llb.AddCDIDevice(opts...))
-		}
-	}
-	return out, nil
-}
-
 func (c *compiler) mount(d *stageState, spec *mountSpec) (llb.RunOption, error) {
 	m := *spec
 	// Fields are Dockerfile words, as in --mount.
@@ -271,18 +181,8 @@ func (c *compiler) mount(d *stageState, spec *mountSpec) (llb.RunOption, error) 
 		}
 		*f = v
 	}
-	fileInfo := m.typ == "secret" || m.typ == "ssh" || m.typ == "cache"
-	if !fileInfo && (m.mode != nil || m.uid != nil || m.gid != nil) {
-		return nil, fmt.Errorf("mode, uid and gid are not allowed for %s mounts: %w", m.typ, ErrInvalid)
-	}
-	if m.sharing != "" && m.typ != "cache" {
-		return nil, fmt.Errorf("sharing is only for cache mounts: %w", ErrInvalid)
-	}
-	if m.size != 0 && m.typ != "tmpfs" {
-		return nil, fmt.Errorf("size is only for tmpfs mounts: %w", ErrInvalid)
-	}
-	if m.required && m.typ != "secret" && m.typ != "ssh" {
-		return nil, fmt.Errorf("required is only for secret and ssh mounts: %w", ErrInvalid)
+	if err := m.check(); err != nil {
+		return nil, err
 	}
 	readOnly := m.typ != "cache" && m.typ != "tmpfs"
 	if m.readOnly != nil {
@@ -301,22 +201,9 @@ func (c *compiler) mount(d *stageState, spec *mountSpec) (llb.RunOption, error) 
 		return nil, fmt.Errorf("unknown mount type %q: %w", m.typ, ErrInvalid)
 	}
 
-	var st llb.State
-	var named map[string]struct{}
-	switch {
-	case m.from != nil:
-		src, err := c.stage(*m.from)
-		if err != nil {
-			return nil, err
-		}
-		st = src.state
-		if src.contextName != "" {
-			named = c.named[src.contextName].paths
-		}
-	case m.typ == "bind":
-		st = c.contextState()
-	default:
-		st = llb.Scratch()
+	st, named, err := c.mountSource(&m)
+	if err != nil {
+		return nil, err
 	}
 	var mountOpts []llb.MountOption
 	if m.typ == "tmpfs" {
@@ -329,21 +216,11 @@ func (c *compiler) mount(d *stageState, spec *mountSpec) (llb.RunOption, error) 
 		mountOpts = append(mountOpts, llb.ForceNoOutput)
 	}
 	if m.typ == "cache" {
-		sharing := llb.CacheMountShared
-		switch m.sharing {
-		case "", SharingShared:
-		case SharingPrivate:
-			sharing = llb.CacheMountPrivate
-		case SharingLocked:
-			sharing = llb.CacheMountLocked
-		default:
-			return nil, fmt.Errorf("sharing %q: want shared, private or locked: %w", m.sharing, ErrInvalid)
+		cache, err := m.cacheDir()
+		if err != nil {
+			return nil, err
 		}
-		id := m.id
-		if id == "" {
-			id = path.Clean(m.target)
-		}
-		mountOpts = append(mountOpts, llb.AsPersistentCacheDir("/"+id, sharing))
+		mountOpts = append(mountOpts, cache)
 	}
 	// Without a target, the mount is at the working directory, as the
 	// frontend has it: the relative path "" is the directory itself.
@@ -373,6 +250,65 @@ func (c *compiler) mount(d *stageState, spec *mountSpec) (llb.RunOption, error) 
 		named[path.Join("/", filepath.ToSlash(m.source))] = struct{}{}
 	}
 	return llb.AddMount(target, st, mountOpts...), nil
+}
+
+// check rejects the options a mount's type does not take.
+func (m *mountSpec) check() error {
+	fileInfo := m.typ == "secret" || m.typ == "ssh" || m.typ == "cache"
+	if !fileInfo && (m.mode != nil || m.uid != nil || m.gid != nil) {
+		return fmt.Errorf("mode, uid and gid are not allowed for %s mounts: %w", m.typ, ErrInvalid)
+	}
+	if m.sharing != "" && m.typ != "cache" {
+		return fmt.Errorf("sharing is only for cache mounts: %w", ErrInvalid)
+	}
+	if m.size != 0 && m.typ != "tmpfs" {
+		return fmt.Errorf("size is only for tmpfs mounts: %w", ErrInvalid)
+	}
+	if m.required && m.typ != "secret" && m.typ != "ssh" {
+		return fmt.Errorf("required is only for secret and ssh mounts: %w", ErrInvalid)
+	}
+	return nil
+}
+
+// mountSource is what a bind, cache or tmpfs mount shows: the stage of
+// from, the context for a bind, else scratch; named are the paths read of
+// a named context, if the stage is one.
+func (c *compiler) mountSource(m *mountSpec) (st llb.State, named map[string]struct{}, err error) {
+	switch {
+	case m.from != nil:
+		src, err := c.stage(*m.from)
+		if err != nil {
+			return llb.State{}, nil, err
+		}
+		if src.contextName != "" {
+			named = c.named[src.contextName].paths
+		}
+		return src.state, named, nil
+	case m.typ == "bind":
+		return c.contextState(), nil, nil
+	default:
+		return llb.Scratch(), nil, nil
+	}
+}
+
+// cacheDir is a cache mount's persistent directory, its ID (the target
+// when not given) and sharing mode.
+func (m *mountSpec) cacheDir() (llb.MountOption, error) {
+	sharing := llb.CacheMountShared
+	switch m.sharing {
+	case "", SharingShared:
+	case SharingPrivate:
+		sharing = llb.CacheMountPrivate
+	case SharingLocked:
+		sharing = llb.CacheMountLocked
+	default:
+		return nil, fmt.Errorf("sharing %q: want shared, private or locked: %w", m.sharing, ErrInvalid)
+	}
+	id := m.id
+	if id == "" {
+		id = path.Clean(m.target)
+	}
+	return llb.AsPersistentCacheDir("/"+id, sharing), nil
 }
 
 func (c *compiler) secret(d *stageState, m *mountSpec) (llb.RunOption, error) {
@@ -536,6 +472,6 @@ func plainFlag(flag string) bool {
 func mountFromDockerfile(m *instructions.Mount) *mountSpec {
 	ro := m.ReadOnly
 	return &mountSpec{typ: string(m.Type), source: m.Source, target: m.Target, id: m.CacheID,
-		sharing: string(m.CacheSharing), required: m.Required, size: m.SizeLimit,
+		sharing: SharingMode(m.CacheSharing), required: m.Required, size: m.SizeLimit,
 		mode: m.Mode, uid: m.UID, gid: m.GID, env: m.Env, readOnly: &ro}
 }

@@ -203,11 +203,11 @@ func (c *compiler) fromRun(cmd *instructions.RunCommand) (instruction, error) {
 		in.opts.mounts = append(in.opts.mounts, spec)
 	}
 	if n := instructions.GetNetwork(cmd); n != "" {
-		in.opts.network = string(n)
+		in.opts.network = NetworkMode(n)
 	}
-	in.opts.security = instructions.GetSecurity(cmd)
+	in.opts.security = SecurityMode(instructions.GetSecurity(cmd))
 	for _, dv := range instructions.GetDevices(cmd) {
-		in.opts.devices = append(in.opts.devices, device{dv.Name, dv.Required})
+		in.opts.devices = append(in.opts.devices, device{name: dv.Name, required: dv.Required})
 	}
 	return in, nil
 }

@@ -409,7 +409,7 @@ RUN --network=host --security=sandbox --mount=type=cache,target=cache,sharing=pr
 					Run("go build ./...",
 						dsl.CacheMount("/root/.cache/go-build", dsl.ID("$CACHE_ID"), dsl.Sharing(dsl.SharingLocked), dsl.UID(1000), dsl.GID(1000), dsl.Mode(0o700)),
 						dsl.BindMount("/go/pkg/mod", deps, dsl.Source("/go/pkg/mod")),
-						dsl.BindMount("go.mod", dsl.Source("go.mod"), dsl.ReadWrite()),
+						dsl.BindMount("go.mod", dsl.Source("go.mod"), dsl.ReadOnly(false)),
 						dsl.TmpfsMount("/tmp", dsl.Size(64<<20)),
 						dsl.SecretMount("npmrc", dsl.Target("/root/.npmrc"), dsl.Required(), dsl.Mode(0o440)),
 						dsl.SecretMount("token", dsl.AsEnv("API_TOKEN")),
@@ -418,7 +418,7 @@ RUN --network=host --security=sandbox --mount=type=cache,target=cache,sharing=pr
 						dsl.SSHMount(dsl.ID("deploy"), dsl.Target("/run/deploy.sock"), dsl.UID(1), dsl.GID(2)),
 						dsl.Network(dsl.NetworkNone), dsl.Security(dsl.SecurityInsecure)).
 					Run("true", dsl.Network(dsl.NetworkHost), dsl.Security(dsl.SecuritySandbox),
-						dsl.CacheMount("cache", dsl.Sharing(dsl.SharingPrivate), dsl.ReadOnly()))
+						dsl.CacheMount("cache", dsl.Sharing(dsl.SharingPrivate), dsl.ReadOnly(true)))
 			}(),
 		},
 		{

@@ -28,7 +28,7 @@ func TargetStage(s Stage, name string) (Stage, error) {
 			names = append(names, n)
 		}
 		for _, in := range s.instructions() {
-			for _, dep := range dependencies(in) {
+			for _, dep := range dependenciesOf(in) {
 				visit(dep)
 			}
 			if from, ok := in.(*fromIns); ok {

@@ -28,10 +28,9 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/moby/buildkit/frontend/dockerui"
-	"github.com/moby/buildkit/solver/pb"
-	"github.com/moby/buildkit/util/apicaps"
 
-	"github.com/slipway-build/slipway/dsltest"
+	"github.com/slipway-build/slipway/internal/frontend"
+	"github.com/slipway-build/slipway/internal/offline"
 )
 
 const (
@@ -241,10 +240,6 @@ func formatFunc(build *jen.Statement, pkg string) ([]byte, error) {
 	return bytes.TrimSuffix(fn, []byte("\n")), nil
 }
 
-// allCaps are the capabilities of a daemon of BuildKit's version, listed
-// once: listing them is a tenth of a small file's conversion.
-var allCaps = sync.OnceValue(func() apicaps.CapSet { return pb.Caps.CapSet(pb.Caps.All()) })
-
 // validate compiles the Dockerfile with the frontend against an offline
 // resolver that knows every image, for a daemon of BuildKit's version.
 func validate(dt []byte, o Options) (err error) {
@@ -253,10 +248,10 @@ func validate(dt []byte, o Options) (err error) {
 			err = &Error{File: o.Filename, Err: fmt.Errorf("BuildKit's Dockerfile frontend failed on this file: %v", r)}
 		}
 	}()
-	caps := allCaps()
+	caps := frontend.AllCaps()
 	_, err = dockerfile2llb.Dockerfile2LLB(context.Background(), dt, dockerfile2llb.ConvertOpt{
 		Config:       dockerui.Config{Target: o.Target},
-		MetaResolver: dsltest.NewResolver(nil),
+		MetaResolver: offline.NewResolver(nil),
 		LLBCaps:      &caps,
 	})
 	if err != nil {

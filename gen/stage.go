@@ -304,7 +304,11 @@ func (g *generator) run(i int, c *instructions.RunCommand) ([]call, error) {
 		opts = append(opts, dsl("Security", jen.Qual(dslPath, "SecurityInsecure")))
 	}
 	for _, dv := range instructions.GetDevices(c) {
-		opts = append(opts, dsl("Device", jen.Lit(dv.Name), jen.Lit(dv.Required)))
+		args := []jen.Code{jen.Lit(dv.Name)}
+		if dv.Required {
+			args = append(args, dsl("Required"))
+		}
+		opts = append(opts, dsl("Device", args...))
 	}
 	if len(c.Files) > 0 {
 		if heredoc := parser.MustParseHeredoc(c.CmdLine[0]); len(c.Files) == 1 && heredoc != nil && c.PrependShell {
@@ -368,12 +372,18 @@ func (g *generator) mount(i int, m *instructions.Mount) (jen.Code, error) {
 	defaultRO := m.Type != instructions.MountTypeCache && m.Type != instructions.MountTypeTmpfs
 	switch {
 	case m.Type == instructions.MountTypeSecret || m.Type == instructions.MountTypeSSH:
-	case m.ReadOnly && !defaultRO:
-		opts = append(opts, dsl("ReadOnly"))
-	case !m.ReadOnly && defaultRO:
-		opts = append(opts, dsl("ReadWrite"))
+	case m.ReadOnly != defaultRO:
+		opts = append(opts, dsl("ReadOnly", jen.Lit(m.ReadOnly)))
 	}
-	if m.CacheSharing != "" {
+	switch m.CacheSharing {
+	case "":
+	case instructions.MountSharingShared:
+		opts = append(opts, dsl("Sharing", jen.Qual(dslPath, "SharingShared")))
+	case instructions.MountSharingPrivate:
+		opts = append(opts, dsl("Sharing", jen.Qual(dslPath, "SharingPrivate")))
+	case instructions.MountSharingLocked:
+		opts = append(opts, dsl("Sharing", jen.Qual(dslPath, "SharingLocked")))
+	default:
 		opts = append(opts, dsl("Sharing", jen.Lit(string(m.CacheSharing))))
 	}
 	if m.Required {

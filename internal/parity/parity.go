@@ -22,6 +22,7 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/slipway-build/slipway/dsl"
+	"github.com/slipway-build/slipway/internal/frontend"
 )
 
 // Output is one side of a comparison.
@@ -47,10 +48,10 @@ type Options struct {
 	BuildArgs map[string]string
 }
 
-// AllCaps are the capabilities of a daemon of the BuildKit version in go.mod:
-// what a real build compiles for.
+// AllCaps are the capabilities of a daemon of the BuildKit version in go.mod
+// (frontend.AllCaps), for Options.Caps.
 func AllCaps() *apicaps.CapSet {
-	cs := pb.Caps.CapSet(pb.Caps.All())
+	cs := frontend.AllCaps()
 	return &cs
 }
 

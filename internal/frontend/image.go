@@ -1,9 +1,7 @@
-// Package baseimage holds what BuildKit's Dockerfile frontend assumes of a
-// stage's base, shared by the DSL compiler and the decompiler, which must
-// agree with the frontend and so with each other.
-package baseimage
+package frontend
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 
@@ -28,6 +26,39 @@ func Empty(p ocispecs.Platform) dockerspec.DockerOCIImage {
 		img.Config.Env = []string{"PATH=" + system.DefaultPathEnv(p.OS)}
 	}
 	return img
+}
+
+// Start is what a stage sees of its base image once the frontend has set
+// it up: the env to set on the state, in order, the working directory
+// (slash-separated; "" when the image has none) and the user ("" when
+// none).
+type Start struct {
+	Env  []string
+	Dir  string
+	User string
+}
+
+// InitFromImage sets a stage up from its base image config as the
+// frontend's toDispatchState does: PATH is added to img when missing
+// (except on Windows, which leaves it to the OS), and the working
+// directory is normalized as a WORKDIR of it would be, against itself as
+// dispatchWorkdir does (so a relative "app" becomes "/app/app"); img
+// keeps the normalized one. os is the stage's platform OS. The error is
+// the one the frontend fails the build with.
+func InitFromImage(img *dockerspec.DockerOCIImage, os string) (Start, error) {
+	if !HasEnv(img.Config.Env, "PATH") && os != "windows" {
+		img.Config.Env = append(img.Config.Env, "PATH="+system.DefaultPathEnv(os))
+	}
+	start := Start{Env: img.Config.Env, User: img.Config.User}
+	if wd := img.Config.WorkingDir; wd != "" {
+		nwd, err := system.NormalizeWorkdir(wd, wd, os)
+		if err != nil {
+			return start, fmt.Errorf("normalizing the working directory %q of the base image: %w", wd, err)
+		}
+		img.Config.WorkingDir = nwd
+		start.Dir = system.ToSlash(nwd, os)
+	}
+	return start, nil
 }
 
 // Clone is a deep copy of an image config, so that a stage changing its
