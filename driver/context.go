@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/patternmatcher/ignorefile"
 	"github.com/tonistiigi/fsutil"
@@ -202,4 +204,60 @@ func (g guardedFS) Open(p string) (io.ReadCloser, error) {
 		}
 	}
 	return rc, err
+}
+
+// addContexts puts the build context and the named contexts in the
+// session: directories as local mounts, OCI layouts as content stores. It
+// returns the build context's identity on the daemon.
+func (o BuildOptions) addContexts(opt *client.SolveOpt) (string, error) {
+	fs, contextID, err := o.buildContext()
+	if err != nil {
+		return "", err
+	}
+	opt.LocalMounts = map[string]fsutil.FS{contextName: fs}
+	for name, dir := range o.Contexts {
+		if err := addNamedContext(opt, name, dir); err != nil {
+			return "", fmt.Errorf("build context %s: %w", name, err)
+		}
+	}
+	return contextID, nil
+}
+
+// addNamedContext puts one named context in the session; a remote one
+// needs nothing, the daemon fetches it.
+func addNamedContext(opt *client.SolveOpt, name, dir string) error {
+	if strings.HasPrefix(dir, ociLayoutScheme) {
+		l, err := parseOCILayout(dir)
+		if err != nil {
+			return err
+		}
+		id, store, err := l.store()
+		if err != nil {
+			return err
+		}
+		if opt.OCIStores == nil {
+			opt.OCIStores = map[string]content.Store{}
+		}
+		opt.OCIStores[id] = store
+		return nil
+	}
+	if isRemoteContext(dir) {
+		return nil
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		if err == nil {
+			err = fmt.Errorf("%s is not a directory", dir)
+		}
+		return err
+	}
+	nfs, err := fsutil.NewFS(dir)
+	if err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	opt.LocalMounts[name] = guardedFS{FS: nfs, dir: abs}
+	return nil
 }

@@ -3,14 +3,9 @@ package driver
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
-	"sync"
 
-	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/platforms"
 	"github.com/docker/cli/cli/config"
 	"github.com/moby/buildkit/client"
@@ -20,9 +15,7 @@ import (
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/solver/pb"
-	"github.com/moby/buildkit/util/progress/progressui"
 	digest "github.com/opencontainers/go-digest"
-	"github.com/tonistiigi/fsutil"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/slipway-build/slipway/dsl"
@@ -37,70 +30,15 @@ type thenFunc func(ctx context.Context, gw gwclient.Client, r *dsl.Result, conte
 // daemon's resolver, calls then, and shows progress until the session ends
 // or then stops the display. A failure names the failing step.
 func (c *Client) solve(ctx context.Context, s dsl.Stage, o BuildOptions, entries []client.ExportEntry, then thenFunc) (*client.SolveResponse, error) {
-	progressOut := o.ProgressOut
-	if progressOut == nil {
-		progressOut = os.Stderr
-	}
-	mode := o.Progress
-	if mode == "" {
-		mode = string(progressui.AutoMode)
-	}
-	display, err := progressui.NewDisplay(progressOut, progressui.DisplayMode(mode))
-	if err != nil {
-		return nil, fmt.Errorf("--progress=%s: %w", mode, err)
-	}
-
-	fs, contextID, err := o.buildContext()
+	steps := newStepLog()
+	p, err := newProgress(o, steps)
 	if err != nil {
 		return nil, err
 	}
 	opt := o.solveOpt(entries)
-	opt.LocalMounts = map[string]fsutil.FS{contextName: fs}
-	for name, dir := range o.Contexts {
-		if strings.HasPrefix(dir, ociLayoutScheme) {
-			l, err := parseOCILayout(dir)
-			if err != nil {
-				return nil, fmt.Errorf("build context %s: %w", name, err)
-			}
-			id, store, err := l.store()
-			if err != nil {
-				return nil, fmt.Errorf("build context %s: %w", name, err)
-			}
-			if opt.OCIStores == nil {
-				opt.OCIStores = map[string]content.Store{}
-			}
-			opt.OCIStores[id] = store
-			continue
-		}
-		if isRemoteContext(dir) {
-			continue
-		}
-		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-			if err == nil {
-				err = fmt.Errorf("%s is not a directory", dir)
-			}
-			return nil, fmt.Errorf("build context %s: %w", name, err)
-		}
-		nfs, err := fsutil.NewFS(dir)
-		if err != nil {
-			return nil, fmt.Errorf("build context %s: %w", name, err)
-		}
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			return nil, fmt.Errorf("build context %s: %w", name, err)
-		}
-		opt.LocalMounts[name] = guardedFS{FS: nfs, dir: abs}
-	}
-
-	steps := newStepLog()
-	statusCh := make(chan *client.SolveStatus)
-	displayCh := make(chan *client.SolveStatus)
-	stop := make(chan struct{})
-	displayDone := make(chan struct{})
-	var stopOnce sync.Once
-	stopDisplay := func() {
-		stopOnce.Do(func() { close(stop) })
-		<-displayDone
+	contextID, err := o.addContexts(&opt)
+	if err != nil {
+		return nil, err
 	}
 	var resp *client.SolveResponse
 	eg, egctx := errgroup.WithContext(ctx)
@@ -111,66 +49,17 @@ func (c *Client) solve(ctx context.Context, s dsl.Stage, o BuildOptions, entries
 			if err != nil {
 				return nil, err
 			}
-			return then(ctx, gw, r, contextID, stopDisplay)
-		}, statusCh)
+			return then(ctx, gw, r, contextID, p.stopDisplay)
+		}, p.statuses)
 		return err
 	})
+	eg.Go(p.forward)
 	eg.Go(func() error {
-		// Every status reaches the step log and OnStatus; the display gets
-		// them until it is stopped.
-		out, stopped := displayCh, stop
-		defer func() {
-			if out != nil {
-				close(out)
-			}
-		}()
-		for {
-			select {
-			case st, ok := <-statusCh:
-				if !ok {
-					return nil
-				}
-				steps.update(st)
-				if o.OnStatus != nil {
-					o.OnStatus(st)
-				}
-				if out != nil {
-					select {
-					case out <- st:
-					case <-stopped:
-						close(out)
-						out = nil
-					}
-				}
-			case <-stopped:
-				if out != nil {
-					close(out)
-					out = nil
-				}
-				stopped = nil // a nil channel never fires again
-			}
-		}
-	})
-	eg.Go(func() error {
-		defer close(displayDone)
-		// The display must drain the channel even when the build fails, and
-		// its own error (a closed terminal) must not hide the build's.
-		warnings, _ := display.UpdateFrom(context.WithoutCancel(egctx), displayCh)
-		if mode != string(progressui.QuietMode) && mode != string(progressui.RawJSONMode) {
-			printWarnings(progressOut, warnings)
-		}
+		p.show(egctx)
 		return nil
 	})
 	if err := eg.Wait(); err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("build canceled: %w", ctx.Err())
-		}
-		explained := steps.explain(err)
-		var stepErr *StepError
-		if !errors.As(explained, &stepErr) && lostConnection(err) {
-			return nil, &ConnectionLostError{Addr: c.addr, Err: err}
-		}
-		return nil, explained
+		return nil, c.buildError(ctx, steps, err)
 	}
 	return resp, nil
 }

@@ -1,6 +1,8 @@
 package driver
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -111,3 +113,18 @@ type StepError struct {
 
 func (e *StepError) Error() string { return e.Msg }
 func (e *StepError) Unwrap() error { return e.Err }
+
+// buildError is what a failed solve returns: the cancellation, the step
+// that failed with the tail of its output, or a lost connection to the
+// daemon; else BuildKit's own error.
+func (c *Client) buildError(ctx context.Context, steps *stepLog, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("build canceled: %w", ctx.Err())
+	}
+	explained := steps.explain(err)
+	var stepErr *StepError
+	if !errors.As(explained, &stepErr) && lostConnection(err) {
+		return &ConnectionLostError{Addr: c.addr, Err: err}
+	}
+	return explained
+}
