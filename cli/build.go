@@ -70,35 +70,35 @@ func (o solveFlags) solveOptions() (driver.BuildOptions, error) {
 		b.Contexts[name] = dir
 	}
 	for _, s := range o.exportCache {
-		e, err := driver.ParseCacheExport(s)
+		e, err := parseCacheExport(s)
 		if err != nil {
 			return b, err
 		}
 		b.CacheExports = append(b.CacheExports, e)
 	}
 	for _, s := range o.importCache {
-		e, err := driver.ParseCacheImport(s)
+		e, err := parseCacheImport(s)
 		if err != nil {
 			return b, err
 		}
 		b.CacheImports = append(b.CacheImports, e)
 	}
 	if len(o.secrets) > 0 {
-		a, err := driver.ParseSecrets(o.secrets)
+		a, err := parseSecrets(o.secrets)
 		if err != nil {
 			return b, err
 		}
 		b.Session = append(b.Session, a)
 	}
 	if len(o.ssh) > 0 {
-		a, err := driver.ParseSSH(o.ssh)
+		a, err := parseSSH(o.ssh)
 		if err != nil {
 			return b, err
 		}
 		b.Session = append(b.Session, a)
 	}
 	for _, s := range o.allow {
-		e, err := driver.ParseAllow(s)
+		e, err := parseAllow(s)
 		if err != nil {
 			return b, err
 		}
@@ -110,7 +110,7 @@ func (o solveFlags) solveOptions() (driver.BuildOptions, error) {
 func (o buildOptions) parseOutputs() ([]driver.Output, error) {
 	var outs []driver.Output
 	for _, s := range o.outputs {
-		out, err := driver.ParseOutput(s)
+		out, err := parseOutput(s)
 		if err != nil {
 			return nil, err
 		}
@@ -139,7 +139,9 @@ func (inv *invocation) buildOptions() (driver.BuildOptions, error) {
 		return so, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	so.Platform = inv.platform
-	so.Progress = inv.opts.progress
+	if so.Progress, err = parseProgress(inv.opts.progress); err != nil {
+		return so, fmt.Errorf("%w: %v", errUsage, err)
+	}
 	so.ProgressOut = inv.stderr
 	so.Resolver = inv.opts.llb.lock.wrapper()
 	so.Compile = inv.compileOptions()
@@ -168,7 +170,7 @@ func runBuild(ctx context.Context, inv *invocation) error {
 		return err
 	}
 	if f := inv.opts.build.metadataFile; f != "" {
-		if err := driver.WriteMetadataFile(f, res.ExporterResponse); err != nil {
+		if err := writeMetadataFile(f, res.ExporterResponse); err != nil {
 			return err
 		}
 	}

@@ -40,6 +40,7 @@ func TestBuildFlagUsageErrors(t *testing.T) {
 		{[]string{"--platform", "linux/amd64,linux/386", "llb"}, "several platforms are for build only"},
 		{[]string{"--platform", "linux/amd64,windows/"}, `--platform "windows/"`},
 		{[]string{"--output", "type=cacheonly,dest=x"}, "the cacheonly exporter takes no dest"},
+		{[]string{"--progress", "fancy"}, `--progress "fancy": want auto, tty, plain, rawjson or quiet`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			_, stderr, code := run(t, tc.args...)

@@ -10,6 +10,7 @@ import (
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/util/progress/progressui"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/slipway-build/slipway/dsl"
@@ -26,9 +27,9 @@ type BuildOptions struct {
 	// platform and export an image index (a manifest list) of them all;
 	// Platform is then ignored. One platform is the same as Platform.
 	Platforms []ocispecs.Platform
-	// Progress is the display mode: auto, tty, plain, rawjson or quiet.
-	// Empty means auto.
-	Progress string
+	// Progress is the display mode: progressui.AutoMode (the default,
+	// also when empty), TtyMode, PlainMode, RawJSONMode or QuietMode.
+	Progress progressui.DisplayMode
 	// ProgressOut receives the display; nil means os.Stderr.
 	ProgressOut io.Writer
 	// OnStatus, if set, sees every status update the daemon sends.
@@ -36,17 +37,18 @@ type BuildOptions struct {
 	// Resolver, if set, chooses where base image configs come from, given
 	// the daemon's resolver: an image lock file, say. Nil means the daemon.
 	Resolver ResolverWrapper
-	// CacheExports and CacheImports are cache backends in buildctl's
-	// syntax (ParseCacheExport, ParseCacheImport): a registry, a local
-	// directory, inline.
+	// CacheExports and CacheImports are cache backends: a registry, a
+	// local directory, inline.
 	CacheExports, CacheImports []CacheEntry
 	// Session holds what the daemon may ask this process for during the
-	// build: secrets (ParseSecrets) and SSH agents (ParseSSH).
+	// build: secrets (secretsprovider.NewSecretProvider) and SSH agents
+	// (sshprovider.NewSSHAgentProvider).
 	Session []session.Attachable
 	// NoCache runs every step again, as buildctl's --no-cache does.
 	NoCache bool
-	// Allow grants entitlements (ParseAllow), such as network.host or
-	// security.insecure; none are granted otherwise.
+	// Allow grants entitlements (entitlements.EntitlementNetworkHost,
+	// entitlements.EntitlementSecurityInsecure); none are granted
+	// otherwise.
 	Allow []string
 	// ContextDir is the build context, the directory Copy and bind mounts
 	// read from; empty means the current directory. Only the paths the
@@ -64,6 +66,11 @@ type BuildOptions struct {
 	// read.
 	Contexts map[string]string
 }
+
+// CacheEntry is one cache backend: its type (registry, local, inline, or
+// any the daemon has registered) and attributes, as buildctl's
+// --export-cache type=registry,ref=REF,mode=max describes it.
+type CacheEntry = client.CacheOptionsEntry
 
 // ResolverWrapper returns the resolver a build uses, given the daemon's.
 type ResolverWrapper func(daemon llb.ImageMetaResolver) llb.ImageMetaResolver

@@ -29,13 +29,12 @@ func connect(t *testing.T) *driver.Client {
 func TestFailingRunNamesStepAndOutput(t *testing.T) {
 	c := connect(t)
 	dir := t.TempDir()
-	out, err := driver.ParseOutput("type=oci,dest=" + filepath.Join(dir, "img.tar"))
-	require.NoError(t, err)
+	out := driver.Output{Type: "oci", Dest: filepath.Join(dir, "img.tar")}
 	// A unique marker keeps the step out of the cache of earlier runs.
 	marker := time.Now().Format(time.RFC3339Nano)
 	s := dsl.From("busybox").Run("echo first line; echo 'it went wrong " + marker + "' >&2; exit 3")
 	var progress strings.Builder
-	_, err = c.Build(t.Context(), s, driver.BuildOptions{Outputs: []driver.Output{out}, Progress: "plain", ProgressOut: &progress})
+	_, err := c.Build(t.Context(), s, driver.BuildOptions{Outputs: []driver.Output{out}, Progress: "plain", ProgressOut: &progress})
 	require.Error(t, err)
 
 	var stepErr *driver.StepError

@@ -32,8 +32,7 @@ func TestDaemonKilledMidBuild(t *testing.T) {
 	base := dsl.From("busybox").Run("echo base step " + marker + " > /base")
 	slow := base.Run("echo started; sleep 20")
 	dir := t.TempDir()
-	out, err := driver.ParseOutput("type=oci,dest=" + filepath.Join(dir, "img.tar"))
-	require.NoError(t, err)
+	out := driver.Output{Type: "oci", Dest: filepath.Join(dir, "img.tar")}
 
 	started := make(chan struct{})
 	var once sync.Once
@@ -98,10 +97,7 @@ func TestConcurrentBuilds(t *testing.T) {
 
 	build := func(s dsl.Stage) (string, error) {
 		dest := filepath.Join(t.TempDir(), "out")
-		out, err := driver.ParseOutput("type=local,dest=" + dest)
-		if err != nil {
-			return "", err
-		}
+		out := driver.Output{Type: "local", Dest: dest}
 		if _, err := c.Build(t.Context(), s, driver.BuildOptions{Outputs: []driver.Output{out}, Progress: "quiet", ProgressOut: io.Discard}); err != nil {
 			return "", err
 		}

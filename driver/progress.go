@@ -18,7 +18,7 @@ import (
 type progress struct {
 	display  progressui.Display
 	out      io.Writer
-	mode     string
+	mode     progressui.DisplayMode
 	steps    *stepLog
 	onStatus func(*client.SolveStatus)
 	// statuses is where the solve sends its updates; forward hands them
@@ -36,10 +36,10 @@ func newProgress(o BuildOptions, steps *stepLog) (*progress, error) {
 		out = os.Stderr
 	}
 	mode := o.Progress
-	if mode == "" {
-		mode = string(progressui.AutoMode)
+	if mode == progressui.DefaultMode {
+		mode = progressui.AutoMode
 	}
-	display, err := progressui.NewDisplay(out, progressui.DisplayMode(mode))
+	display, err := progressui.NewDisplay(out, mode)
 	if err != nil {
 		return nil, fmt.Errorf("progress display %q: %w", mode, err)
 	}
@@ -107,7 +107,7 @@ func (p *progress) show(ctx context.Context) {
 	// The display must drain the channel even when the build fails, and
 	// its own error (a closed terminal) must not hide the build's.
 	warnings, _ := p.display.UpdateFrom(context.WithoutCancel(ctx), p.toDisplay)
-	if p.mode != string(progressui.QuietMode) && p.mode != string(progressui.RawJSONMode) {
+	if p.mode != progressui.QuietMode && p.mode != progressui.RawJSONMode {
 		printWarnings(p.out, warnings)
 	}
 }
