@@ -9,12 +9,13 @@ import (
 	"strings"
 
 	"github.com/slipway-build/slipway/driver"
+	"github.com/slipway-build/slipway/internal/cmdutil"
 )
 
 // buildOptions are the flags of the build command. The solve flags are
 // shared with run, which builds first.
 type buildOptions struct {
-	outputs      stringList
+	outputs      cmdutil.StringList
 	push         string
 	metadataFile string
 	solve        solveFlags
@@ -31,14 +32,14 @@ func (o *buildOptions) register(fs *flag.FlagSet) {
 // solveFlags are the flags, in buildctl's syntax, that shape the solve
 // itself: cache backends, secrets, SSH agents, entitlements, no-cache.
 type solveFlags struct {
-	exportCache stringList
-	importCache stringList
-	secrets     stringList
-	ssh         stringList
-	allow       stringList
+	exportCache cmdutil.StringList
+	importCache cmdutil.StringList
+	secrets     cmdutil.StringList
+	ssh         cmdutil.StringList
+	allow       cmdutil.StringList
 	noCache     bool
 	contextDir  string
-	contexts    stringList
+	contexts    cmdutil.StringList
 }
 
 func (o *solveFlags) register(fs *flag.FlagSet) {
@@ -136,11 +137,11 @@ func (o buildOptions) parseOutputs() ([]driver.Output, error) {
 func (inv *invocation) buildOptions() (driver.BuildOptions, error) {
 	so, err := inv.opts.build.solve.solveOptions()
 	if err != nil {
-		return so, fmt.Errorf("%w: %v", errUsage, err)
+		return so, cmdutil.Usagef("%v", err)
 	}
 	so.Platform = inv.platform
 	if so.Progress, err = parseProgress(inv.opts.progress); err != nil {
-		return so, fmt.Errorf("%w: %v", errUsage, err)
+		return so, cmdutil.Usagef("%v", err)
 	}
 	so.ProgressOut = inv.stderr
 	so.Resolver = inv.opts.llb.lock.wrapper()
@@ -152,7 +153,7 @@ func (inv *invocation) buildOptions() (driver.BuildOptions, error) {
 func runBuild(ctx context.Context, inv *invocation) error {
 	outputs, err := inv.opts.build.parseOutputs()
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return cmdutil.Usagef("%v", err)
 	}
 	so, err := inv.buildOptions()
 	if err != nil {
