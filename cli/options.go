@@ -1,9 +1,10 @@
 package cli
 
 // The flags in buildctl's syntax that shape the solve: cache backends,
-// secrets, SSH agents and entitlements. Each parser turns one flag's values
-// into the typed option of driver.BuildOptions it sets, with BuildKit's own
-// parser (cmd/buildctl/build), and names the flag in its errors.
+// secrets, SSH agents, entitlements and the progress display. Each parser
+// turns one flag's values into the typed option of driver.BuildOptions it
+// sets, with BuildKit's own parser (cmd/buildctl/build) where there is one,
+// and names the flag in its errors. --output's is in output.go.
 
 import (
 	"fmt"
