@@ -9,12 +9,13 @@ import (
 	"strings"
 
 	"github.com/slipway-build/slipway/driver"
+	"github.com/slipway-build/slipway/internal/cmdutil"
 )
 
 // buildOptions are the flags of the build command. The solve flags are
 // shared with run, which builds first.
 type buildOptions struct {
-	outputs      stringList
+	outputs      cmdutil.StringList
 	push         string
 	metadataFile string
 	solve        solveFlags
@@ -31,14 +32,14 @@ func (o *buildOptions) register(fs *flag.FlagSet) {
 // solveFlags are the flags, in buildctl's syntax, that shape the solve
 // itself: cache backends, secrets, SSH agents, entitlements, no-cache.
 type solveFlags struct {
-	exportCache stringList
-	importCache stringList
-	secrets     stringList
-	ssh         stringList
-	allow       stringList
+	exportCache cmdutil.StringList
+	importCache cmdutil.StringList
+	secrets     cmdutil.StringList
+	ssh         cmdutil.StringList
+	allow       cmdutil.StringList
 	noCache     bool
 	contextDir  string
-	contexts    stringList
+	contexts    cmdutil.StringList
 }
 
 func (o *solveFlags) register(fs *flag.FlagSet) {
@@ -70,35 +71,35 @@ func (o solveFlags) solveOptions() (driver.BuildOptions, error) {
 		b.Contexts[name] = dir
 	}
 	for _, s := range o.exportCache {
-		e, err := driver.ParseCacheExport(s)
+		e, err := parseCacheExport(s)
 		if err != nil {
 			return b, err
 		}
 		b.CacheExports = append(b.CacheExports, e)
 	}
 	for _, s := range o.importCache {
-		e, err := driver.ParseCacheImport(s)
+		e, err := parseCacheImport(s)
 		if err != nil {
 			return b, err
 		}
 		b.CacheImports = append(b.CacheImports, e)
 	}
 	if len(o.secrets) > 0 {
-		a, err := driver.ParseSecrets(o.secrets)
+		a, err := parseSecrets(o.secrets)
 		if err != nil {
 			return b, err
 		}
 		b.Session = append(b.Session, a)
 	}
 	if len(o.ssh) > 0 {
-		a, err := driver.ParseSSH(o.ssh)
+		a, err := parseSSH(o.ssh)
 		if err != nil {
 			return b, err
 		}
 		b.Session = append(b.Session, a)
 	}
 	for _, s := range o.allow {
-		e, err := driver.ParseAllow(s)
+		e, err := parseAllow(s)
 		if err != nil {
 			return b, err
 		}
@@ -110,7 +111,7 @@ func (o solveFlags) solveOptions() (driver.BuildOptions, error) {
 func (o buildOptions) parseOutputs() ([]driver.Output, error) {
 	var outs []driver.Output
 	for _, s := range o.outputs {
-		out, err := driver.ParseOutput(s)
+		out, err := parseOutput(s)
 		if err != nil {
 			return nil, err
 		}
@@ -136,10 +137,12 @@ func (o buildOptions) parseOutputs() ([]driver.Output, error) {
 func (inv *invocation) buildOptions() (driver.BuildOptions, error) {
 	so, err := inv.opts.build.solve.solveOptions()
 	if err != nil {
-		return so, fmt.Errorf("%w: %v", errUsage, err)
+		return so, cmdutil.Usagef("%v", err)
 	}
 	so.Platform = inv.platform
-	so.Progress = inv.opts.progress
+	if so.Progress, err = parseProgress(inv.opts.progress); err != nil {
+		return so, cmdutil.Usagef("%v", err)
+	}
 	so.ProgressOut = inv.stderr
 	so.Resolver = inv.opts.llb.lock.wrapper()
 	so.Compile = inv.compileOptions()
@@ -150,7 +153,7 @@ func (inv *invocation) buildOptions() (driver.BuildOptions, error) {
 func runBuild(ctx context.Context, inv *invocation) error {
 	outputs, err := inv.opts.build.parseOutputs()
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return cmdutil.Usagef("%v", err)
 	}
 	so, err := inv.buildOptions()
 	if err != nil {
@@ -168,7 +171,7 @@ func runBuild(ctx context.Context, inv *invocation) error {
 		return err
 	}
 	if f := inv.opts.build.metadataFile; f != "" {
-		if err := driver.WriteMetadataFile(f, res.ExporterResponse); err != nil {
+		if err := writeMetadataFile(f, res.ExporterResponse); err != nil {
 			return err
 		}
 	}

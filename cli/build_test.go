@@ -1,15 +1,12 @@
 package cli
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/slipway-build/slipway/internal/testenv"
 )
 
 // Every flag in buildctl's syntax is checked before any daemon is
@@ -40,6 +37,7 @@ func TestBuildFlagUsageErrors(t *testing.T) {
 		{[]string{"--platform", "linux/amd64,linux/386", "llb"}, "several platforms are for build only"},
 		{[]string{"--platform", "linux/amd64,windows/"}, `--platform "windows/"`},
 		{[]string{"--output", "type=cacheonly,dest=x"}, "the cacheonly exporter takes no dest"},
+		{[]string{"--progress", "fancy"}, `--progress "fancy": want auto, tty, plain, rawjson or quiet`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			_, stderr, code := run(t, tc.args...)
@@ -47,43 +45,6 @@ func TestBuildFlagUsageErrors(t *testing.T) {
 			require.Contains(t, stderr, tc.want)
 		})
 	}
-}
-
-// --metadata-file is written as buildctl writes it: the exporter response
-// as JSON, with the image digest and the decoded descriptor.
-func TestBuildWritesMetadataFile(t *testing.T) {
-	env := testenv.Get(t)
-	dir := t.TempDir()
-	meta := filepath.Join(dir, "metadata.json")
-	archive := filepath.Join(dir, "img.tar")
-	_, stderr, code := run(t, "--addr", env.BuildkitHost, "--progress", "quiet",
-		"--output", "type=oci,dest="+archive, "--metadata-file", meta, "--no-cache")
-	require.Equal(t, 0, code, stderr)
-	dt, err := os.ReadFile(meta)
-	require.NoError(t, err)
-	var got map[string]any
-	require.NoError(t, json.Unmarshal(dt, &got), "%s", dt)
-	dgst, ok := got["containerimage.digest"].(string)
-	require.True(t, ok, "%s", dt)
-	require.Regexp(t, `^sha256:[0-9a-f]{64}$`, dgst)
-	desc, ok := got["containerimage.descriptor"].(map[string]any)
-	require.True(t, ok, "the descriptor is decoded JSON: %s", dt)
-	require.Equal(t, dgst, desc["digest"])
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	require.Len(t, entries, 2, "the archive and the metadata, no temporary files")
-}
-
-// --output type=cacheonly builds and exports nothing, as buildx's does.
-func TestBuildCacheOnlyWritesNothing(t *testing.T) {
-	env := testenv.Get(t)
-	dir := t.TempDir()
-	t.Chdir(dir)
-	_, stderr, code := run(t, "--addr", env.BuildkitHost, "--progress", "quiet", "--output", "type=cacheonly")
-	require.Equal(t, 0, code, stderr)
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	require.Empty(t, entries, "no archive is written")
 }
 
 func TestParseBuildArgs(t *testing.T) {

@@ -53,6 +53,7 @@ import (
 
 	"github.com/slipway-build/slipway/driver"
 	"github.com/slipway-build/slipway/dsl"
+	"github.com/slipway-build/slipway/internal/cmdutil"
 )
 
 // Main parses the command line, runs the command on the stage build
@@ -64,38 +65,17 @@ func Main(build func() dsl.Stage) {
 	os.Exit(exitCode(err, os.Stderr))
 }
 
-// errUsage marks an error in the command line.
-var errUsage = errors.New("usage")
-
-// errReported marks a usage error the flag package has already printed,
-// with the usage text.
-var errReported = errors.New("reported")
-
+// exitCode ends the program as every slipway command ends (see
+// cmdutil.ExitCode), under the program's name.
 func exitCode(err error, stderr io.Writer) int {
-	var status exitStatus // of a process that run started, already reported
-	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.Is(err, errReported):
-		return 2
-	case errors.As(err, &status):
-		return int(status)
-	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "%s: %s (see %s -h)\n", programName(), strings.TrimPrefix(err.Error(), "usage: "), programName())
-		return 2
-	default:
-		fmt.Fprintln(stderr, programName()+": "+err.Error())
-		return 1
-	}
+	return cmdutil.ExitCode(programName(), err, stderr)
 }
 
 // options are all flags. Each command keeps its own in its own file.
 type options struct {
 	addr      string
 	target    string
-	buildArgs stringList
+	buildArgs cmdutil.StringList
 	tls       driver.TLSOptions
 	platform  string
 	progress  string
@@ -103,11 +83,6 @@ type options struct {
 	llb       llbOptions
 	run       runOptions
 }
-
-type stringList []string
-
-func (l *stringList) String() string     { return strings.Join(*l, " ") }
-func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func (o *options) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.addr, "addr", "", "BuildKit daemon address: unix://, tcp://, docker-container://, kube-pod://, podman-container://, nerdctl-container:// or ssh:// (default: $BUILDKIT_HOST, the system socket, or a private daemon)")
@@ -161,7 +136,7 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return fmt.Errorf("%w: %w: %v", errUsage, errReported, err)
+		return cmdutil.Reported(err)
 	}
 	command := "build"
 	var cmdArgs []string
@@ -172,11 +147,11 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 			if errors.Is(err, flag.ErrHelp) {
 				return err
 			}
-			return fmt.Errorf("%w: %w: %v", errUsage, errReported, err)
+			return cmdutil.Reported(err)
 		}
 		cmdArgs = fs.Args()
 		if len(cmdArgs) > 0 && command != "run" {
-			return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+			return cmdutil.Usagef("unexpected argument %q", fs.Arg(0))
 		}
 	}
 	var platform *ocispecs.Platform
@@ -185,22 +160,22 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 		for _, v := range strings.Split(o.platform, ",") {
 			p, err := platforms.Parse(strings.TrimSpace(v))
 			if err != nil {
-				return fmt.Errorf("%w: --platform %q: %v", errUsage, v, err)
+				return cmdutil.Usagef("--platform %q: %v", v, err)
 			}
 			targets = append(targets, p)
 		}
 		platform = &targets[0]
 	}
 	if len(targets) > 1 && command != "build" {
-		return fmt.Errorf("%w: --platform %q: several platforms are for build only", errUsage, o.platform)
+		return cmdutil.Usagef("--platform %q: several platforms are for build only", o.platform)
 	}
 	run, ok := commands[command]
 	if !ok {
-		return fmt.Errorf("%w: unknown command %q (want build, llb or run)", errUsage, command)
+		return cmdutil.Usagef("unknown command %q (want build, llb or run)", command)
 	}
 	buildArgs, err := parseBuildArgs(o.buildArgs)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return cmdutil.Usagef("%v", err)
 	}
 	stage := build
 	if o.target != "" {
@@ -244,7 +219,7 @@ func (inv *invocation) compileOptions() []dsl.CompileOption {
 func connect(ctx context.Context, inv *invocation) (*driver.Client, error) {
 	if inv.opts.addr != "" {
 		if err := driver.CheckAddr(inv.opts.addr, inv.opts.tls); err != nil {
-			return nil, fmt.Errorf("%w: --addr: %v", errUsage, err)
+			return nil, cmdutil.Usagef("--addr: %v", err)
 		}
 	}
 	return driver.Connect(ctx, driver.ConnectOptions{

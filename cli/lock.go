@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"fmt"
 	"io/fs"
 	"os"
 	"sync"
@@ -15,14 +14,9 @@ import (
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/slipway-build/slipway/driver"
+	"github.com/slipway-build/slipway/internal/cmdutil"
 	"github.com/slipway-build/slipway/lockfile"
 )
-
-// updateLockCommandEnv, when set, is the command line (a JSON array of
-// strings) that a "not in the lock file" error tells the user to run.
-// cmd/dsl2llb sets it to its own command line, since the user ran dsl2llb
-// and not the program.
-const updateLockCommandEnv = "SLIPWAY_UPDATE_LOCK_COMMAND"
 
 // lockOptions are the image lock flags, shared by build and llb.
 type lockOptions struct {
@@ -47,7 +41,7 @@ func (o *lockOptions) register(set *flag.FlagSet) {
 // check reports flags that do not go together, as a usage error.
 func (o *lockOptions) check() error {
 	if o.update != lockfile.UpdateNone && o.file == "" {
-		return fmt.Errorf("%w: --update-lock needs --lock FILE", errUsage)
+		return cmdutil.Usagef("--update-lock needs --lock FILE")
 	}
 	return nil
 }
@@ -113,20 +107,13 @@ func (o *lockOptions) wrapper() driver.ResolverWrapper {
 // updateLockCommand is the command line that adds missing images to the
 // lock: this one, with --update-lock; or what cmd/dsl2llb says it is.
 func updateLockCommand() []string {
-	if cmd := os.Getenv(updateLockCommandEnv); cmd != "" {
+	if cmd := os.Getenv(cmdutil.UpdateLockCommandEnv); cmd != "" {
 		var args []string
 		if err := json.Unmarshal([]byte(cmd), &args); err == nil && len(args) > 0 {
 			return args
 		}
 	}
-	args := []string{programName(), "--update-lock"}
-	for _, a := range os.Args[1:] {
-		if a == "--update-lock" || a == "-update-lock" {
-			continue
-		}
-		args = append(args, a)
-	}
-	return args
+	return cmdutil.UpdateLockCommand(programName(), os.Args[1:])
 }
 
 // failingResolver reports an error that happened before resolving, such as

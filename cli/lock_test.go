@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipway-build/slipway/dsltest"
+	"github.com/slipway-build/slipway/internal/cmdutil"
 	"github.com/slipway-build/slipway/lockfile"
 )
 
@@ -69,7 +70,7 @@ func TestLockUsageErrors(t *testing.T) {
 func TestLLBLockErrors(t *testing.T) {
 	lock := seedLock(t)
 	nowhere := "unix://" + filepath.Join(t.TempDir(), "no.sock")
-	t.Setenv(updateLockCommandEnv, `["dsl2llb","--update-lock","--lock","x.json","./prog"]`)
+	t.Setenv(cmdutil.UpdateLockCommandEnv, `["dsl2llb","--update-lock","--lock","x.json","./prog"]`)
 
 	_, stderr, code := run(t, "--addr", nowhere, "--lock", lock, "--platform", "linux/s390x", "llb")
 	require.Equal(t, 1, code)
@@ -82,7 +83,7 @@ func TestLLBLockErrors(t *testing.T) {
 }
 
 func TestUpdateLockCommandFromArgs(t *testing.T) {
-	t.Setenv(updateLockCommandEnv, "")
+	t.Setenv(cmdutil.UpdateLockCommandEnv, "")
 	cmd := updateLockCommand()
 	require.Equal(t, programName(), cmd[0])
 	require.Equal(t, "--update-lock", cmd[1])

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/slipway-build/slipway/driver"
+	"github.com/slipway-build/slipway/internal/cmdutil"
 )
 
 // runOptions are the flags of the run command.
@@ -20,17 +21,11 @@ func (o *runOptions) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.interactive, "i", false, "run: attach standard input to the process")
 }
 
-// exitStatus is the exit code of a process that run started, already
-// reported; the program exits with it.
-type exitStatus int
-
-func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
-
 // runRun builds the image and runs it on the daemon, as `docker run` would
 // run the exported image, and exits with the process's exit code.
 func runRun(ctx context.Context, inv *invocation) error {
 	if len(inv.opts.build.outputs) > 0 || inv.opts.build.push != "" || inv.opts.build.metadataFile != "" {
-		return fmt.Errorf("%w: run exports nothing: --output, --push and --metadata-file are for build", errUsage)
+		return cmdutil.Usagef("run exports nothing: --output, --push and --metadata-file are for build")
 	}
 	so, err := inv.buildOptions()
 	if err != nil {
@@ -62,7 +57,7 @@ func runRun(ctx context.Context, inv *invocation) error {
 		fmt.Fprintf(inv.stderr, "%s: %s exited with code %d\n", programName(), cmd, res.ExitCode)
 	}
 	if res.ExitCode != 0 {
-		return exitStatus(res.ExitCode)
+		return cmdutil.ExitStatus(res.ExitCode)
 	}
 	return nil
 }

@@ -77,10 +77,8 @@ func TestRegistryCacheSharedBetweenDaemons(t *testing.T) {
 		Workdir("/srv").
 		Run("echo second step; cat /first > /srv/second")
 	ref := env.Image("slipway-test/cache:" + strings.NewReplacer(":", "-", ".", "-", "+", "-").Replace(marker))
-	export, err := driver.ParseCacheExport("type=registry,mode=max,ref=" + ref)
-	require.NoError(t, err)
-	imp, err := driver.ParseCacheImport("type=registry,ref=" + ref)
-	require.NoError(t, err)
+	export := driver.CacheEntry{Type: "registry", Attrs: map[string]string{"ref": ref, "mode": "max"}}
+	imp := driver.CacheEntry{Type: "registry", Attrs: map[string]string{"ref": ref}}
 
 	build := func(addr string, o driver.BuildOptions) (*driver.Result, *statusLog) {
 		t.Helper()

@@ -5,11 +5,11 @@
 // It reaches daemons the way buildctl does: unix:// and tcp:// addresses
 // (with mutual TLS, see TLSOptions) and BuildKit's connection helpers
 // (docker-container://, kube-pod://, podman-container://,
-// nerdctl-container://, ssh://). Builds take buildctl's specs, parsed with
-// buildctl's own parsers: outputs (ParseOutput), cache backends
-// (ParseCacheExport, ParseCacheImport), secrets and SSH agents
-// (ParseSecrets, ParseSSH) and entitlements (ParseAllow). Client.Run starts
-// the built image on the daemon through BuildKit's gateway container API.
+// nerdctl-container://, ssh://). Builds take typed options (BuildOptions:
+// Output, CacheEntry, session attachables for secrets and SSH agents,
+// entitlements); the buildctl syntax of the command line is package cli's.
+// Client.Run starts the built image on the daemon through BuildKit's
+// gateway container API.
 // A Client is one connection that many goroutines may build through at
 // once.
 package driver

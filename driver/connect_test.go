@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -127,4 +128,12 @@ func TestConnectAddressOrder(t *testing.T) {
 	t.Setenv("BUILDKIT_HOST", "")
 	_, err = driver.Connect(t.Context(), driver.ConnectOptions{TLS: driver.TLSOptions{ServerName: "bk"}})
 	require.ErrorContains(t, err, "need a tcp:// address in --addr or BUILDKIT_HOST", "TLS flags never go to the system socket")
+}
+
+func TestConnectToDeadAddressFailsFast(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	_, err := driver.Connect(t.Context(), driver.ConnectOptions{Addr: "unix://" + filepath.Join(t.TempDir(), "none.sock")})
+	require.Error(t, err)
+	require.Less(t, time.Since(start), 10*time.Second)
 }

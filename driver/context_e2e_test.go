@@ -31,8 +31,7 @@ func TestBuildContextSendsOnlyWhatIsCopied(t *testing.T) {
 
 	var meter transferMeter
 	out := filepath.Join(t.TempDir(), "out")
-	o, err := driver.ParseOutput("type=local,dest=" + out)
-	require.NoError(t, err)
+	o := driver.Output{Type: "local", Dest: out}
 	stage := dsl.From("busybox").Copy("hello.txt", "/srv/hello.txt").Run("cat /srv/hello.txt > /srv/copy.txt")
 	_, err = c.Build(t.Context(), stage, driver.BuildOptions{
 		ContextDir: ctxDir, Outputs: []driver.Output{o}, Progress: "quiet", ProgressOut: io.Discard,

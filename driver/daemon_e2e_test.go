@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
@@ -81,23 +82,18 @@ func (d *daemon) start(t *testing.T, ready func(addr string) error) {
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	require.NoError(t, d.cmd.Start())
 	cmd, done := d.cmd, d.done
-	go func() { cmd.Wait(); logFile.Close(); close(done) }()
-
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		err := ready(d.addr)
-		if err == nil {
-			return
-		}
-		select {
-		case <-d.done:
-			t.Fatalf("buildkitd exited: %s", tail(readFile(d.log), 20))
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("buildkitd at %s did not answer within 60s: %v", d.addr, err)
-		}
-	}
+	daemon := testenv.Start("buildkitd at "+d.addr, func() error {
+		err := cmd.Wait()
+		logFile.Close()
+		close(done)
+		return err
+	})
+	var lastErr error
+	daemon.Log = func() string { return fmt.Sprintf("last answer: %v\n%s", lastErr, tail(readFile(d.log), 20)) }
+	daemon.WaitUntil(t, "it answers", 60*time.Second, func() bool {
+		lastErr = ready(d.addr)
+		return lastErr == nil
+	})
 }
 
 // kill kills the daemon's process group at once, as a crash would.

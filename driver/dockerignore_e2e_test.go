@@ -25,10 +25,9 @@ func TestDockerignoreAndBuildArgs(t *testing.T) {
 		".dockerignore": "*.env\ndocs/*.md\n!docs/keep.md\n",
 	})
 	out := filepath.Join(t.TempDir(), "out")
-	o, err := driver.ParseOutput("type=local,dest=" + out)
-	require.NoError(t, err)
+	o := driver.Output{Type: "local", Dest: out}
 	stage := dsl.From("busybox").Arg("FLAVOUR", "plain").Copy(".", "/ctx/").Run("echo $FLAVOUR > /flavour")
-	_, err = c.Build(t.Context(), stage, driver.BuildOptions{
+	_, err := c.Build(t.Context(), stage, driver.BuildOptions{
 		ContextDir: ctxDir, Outputs: []driver.Output{o}, Progress: "quiet", ProgressOut: io.Discard,
 		Compile: []dsl.CompileOption{dsl.WithBuildArgs(map[string]string{"FLAVOUR": "spicy"})},
 	})

@@ -5,12 +5,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/moby/buildkit/client"
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipway-build/slipway/driver"
@@ -32,43 +30,22 @@ func TestDaemonKilledMidBuild(t *testing.T) {
 	base := dsl.From("busybox").Run("echo base step " + marker + " > /base")
 	slow := base.Run("echo started; sleep 20")
 	dir := t.TempDir()
-	out, err := driver.ParseOutput("type=oci,dest=" + filepath.Join(dir, "img.tar"))
-	require.NoError(t, err)
+	out := driver.Output{Type: "oci", Dest: filepath.Join(dir, "img.tar")}
 
-	started := make(chan struct{})
-	var once sync.Once
-	done := make(chan error, 1)
-	go func() {
+	onStatus, started := logSeen("started")
+	build := testenv.Start("the build", func() error {
 		_, err := c.Build(t.Context(), slow, driver.BuildOptions{
-			Outputs: []driver.Output{out}, Progress: "quiet", ProgressOut: io.Discard,
-			OnStatus: func(st *client.SolveStatus) {
-				for _, l := range st.Logs {
-					if strings.Contains(string(l.Data), "started") {
-						once.Do(func() { close(started) })
-					}
-				}
-			},
+			Outputs: []driver.Output{out}, Progress: "quiet", ProgressOut: io.Discard, OnStatus: onStatus,
 		})
-		done <- err
-	}()
-	select {
-	case <-started:
-	case err := <-done:
-		t.Fatalf("the build ended before the daemon was killed: %v", err)
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the slow step never started")
-	}
+		return err
+	})
+	build.WaitUntil(t, "the slow step has started", 2*time.Minute, started)
 	killed := time.Now()
-	d.kill()
-	select {
-	case err := <-done:
-		t.Logf("build failed %v after the daemon was killed: %v", time.Since(killed), err)
-		require.Error(t, err)
-		require.Contains(t, err.Error(), "lost the connection to BuildKit at "+d.addr)
-		require.NotContains(t, err.Error(), "\n")
-	case <-time.After(time.Minute):
-		t.Fatal("the build did not fail after the daemon was killed")
-	}
+	err = build.Stop(t, time.Minute, d.kill)
+	t.Logf("build failed %v after the daemon was killed: %v", time.Since(killed), err)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "lost the connection to BuildKit at "+d.addr)
+	require.NotContains(t, err.Error(), "\n")
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Empty(t, entries, "no partial output file")
@@ -98,10 +75,7 @@ func TestConcurrentBuilds(t *testing.T) {
 
 	build := func(s dsl.Stage) (string, error) {
 		dest := filepath.Join(t.TempDir(), "out")
-		out, err := driver.ParseOutput("type=local,dest=" + dest)
-		if err != nil {
-			return "", err
-		}
+		out := driver.Output{Type: "local", Dest: dest}
 		if _, err := c.Build(t.Context(), s, driver.BuildOptions{Outputs: []driver.Output{out}, Progress: "quiet", ProgressOut: io.Discard}); err != nil {
 			return "", err
 		}

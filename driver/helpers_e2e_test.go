@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/moby/buildkit/client"
@@ -43,4 +44,17 @@ func (m *transferMeter) Sent() int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.sent
+}
+
+// logSeen returns an OnStatus hook for driver.BuildOptions and a check
+// that reports whether a step's output has contained s.
+func logSeen(s string) (func(*client.SolveStatus), func() bool) {
+	var seen atomic.Bool
+	return func(st *client.SolveStatus) {
+		for _, l := range st.Logs {
+			if strings.Contains(string(l.Data), s) {
+				seen.Store(true)
+			}
+		}
+	}, seen.Load
 }

@@ -39,13 +39,12 @@ func TestNamedBuildContext(t *testing.T) {
 		".dockerignore": "*.bak\n",
 	})
 	out := filepath.Join(t.TempDir(), "out")
-	o, err := driver.ParseOutput("type=local,dest=" + out)
-	require.NoError(t, err)
+	o := driver.Output{Type: "local", Dest: out}
 	ctx := dsl.Context("conf")
 	stage := dsl.From("busybox").
 		Copy("app.yaml*", "/etc/app/", ctx).
 		Run("cat /certs/ca.pem > /ca.copy", dsl.BindMount("/certs", ctx, dsl.Source("certs")))
-	_, err = c.Build(t.Context(), stage, driver.BuildOptions{
+	_, err := c.Build(t.Context(), stage, driver.BuildOptions{
 		ContextDir: t.TempDir(), Contexts: map[string]string{"conf": conf},
 		Outputs: []driver.Output{o}, Progress: "quiet", ProgressOut: io.Discard,
 	})

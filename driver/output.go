@@ -6,95 +6,55 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/moby/buildkit/client"
-	"github.com/tonistiigi/go-csvvalue"
 )
 
-// Output is one export of a build, in buildctl's --output syntax:
-// "type=oci,dest=out.tar", "type=image,name=reg/x:1,push=true",
-// "type=local,dest=dir".
+// Output is one export of a build: an exporter type BuildKit knows
+// (client.ExporterOCI, "image", "local", ...), its attributes, and where it
+// writes. As buildctl's --output type=oci,dest=out.tar and
+// type=image,name=reg/x:1,push=true.
 type Output struct {
 	Type  string
 	Attrs map[string]string
-	// Dest is the file or directory the exporter writes, if any.
+	// Dest is the file or directory the exporter writes, if any (see
+	// DestKind).
 	Dest string
 }
 
 // CacheOnly is the output type that exports nothing, as buildx's
-// --output type=cacheonly: the build only fills the daemon's cache (and any
-// --export-cache).
+// --output type=cacheonly: the build only fills the daemon's cache (and the
+// cache exports).
 const CacheOnly = "cacheonly"
 
-// ParseOutput parses one --output value. Field names are matched without
-// regard to case, as buildctl does.
-func ParseOutput(s string) (Output, error) {
-	o := Output{Attrs: map[string]string{}}
-	if strings.TrimSpace(s) == "" {
-		return o, fmt.Errorf("--output is empty: type=<type> is required (image, oci, docker, local, tar, cacheonly)")
-	}
-	fields, err := csvvalue.Fields(s, nil)
-	if err != nil {
-		return o, fmt.Errorf("--output %q: %w", s, err)
-	}
-	for _, f := range fields {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok {
-			return o, fmt.Errorf("--output %q: field %q is not key=value", s, f)
-		}
-		switch k = strings.ToLower(strings.TrimSpace(k)); k {
-		case "type":
-			o.Type = v
-		case "dest":
-			o.Dest = v
-		case "output":
-			return o, fmt.Errorf("--output %q: output=%s is not supported, you meant dest=%s?", s, v, v)
-		default:
-			o.Attrs[k] = v
-		}
-	}
-	if o.Type == "" {
-		return o, fmt.Errorf("--output %q: type=<type> is required (image, oci, docker, local, tar, cacheonly)", s)
-	}
-	switch o.kind() {
-	case destFile:
-		if o.Dest == "" || o.Dest == "-" {
-			return o, fmt.Errorf("--output %q: dest=FILE is required for the %s exporter", s, o.Type)
-		}
-	case destDir:
-		if o.Dest == "" {
-			return o, fmt.Errorf("--output %q: dest=DIR is required for the %s exporter", s, o.Type)
-		}
-	default:
-		if o.Dest != "" {
-			return o, fmt.Errorf("--output %q: the %s exporter takes no dest", s, o.Type)
-		}
-	}
-	return o, nil
-}
-
-type destKind int
+// DestKind is what an exporter writes on this machine.
+type DestKind int
 
 const (
-	destNone destKind = iota
-	destFile
-	destDir
+	// NoDest is an exporter that writes nothing here: it pushes, or
+	// keeps the image in the daemon.
+	NoDest DestKind = iota
+	// DestFile is an exporter that writes one file (an archive).
+	DestFile
+	// DestDir is an exporter that writes a directory.
+	DestDir
 )
 
-func (o Output) kind() destKind {
+// DestKind is what o's exporter writes: a file (oci, docker, tar), a
+// directory (local, and oci or docker with tar=false) or nothing.
+func (o Output) DestKind() DestKind {
 	switch o.Type {
 	case client.ExporterLocal:
-		return destDir
+		return DestDir
 	case client.ExporterTar:
-		return destFile
+		return DestFile
 	case client.ExporterOCI, client.ExporterDocker:
 		if tar, err := strconv.ParseBool(o.Attrs["tar"]); err == nil && !tar {
-			return destDir
+			return DestDir
 		}
-		return destFile
+		return DestFile
 	}
-	return destNone
+	return NoDest
 }
 
 // export is an Output made ready for a solve. Files are written under a
@@ -106,15 +66,32 @@ type export struct {
 	dest  string
 }
 
+// check reports an output whose Dest does not fit its exporter.
+func (o Output) check() error {
+	switch {
+	case o.Type == "":
+		return fmt.Errorf("output has no exporter type")
+	case o.DestKind() != NoDest && o.Dest == "":
+		return fmt.Errorf("output %s: the exporter writes a file or directory, Dest is required", o.Type)
+	case o.DestKind() == NoDest && o.Dest != "":
+		return fmt.Errorf("output %s: the exporter writes no file, Dest %s is not used", o.Type, o.Dest)
+	}
+	return nil
+}
+
+// prepare makes the output ready for a solve.
 func (o Output) prepare() (*export, error) {
 	e := &export{entry: client.ExportEntry{Type: o.Type, Attrs: map[string]string{}}, dest: o.Dest}
 	for k, v := range o.Attrs {
 		e.entry.Attrs[k] = v
 	}
-	switch o.kind() {
-	case destDir:
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	switch o.DestKind() {
+	case DestDir:
 		e.entry.OutputDir = o.Dest
-	case destFile:
+	case DestFile:
 		f, err := os.CreateTemp(filepath.Dir(o.Dest), "."+filepath.Base(o.Dest)+".tmp-*")
 		if err != nil {
 			return nil, fmt.Errorf("output %s: %w", o.Dest, err)

@@ -36,17 +36,11 @@ func TestOutputs(t *testing.T) {
 
 	dir := t.TempDir()
 	ref := env.Image("slipway-test/outputs:" + tag)
-	specs := []string{
-		"type=image,push=true,name=" + ref,
-		"type=docker,name=slipway/outputs:" + tag + ",dest=" + filepath.Join(dir, "docker.tar"),
-		"type=tar,dest=" + filepath.Join(dir, "fs.tar"),
-		"type=local,dest=" + filepath.Join(dir, "local"),
-	}
-	var outs []driver.Output
-	for _, s := range specs {
-		o, err := driver.ParseOutput(s)
-		require.NoError(t, err)
-		outs = append(outs, o)
+	outs := []driver.Output{
+		{Type: "image", Attrs: map[string]string{"push": "true", "name": ref}},
+		{Type: "docker", Attrs: map[string]string{"name": "slipway/outputs:" + tag}, Dest: filepath.Join(dir, "docker.tar")},
+		{Type: "tar", Dest: filepath.Join(dir, "fs.tar")},
+		{Type: "local", Dest: filepath.Join(dir, "local")},
 	}
 	res, err := c.Build(t.Context(), stage, driver.BuildOptions{Outputs: outs, Progress: "quiet", ProgressOut: io.Discard})
 	require.NoError(t, err)

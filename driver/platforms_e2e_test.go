@@ -24,8 +24,7 @@ func TestTwoPlatformsMakeAnIndex(t *testing.T) {
 	c := connect(t)
 	marker := strings.NewReplacer(":", "-", ".", "-", "+", "-").Replace(time.Now().Format(time.RFC3339Nano))
 	ref := env.Image("slipway-test/multi:" + marker)
-	out, err := driver.ParseOutput("type=image,push=true,name=" + ref)
-	require.NoError(t, err)
+	out := driver.Output{Type: "image", Attrs: map[string]string{"push": "true", "name": ref}}
 	stage := dsl.From("scratch").Env("MARKER", marker).Workdir("/app").Cmd("/app/run")
 	res, err := c.Build(t.Context(), stage, driver.BuildOptions{
 		Outputs:     []driver.Output{out},

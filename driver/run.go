@@ -69,83 +69,111 @@ func (c *Client) Run(ctx context.Context, s dsl.Stage, o RunOptions) (*RunResult
 	if o.StopTimeout == 0 {
 		o.StopTimeout = 10 * time.Second
 	}
-
-	// The session outlives ctx, so that a Ctrl-C stops the process
-	// gracefully instead of tearing the container down; until the process
-	// starts, ctx cancels the build.
-	session, cancelSession := context.WithCancelCause(context.WithoutCancel(ctx))
+	rn := &runner{o: o, build: bo, netMode: netMode, ctx: ctx, started: make(chan struct{})}
+	session, cancelSession := rn.session()
 	defer cancelSession(nil)
-	started := make(chan struct{})
+	if _, err := c.solve(session, s, bo, nil, rn.then); err != nil {
+		return nil, err
+	}
+	return &rn.res, nil
+}
+
+// runner is one Client.Run: what its gateway callback needs.
+type runner struct {
+	o       RunOptions
+	build   BuildOptions
+	netMode pb.NetMode
+	// ctx is the caller's: done means cancel the build, or, once the
+	// process has started, stop it.
+	ctx     context.Context
+	started chan struct{} // closed when the process runs
+	res     RunResult
+}
+
+// session is the context of the build session. It outlives ctx, so that a
+// Ctrl-C stops the process gracefully instead of tearing the container
+// down; until the process starts, ctx cancels the build.
+func (rn *runner) session() (context.Context, context.CancelCauseFunc) {
+	session, cancelSession := context.WithCancelCause(context.WithoutCancel(rn.ctx))
 	go func() {
 		select {
-		case <-ctx.Done():
-			cancelSession(context.Cause(ctx))
-		case <-started:
+		case <-rn.ctx.Done():
+			cancelSession(context.Cause(rn.ctx))
+		case <-rn.started:
 		case <-session.Done():
 		}
 	}()
+	return session, cancelSession
+}
 
-	res := &RunResult{}
-	_, err = c.solve(session, s, bo, nil, func(sctx context.Context, gw gwclient.Client, r *dsl.Result, _ string, stopDisplay func()) (*gwclient.Result, error) {
-		res.Compiled = r
-		res.Args = commandLine(r, o.Args)
-		if len(res.Args) == 0 {
-			return nil, errors.New("running the image: it has no ENTRYPOINT or CMD; pass the command after --")
-		}
-		ref, err := solveRef(sctx, gw, r, bo)
-		if err != nil {
-			return nil, err
-		}
-		if ref == nil {
-			return nil, fmt.Errorf("running the image: it is empty, there is no %s to run", res.Args[0])
-		}
-		ctr, err := gw.NewContainer(sctx, gwclient.NewContainerRequest{
-			Mounts:  []gwclient.Mount{{Dest: "/", Ref: ref, MountType: pb.MountType_BIND}},
-			NetMode: netMode,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("creating the container: %w", err)
-		}
-		defer ctr.Release(context.WithoutCancel(sctx))
-		cfg := r.Image.Config
-		cwd := cfg.WorkingDir
-		if cwd == "" {
-			cwd = "/"
-		}
-		stopDisplay()
-		proc, err := ctr.Start(sctx, gwclient.StartRequest{
-			Args:   res.Args,
-			Env:    cfg.Env,
-			User:   cfg.User,
-			Cwd:    cwd,
-			Stdin:  o.Stdin,
-			Stdout: o.Stdout,
-			Stderr: o.Stderr,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("starting %s: %w", res.Args[0], err)
-		}
-		close(started)
-		waited := make(chan error, 1)
-		go func() { waited <- proc.Wait() }()
-		var werr error
-		select {
-		case werr = <-waited:
-		case <-ctx.Done():
-			res.Interrupted = true
-			werr = stopProcess(sctx, proc, waited, o.StopTimeout)
-		}
-		code, err := exitCode(werr)
-		if err != nil {
-			return nil, fmt.Errorf("running %s: %w", res.Args[0], err)
-		}
-		res.ExitCode = code
-		return gwclient.NewResult(), nil
-	})
+// then runs in the gateway once the stage is compiled: it solves the
+// image, starts the process in a container of it, and waits for it.
+func (rn *runner) then(sctx context.Context, gw gwclient.Client, r *dsl.Result, _ string, stopDisplay func()) (*gwclient.Result, error) {
+	res := &rn.res
+	res.Compiled = r
+	res.Args = commandLine(r, rn.o.Args)
+	if len(res.Args) == 0 {
+		return nil, errors.New("running the image: it has no ENTRYPOINT or CMD; pass the command after --")
+	}
+	ctr, err := rn.container(sctx, gw, r)
 	if err != nil {
 		return nil, err
 	}
-	return res, nil
+	defer ctr.Release(context.WithoutCancel(sctx))
+	cfg := r.Image.Config
+	cwd := cfg.WorkingDir
+	if cwd == "" {
+		cwd = "/"
+	}
+	stopDisplay()
+	proc, err := ctr.Start(sctx, gwclient.StartRequest{
+		Args:   res.Args,
+		Env:    cfg.Env,
+		User:   cfg.User,
+		Cwd:    cwd,
+		Stdin:  rn.o.Stdin,
+		Stdout: rn.o.Stdout,
+		Stderr: rn.o.Stderr,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting %s: %w", res.Args[0], err)
+	}
+	close(rn.started)
+	waited := make(chan error, 1)
+	go func() { waited <- proc.Wait() }()
+	var werr error
+	select {
+	case werr = <-waited:
+	case <-rn.ctx.Done():
+		res.Interrupted = true
+		werr = stopProcess(sctx, proc, waited, rn.o.StopTimeout)
+	}
+	code, err := exitCode(werr)
+	if err != nil {
+		return nil, fmt.Errorf("running %s: %w", res.Args[0], err)
+	}
+	res.ExitCode = code
+	return gwclient.NewResult(), nil
+}
+
+// container solves the image and makes a container of it on the host's
+// network.
+func (rn *runner) container(ctx context.Context, gw gwclient.Client, r *dsl.Result) (gwclient.Container, error) {
+	ref, err := solveRef(ctx, gw, r, rn.build)
+	if err != nil {
+		return nil, err
+	}
+	if ref == nil {
+		return nil, fmt.Errorf("running the image: it is empty, there is no %s to run", rn.res.Args[0])
+	}
+	ctr, err := gw.NewContainer(ctx, gwclient.NewContainerRequest{
+		Mounts:  []gwclient.Mount{{Dest: "/", Ref: ref, MountType: pb.MountType_BIND}},
+		NetMode: rn.netMode,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the container: %w", err)
+	}
+	return ctr, nil
 }
 
 // stopProcess sends SIGINT, then SIGKILL after timeout, and returns what

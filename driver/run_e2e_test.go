@@ -4,36 +4,15 @@ import (
 	"context"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/moby/buildkit/client"
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipway-build/slipway/driver"
 	"github.com/slipway-build/slipway/dsl"
+	"github.com/slipway-build/slipway/internal/testenv"
 )
-
-// lockedBuffer collects a process's output while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) Close() error { return nil }
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // The image's entrypoint and cmd run with its env, working directory and
 // user, and the exit code comes back; args replace the cmd and keep the
@@ -48,7 +27,7 @@ func TestRunUsesImageConfigAndExitCode(t *testing.T) {
 		Entrypoint("sh", "-c").
 		Cmd(`echo "$GREETING in $(pwd) as $(id -u)"; echo to-stderr >&2; exit 7`)
 
-	var stdout, stderr lockedBuffer
+	var stdout, stderr testenv.Buffer
 	res, err := c.Run(t.Context(), stage, driver.RunOptions{
 		Build:  driver.BuildOptions{Progress: "quiet", ProgressOut: io.Discard},
 		Stdout: &stdout, Stderr: &stderr,
@@ -59,7 +38,7 @@ func TestRunUsesImageConfigAndExitCode(t *testing.T) {
 	require.Equal(t, "hello "+marker+" in /srv/app as 65534\n", stdout.String())
 	require.Equal(t, "to-stderr\n", stderr.String())
 
-	stdout = lockedBuffer{}
+	stdout = testenv.Buffer{}
 	res, err = c.Run(t.Context(), stage, driver.RunOptions{
 		Build:  driver.BuildOptions{Progress: "quiet", ProgressOut: io.Discard},
 		Args:   []string{"echo replaced"},
@@ -77,31 +56,22 @@ func TestRunInterruptStopsProcess(t *testing.T) {
 	c := connect(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var stdout lockedBuffer
-	type result struct {
-		res *driver.RunResult
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		res, err := c.Run(ctx, dsl.From("busybox"), driver.RunOptions{
+	var stdout testenv.Buffer
+	var res *driver.RunResult
+	run := testenv.Start("the run", func() error {
+		var err error
+		res, err = c.Run(ctx, dsl.From("busybox"), driver.RunOptions{
 			Build:  driver.BuildOptions{Progress: "quiet", ProgressOut: io.Discard},
 			Args:   []string{"sh", "-c", "trap 'echo got INT; exit 42' INT; echo ready; while true; do sleep 0.1; done"},
 			Stdout: &stdout,
 		})
-		done <- result{res, err}
-	}()
-	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), "ready") }, 2*time.Minute, 50*time.Millisecond)
-	cancel()
-	select {
-	case r := <-done:
-		require.NoError(t, r.err)
-		require.True(t, r.res.Interrupted)
-		require.Equal(t, 42, r.res.ExitCode)
-		require.Contains(t, stdout.String(), "got INT")
-	case <-time.After(time.Minute):
-		t.Fatal("the process did not stop after the context was canceled")
-	}
+		return err
+	})
+	run.WaitUntil(t, "the process is ready", 2*time.Minute, func() bool { return strings.Contains(stdout.String(), "ready") })
+	require.NoError(t, run.Stop(t, time.Minute, cancel))
+	require.True(t, res.Interrupted)
+	require.Equal(t, 42, res.ExitCode)
+	require.Contains(t, stdout.String(), "got INT")
 }
 
 // Canceling the context while the image is still building cancels the
@@ -111,39 +81,20 @@ func TestRunCanceledDuringBuild(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	marker := time.Now().Format(time.RFC3339Nano)
-	started := make(chan struct{})
-	var once sync.Once
-	var stdout lockedBuffer
-	done := make(chan error, 1)
-	go func() {
+	onStatus, started := logSeen("building")
+	var stdout testenv.Buffer
+	run := testenv.Start("the run", func() error {
 		_, err := c.Run(ctx, dsl.From("busybox").Run("echo building "+marker+"; sleep 600").Cmd("echo", "ran"), driver.RunOptions{
-			Build: driver.BuildOptions{Progress: "quiet", ProgressOut: io.Discard, OnStatus: func(st *client.SolveStatus) {
-				for _, l := range st.Logs {
-					if strings.Contains(string(l.Data), "building") {
-						once.Do(func() { close(started) })
-					}
-				}
-			}},
+			Build:  driver.BuildOptions{Progress: "quiet", ProgressOut: io.Discard, OnStatus: onStatus},
 			Stdout: &stdout,
 		})
-		done <- err
-	}()
-	select {
-	case <-started:
-	case err := <-done:
-		t.Fatalf("run ended before it was canceled: %v", err)
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the build step never started")
-	}
-	cancel()
-	select {
-	case err := <-done:
-		require.ErrorContains(t, err, "build canceled")
-		require.ErrorIs(t, err, context.Canceled)
-		require.Empty(t, stdout.String(), "nothing ran")
-	case <-time.After(30 * time.Second):
-		t.Fatal("run did not stop after cancel")
-	}
+		return err
+	})
+	run.WaitUntil(t, "the build step has started", 2*time.Minute, started)
+	err := run.Stop(t, 30*time.Second, cancel)
+	require.ErrorContains(t, err, "build canceled")
+	require.ErrorIs(t, err, context.Canceled)
+	require.Empty(t, stdout.String(), "nothing ran")
 }
 
 func TestRunWithoutCommandFails(t *testing.T) {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/secrets/secretsprovider"
+	"github.com/moby/buildkit/session/sshforward/sshprovider"
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipway-build/slipway/driver"
@@ -30,15 +32,19 @@ func TestSecretsAndSSHReachTheStep(t *testing.T) {
 	secretFile := filepath.Join(dir, "token")
 	require.NoError(t, os.WriteFile(secretFile, []byte(fileSecret), 0o600))
 	t.Setenv("SLIPWAY_TEST_ENV_SECRET", envSecret)
-	secrets, err := driver.ParseSecrets([]string{"id=fromfile,src=" + secretFile, "id=fromenv,env=SLIPWAY_TEST_ENV_SECRET"})
+	store, err := secretsprovider.NewStore([]secretsprovider.Source{
+		{ID: "fromfile", FilePath: secretFile},
+		{ID: "fromenv", Env: "SLIPWAY_TEST_ENV_SECRET"},
+	})
 	require.NoError(t, err)
+	secrets := secretsprovider.NewSecretProvider(store)
 
 	agentSock := filepath.Join(dir, "agent.sock")
 	agent := exec.Command("ssh-agent", "-D", "-a", agentSock)
 	require.NoError(t, agent.Start())
 	t.Cleanup(func() { agent.Process.Kill(); agent.Wait() })
 	require.Eventually(t, func() bool { _, err := os.Stat(agentSock); return err == nil }, 10*time.Second, 20*time.Millisecond)
-	ssh, err := driver.ParseSSH([]string{"default=" + agentSock})
+	ssh, err := sshprovider.NewSSHAgentProvider([]sshprovider.AgentConfig{{ID: "default", Paths: []string{agentSock}}})
 	require.NoError(t, err)
 
 	stage := dsl.From("busybox").Run(`set -e
@@ -52,8 +58,7 @@ if [ -S /tmp/agent.sock ]; then echo socket > /out/ssh; else echo missing > /out
 		dsl.SSHMount(dsl.Target("/tmp/agent.sock"), dsl.Required()))
 
 	files := filepath.Join(dir, "files")
-	out, err := driver.ParseOutput("type=local,dest=" + files)
-	require.NoError(t, err)
+	out := driver.Output{Type: "local", Dest: files}
 	var progress strings.Builder
 	res, err := c.Build(t.Context(), stage, driver.BuildOptions{
 		Outputs: []driver.Output{out}, Progress: "plain", ProgressOut: &progress,

@@ -70,8 +70,7 @@ func TestContextVanishesDuringTransfer(t *testing.T) {
 	marker := time.Now().Format(time.RFC3339Nano)
 	stage := dsl.From("busybox").Copy(".", "/ctx/").Run("echo " + marker)
 	outDir := t.TempDir()
-	out, err := driver.ParseOutput("type=oci,dest=" + filepath.Join(outDir, "img.tar"))
-	require.NoError(t, err)
+	out := driver.Output{Type: "oci", Dest: filepath.Join(outDir, "img.tar")}
 
 	var once sync.Once
 	_, err = c.Build(t.Context(), stage, driver.BuildOptions{

@@ -25,13 +25,20 @@ import (
 
 	"github.com/slipway-build/slipway/gen"
 	"github.com/slipway-build/slipway/internal/atomicfile"
+	"github.com/slipway-build/slipway/internal/cmdutil"
 )
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
+// run is the command, ended as every slipway command ends: it returns the
+// exit status and has printed any error.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return cmdutil.ExitCode("dockerfile2go", convert(args, stdin, stdout, stderr), stderr)
+}
+
+func convert(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("dockerfile2go", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "write the Go source to `FILE` instead of standard output")
@@ -44,13 +51,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return 0
+			return err
 		}
-		return 2
+		return cmdutil.Reported(err)
 	}
 	if fs.NArg() > 1 {
-		fmt.Fprintln(stderr, "dockerfile2go: one Dockerfile at a time")
-		return 2
+		return cmdutil.Usagef("one Dockerfile at a time")
 	}
 	name := "-"
 	if fs.NArg() == 1 {
@@ -67,24 +73,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		dt, err = os.ReadFile(name)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "dockerfile2go: %v\n", err)
-		return 1
+		return err
 	}
 	src, err := gen.Generate(dt, gen.Options{Filename: name, Package: *pkg, Func: *fn, Target: *target})
 	if err != nil {
-		fmt.Fprintf(stderr, "%v\n", err)
-		return 1
+		// FILE:LINE: message, as a compiler says it.
+		return cmdutil.Located(err)
 	}
 	if *out == "" {
-		if _, err := stdout.Write(src); err != nil {
-			fmt.Fprintf(stderr, "dockerfile2go: %v\n", err)
-			return 1
-		}
-		return 0
+		_, err := stdout.Write(src)
+		return err
 	}
-	if err := atomicfile.Write(*out, src, 0o644); err != nil {
-		fmt.Fprintf(stderr, "dockerfile2go: %v\n", err)
-		return 1
-	}
-	return 0
+	return atomicfile.Write(*out, src, 0o644)
 }

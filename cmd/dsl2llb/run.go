@@ -24,10 +24,6 @@ import (
 	"github.com/slipway-build/slipway/lockfile"
 )
 
-// updateLockCommandEnv is how the program learns the command line to
-// suggest for adding a missing image (see package cli).
-const updateLockCommandEnv = "SLIPWAY_UPDATE_LOCK_COMMAND"
-
 // options are the parsed command line.
 type options struct {
 	output    string
@@ -37,7 +33,7 @@ type options struct {
 	update    lockfile.UpdateMode
 	pkg       string
 	progArgs  []string // flags for the program itself
-	buildArgs stringList
+	buildArgs cmdutil.StringList
 	target    string
 }
 
@@ -202,12 +198,12 @@ func runProgram(ctx context.Context, bin string, o *options, args []string, stde
 	progArgs = append(progArgs, o.progArgs...)
 	progArgs = append(progArgs, "llb")
 
-	addCmd, err := json.Marshal(append([]string{"dsl2llb", "--update-lock"}, withoutUpdateLock(args)...))
+	addCmd, err := json.Marshal(cmdutil.UpdateLockCommand("dsl2llb", args))
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, bin, progArgs...)
-	cmd.Env = append(os.Environ(), updateLockCommandEnv+"="+string(addCmd))
+	cmd.Env = append(os.Environ(), cmdutil.UpdateLockCommandEnv+"="+string(addCmd))
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
 	var stdout, progErr bytes.Buffer
@@ -230,25 +226,8 @@ func runProgram(ctx context.Context, bin string, o *options, args []string, stde
 	if msg == "" {
 		msg = exit.String()
 	}
-	if exit.ExitCode() == 2 {
+	if exit.ExitCode() == cmdutil.ExitUsage {
 		return nil, cmdutil.Usagef("%s %s: %s", o.pkg, strings.Join(o.progArgs, " "), msg)
 	}
 	return nil, fmt.Errorf("%s: %s", o.pkg, msg)
 }
-
-func withoutUpdateLock(args []string) []string {
-	var out []string
-	for _, a := range args {
-		if a == "--update-lock" || a == "-update-lock" {
-			continue
-		}
-		out = append(out, a)
-	}
-	return out
-}
-
-// stringList is a repeatable flag.
-type stringList []string
-
-func (l *stringList) String() string     { return strings.Join(*l, " ") }
-func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }

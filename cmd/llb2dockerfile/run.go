@@ -47,62 +47,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if fs.NArg() > 1 {
 		return cmdutil.Usagef("one LLB file at most, got %d arguments", fs.NArg())
 	}
-	name := fs.Arg(0)
-	in := stdin
-	if name != "" && name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		in = f
-	}
-	if name == "" || name == "-" {
-		name = "stdin"
-	}
-	dt, err := io.ReadAll(io.LimitReader(in, maxInput+1))
+	def, name, err := readDefinition(fs.Arg(0), stdin)
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", name, err)
+		return err
 	}
-	if len(dt) > maxInput {
-		return fmt.Errorf("%s: larger than %d MiB, not a definition", name, maxInput>>20)
-	}
-	if len(dt) == 0 {
-		return fmt.Errorf("%s: empty, not an LLB definition", name)
-	}
-	def, err := llb.ReadFrom(bytes.NewReader(dt))
+	o, err := decompileOptions(*config, *platform, *lock)
 	if err != nil {
-		return fmt.Errorf("%s: not an LLB definition (the protobuf stream llb.WriteTo writes): %w", name, err)
+		return err
 	}
-	var o decompile.Options
 	o.BestEffort = *bestEffort
-	if *config != "" {
-		cdt, err := os.ReadFile(*config)
-		if err != nil {
-			return err
-		}
-		var img dockerspec.DockerOCIImage
-		if err := json.Unmarshal(cdt, &img); err != nil {
-			return fmt.Errorf("%s: not a JSON image config: %w", *config, err)
-		}
-		o.Image = &img
-	}
-	if *platform != "" {
-		p, err := platforms.Parse(*platform)
-		if err != nil {
-			return cmdutil.Usagef("--platform %q: %v", *platform, err)
-		}
-		o.Platform = &p
-	}
-	if *lock != "" {
-		l, err := lockfile.Load(*lock)
-		if err != nil {
-			return err
-		}
-		o.Resolver = l.Resolver(nil)
-	} else {
-		o.Resolver = imagemetaresolver.Default()
-	}
 	out, err := decompile.Decompile(ctx, def, o)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -114,4 +67,70 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	_, err = stdout.Write(out)
 	return err
+}
+
+// readDefinition reads the LLB definition in the file name, or in stdin
+// when name is "" or "-", and returns it with a name for messages.
+func readDefinition(name string, stdin io.Reader) (*llb.Definition, string, error) {
+	in := stdin
+	if name != "" && name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, name, err
+		}
+		defer f.Close()
+		in = f
+	}
+	if name == "" || name == "-" {
+		name = "stdin"
+	}
+	dt, err := io.ReadAll(io.LimitReader(in, maxInput+1))
+	if err != nil {
+		return nil, name, fmt.Errorf("reading %s: %w", name, err)
+	}
+	if len(dt) > maxInput {
+		return nil, name, fmt.Errorf("%s: larger than %d MiB, not a definition", name, maxInput>>20)
+	}
+	if len(dt) == 0 {
+		return nil, name, fmt.Errorf("%s: empty, not an LLB definition", name)
+	}
+	def, err := llb.ReadFrom(bytes.NewReader(dt))
+	if err != nil {
+		return nil, name, fmt.Errorf("%s: not an LLB definition (the protobuf stream llb.WriteTo writes): %w", name, err)
+	}
+	return def, name, nil
+}
+
+// decompileOptions are the options the flags --config, --platform and
+// --lock give.
+func decompileOptions(config, platform, lock string) (decompile.Options, error) {
+	var o decompile.Options
+	if config != "" {
+		cdt, err := os.ReadFile(config)
+		if err != nil {
+			return o, err
+		}
+		var img dockerspec.DockerOCIImage
+		if err := json.Unmarshal(cdt, &img); err != nil {
+			return o, fmt.Errorf("%s: not a JSON image config: %w", config, err)
+		}
+		o.Image = &img
+	}
+	if platform != "" {
+		p, err := platforms.Parse(platform)
+		if err != nil {
+			return o, cmdutil.Usagef("--platform %q: %v", platform, err)
+		}
+		o.Platform = &p
+	}
+	if lock != "" {
+		l, err := lockfile.Load(lock)
+		if err != nil {
+			return o, err
+		}
+		o.Resolver = l.Resolver(nil)
+	} else {
+		o.Resolver = imagemetaresolver.Default()
+	}
+	return o, nil
 }

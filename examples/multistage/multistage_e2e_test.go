@@ -14,6 +14,7 @@ import (
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipway-build/slipway/driver"
@@ -33,16 +34,15 @@ func TestMultiStageEndToEnd(t *testing.T) {
 
 	secret := "s3cr3t-" + strings.Repeat("x", 8) + "-" + filepath.Base(t.TempDir())
 	t.Setenv("SLIPWAY_TEST_TOKEN", secret)
-	secrets, err := driver.ParseSecrets([]string{"id=token,env=SLIPWAY_TEST_TOKEN"})
+	store, err := secretsprovider.NewStore([]secretsprovider.Source{{ID: "token", Env: "SLIPWAY_TEST_TOKEN"}})
 	require.NoError(t, err)
+	secrets := secretsprovider.NewSecretProvider(store)
 
 	dir := t.TempDir()
 	files := filepath.Join(dir, "files")
 	archive := filepath.Join(dir, "image.oci.tar")
-	local, err := driver.ParseOutput("type=local,dest=" + files)
-	require.NoError(t, err)
-	oci, err := driver.ParseOutput("type=oci,dest=" + archive)
-	require.NoError(t, err)
+	local := driver.Output{Type: "local", Dest: files}
+	oci := driver.Output{Type: "oci", Dest: archive}
 	var progress strings.Builder
 	res, err := c.Build(ctx, Build(), driver.BuildOptions{
 		Outputs:     []driver.Output{local, oci},

@@ -33,8 +33,7 @@ func TestRedisEndToEnd(t *testing.T) {
 
 	dir := t.TempDir()
 	archive := filepath.Join(dir, "redis.oci.tar")
-	out, err := driver.ParseOutput("type=oci,name=redis:latest,dest=" + archive)
-	require.NoError(t, err)
+	out := driver.Output{Type: "oci", Dest: archive, Attrs: map[string]string{"name": "redis:latest"}}
 	var progress strings.Builder
 	res, err := c.Build(ctx, Redis("debian"), driver.BuildOptions{
 		Outputs:     []driver.Output{out},

@@ -7,9 +7,10 @@ import (
 	"testing"
 
 	"github.com/moby/buildkit/client/llb"
-	"github.com/slipway-build/slipway/dsl"
 	"github.com/stretchr/testify/require"
 	"github.com/tonistiigi/fsutil"
+
+	"github.com/slipway-build/slipway/dsl"
 )
 
 // The build context's guard: a directory gone by the time the daemon walks

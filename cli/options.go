@@ -1,8 +1,12 @@
-package driver
+package cli
+
+// The flags in buildctl's syntax that shape the solve: cache backends,
+// secrets, SSH agents, entitlements and the progress display. Each parser
+// turns one flag's values into the typed option of driver.BuildOptions it
+// sets, with BuildKit's own parser (cmd/buildctl/build) where there is one,
+// and names the flag in its errors. --output's is in output.go.
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -11,39 +15,36 @@ import (
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/sshforward/sshprovider"
 	"github.com/moby/buildkit/util/entitlements"
+	"github.com/moby/buildkit/util/progress/progressui"
 
-	"github.com/slipway-build/slipway/internal/atomicfile"
+	"github.com/slipway-build/slipway/driver"
 )
 
-// CacheEntry is one cache backend, as buildctl's --export-cache and
-// --import-cache describe it: type=registry,ref=REF,mode=max and the like.
-type CacheEntry = client.CacheOptionsEntry
-
-// ParseCacheExport parses one --export-cache value in buildctl's syntax
+// parseCacheExport parses one --export-cache value in buildctl's syntax
 // (with buildctl's parser): "type=registry,ref=REF[,mode=max]",
 // "type=local,dest=DIR", "type=inline", or any type the daemon has
 // registered. A bare reference means type=registry,ref=REF.
-func ParseCacheExport(s string) (CacheEntry, error) {
+func parseCacheExport(s string) (driver.CacheEntry, error) {
 	return parseCache("--export-cache", s, bkbuild.ParseExportCache)
 }
 
-// ParseCacheImport parses one --import-cache value in buildctl's syntax:
+// parseCacheImport parses one --import-cache value in buildctl's syntax:
 // "type=registry,ref=REF", "type=local,src=DIR", and so on.
-func ParseCacheImport(s string) (CacheEntry, error) {
+func parseCacheImport(s string) (driver.CacheEntry, error) {
 	return parseCache("--import-cache", s, bkbuild.ParseImportCache)
 }
 
-func parseCache(flag, s string, parse func([]string) ([]client.CacheOptionsEntry, error)) (CacheEntry, error) {
+func parseCache(flag, s string, parse func([]string) ([]client.CacheOptionsEntry, error)) (driver.CacheEntry, error) {
 	if strings.TrimSpace(s) == "" {
-		return CacheEntry{}, fmt.Errorf("%s is empty: type=<type> is required (registry, local, inline, ...)", flag)
+		return driver.CacheEntry{}, fmt.Errorf("%s is empty: type=<type> is required (registry, local, inline, ...)", flag)
 	}
 	if strings.Contains(s, "=") && !strings.Contains(s, "type=") {
 		// buildctl would take the whole value for a legacy registry ref.
-		return CacheEntry{}, fmt.Errorf("%s %q: type=<type> is required (registry, local, inline, ...)", flag, s)
+		return driver.CacheEntry{}, fmt.Errorf("%s %q: type=<type> is required (registry, local, inline, ...)", flag, s)
 	}
 	entries, err := parse([]string{s})
 	if err != nil {
-		return CacheEntry{}, fmt.Errorf("%s %q: %s", flag, s, strings.TrimPrefix(err.Error(), flag+" "))
+		return driver.CacheEntry{}, fmt.Errorf("%s %q: %s", flag, s, strings.TrimPrefix(err.Error(), flag+" "))
 	}
 	e := entries[0]
 	// What the client library would only find at solve time.
@@ -58,20 +59,20 @@ func parseCache(flag, s string, parse func([]string) ([]client.CacheOptionsEntry
 	}
 	for k, v := range need {
 		if e.Attrs[k] == "" {
-			return CacheEntry{}, fmt.Errorf("%s %q: %s=%s is required for the %s cache", flag, s, k, v, e.Type)
+			return driver.CacheEntry{}, fmt.Errorf("%s %q: %s=%s is required for the %s cache", flag, s, k, v, e.Type)
 		}
 	}
 	if m, ok := e.Attrs["mode"]; ok && m != "min" && m != "max" {
-		return CacheEntry{}, fmt.Errorf("%s %q: mode=%s: want min or max", flag, s, m)
+		return driver.CacheEntry{}, fmt.Errorf("%s %q: mode=%s: want min or max", flag, s, m)
 	}
 	return e, nil
 }
 
-// ParseSecrets parses --secret values in buildctl's syntax
+// parseSecrets parses --secret values in buildctl's syntax
 // ("id=ID,src=FILE", "id=ID,env=VAR", "type=env,id=ID") into the session
 // attachable that serves them to RUN --mount=type=secret. Files are checked
 // now; values are read only when a step asks for them.
-func ParseSecrets(specs []string) (session.Attachable, error) {
+func parseSecrets(specs []string) (session.Attachable, error) {
 	for _, s := range specs {
 		if strings.TrimSpace(s) == "" {
 			return nil, fmt.Errorf("--secret is empty: want id=ID,src=FILE or id=ID,env=VAR")
@@ -87,10 +88,10 @@ func ParseSecrets(specs []string) (session.Attachable, error) {
 	return a, nil
 }
 
-// ParseSSH parses --ssh values in buildctl's syntax ("default" for
+// parseSSH parses --ssh values in buildctl's syntax ("default" for
 // $SSH_AUTH_SOCK, "ID=SOCKET|KEY[,...]") into the session attachable that
 // forwards them to RUN --mount=type=ssh.
-func ParseSSH(specs []string) (session.Attachable, error) {
+func parseSSH(specs []string) (session.Attachable, error) {
 	var confs []sshprovider.AgentConfig
 	for _, s := range specs {
 		if strings.TrimSpace(s) == "" {
@@ -123,38 +124,20 @@ func sshErr(err error) string {
 	return s
 }
 
-// ParseAllow checks an --allow value: an entitlement BuildKit knows,
+// parseAllow checks an --allow value: an entitlement BuildKit knows,
 // such as network.host or security.insecure.
-func ParseAllow(s string) (string, error) {
+func parseAllow(s string) (string, error) {
 	if _, _, err := entitlements.Parse(s); err != nil {
 		return "", fmt.Errorf("--allow %q: unknown entitlement (want network.host or security.insecure)", s)
 	}
 	return s, nil
 }
 
-// WriteMetadataFile writes what the exporters reported as buildctl's
-// --metadata-file does: a JSON object of the exporter response, with values
-// that are base64-encoded JSON objects decoded in place. The file is
-// replaced atomically.
-func WriteMetadataFile(path string, exporterResponse map[string]string) error {
-	out := make(map[string]any, len(exporterResponse))
-	for k, v := range exporterResponse {
-		out[k] = v
-		dt, err := base64.StdEncoding.DecodeString(v)
-		if err != nil {
-			continue
-		}
-		var obj map[string]any
-		if err := json.Unmarshal(dt, &obj); err == nil && len(obj) > 0 {
-			out[k] = json.RawMessage(dt)
-		}
+// parseProgress checks a --progress value: one of BuildKit's display modes.
+func parseProgress(s string) (progressui.DisplayMode, error) {
+	switch m := progressui.DisplayMode(s); m {
+	case progressui.AutoMode, progressui.TtyMode, progressui.PlainMode, progressui.RawJSONMode, progressui.QuietMode:
+		return m, nil
 	}
-	dt, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		return fmt.Errorf("writing metadata file %s: %w", path, err)
-	}
-	if err := atomicfile.Write(path, dt, 0o644); err != nil {
-		return fmt.Errorf("writing metadata file %s: %w", path, err)
-	}
-	return nil
+	return "", fmt.Errorf("--progress %q: want auto, tty, plain, rawjson or quiet", s)
 }

@@ -1,42 +1,41 @@
-package driver
+package cli
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/moby/buildkit/client/llb"
 	"github.com/stretchr/testify/require"
+
+	"github.com/slipway-build/slipway/driver"
 )
 
 func TestParseCache(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		flag, spec string
-		want       CacheEntry
+		want       driver.CacheEntry
 		err        string
 	}{
 		{flag: "--export-cache", spec: "type=registry,ref=reg:5000/cache:main",
-			want: CacheEntry{Type: "registry", Attrs: map[string]string{"ref": "reg:5000/cache:main", "mode": "min"}}},
+			want: driver.CacheEntry{Type: "registry", Attrs: map[string]string{"ref": "reg:5000/cache:main", "mode": "min"}}},
 		{flag: "--export-cache", spec: "type=registry,ref=reg/c,mode=max,oci-mediatypes=true,image-manifest=true",
-			want: CacheEntry{Type: "registry", Attrs: map[string]string{"ref": "reg/c", "mode": "max", "oci-mediatypes": "true", "image-manifest": "true"}}},
+			want: driver.CacheEntry{Type: "registry", Attrs: map[string]string{"ref": "reg/c", "mode": "max", "oci-mediatypes": "true", "image-manifest": "true"}}},
 		{flag: "--export-cache", spec: "type=local,Dest=/tmp/cache",
-			want: CacheEntry{Type: "local", Attrs: map[string]string{"dest": "/tmp/cache", "mode": "min"}}},
+			want: driver.CacheEntry{Type: "local", Attrs: map[string]string{"dest": "/tmp/cache", "mode": "min"}}},
 		{flag: "--export-cache", spec: "type=inline",
-			want: CacheEntry{Type: "inline", Attrs: map[string]string{"mode": "min"}}},
+			want: driver.CacheEntry{Type: "inline", Attrs: map[string]string{"mode": "min"}}},
 		{flag: "--export-cache", spec: "reg/cache:legacy",
-			want: CacheEntry{Type: "registry", Attrs: map[string]string{"ref": "reg/cache:legacy", "mode": "min"}}},
+			want: driver.CacheEntry{Type: "registry", Attrs: map[string]string{"ref": "reg/cache:legacy", "mode": "min"}}},
 		{flag: "--export-cache", spec: `type=s3,"region=eu",bucket=b`,
-			want: CacheEntry{Type: "s3", Attrs: map[string]string{"region": "eu", "bucket": "b", "mode": "min"}}},
+			want: driver.CacheEntry{Type: "s3", Attrs: map[string]string{"region": "eu", "bucket": "b", "mode": "min"}}},
 		{flag: "--import-cache", spec: "type=registry,ref=reg/c",
-			want: CacheEntry{Type: "registry", Attrs: map[string]string{"ref": "reg/c"}}},
+			want: driver.CacheEntry{Type: "registry", Attrs: map[string]string{"ref": "reg/c"}}},
 		{flag: "--import-cache", spec: "type=local,src=/tmp/cache,tag=v1",
-			want: CacheEntry{Type: "local", Attrs: map[string]string{"src": "/tmp/cache", "tag": "v1"}}},
+			want: driver.CacheEntry{Type: "local", Attrs: map[string]string{"src": "/tmp/cache", "tag": "v1"}}},
 		{flag: "--import-cache", spec: "reg/cache:legacy",
-			want: CacheEntry{Type: "registry", Attrs: map[string]string{"ref": "reg/cache:legacy"}}},
+			want: driver.CacheEntry{Type: "registry", Attrs: map[string]string{"ref": "reg/cache:legacy"}}},
 
 		{flag: "--export-cache", spec: "", err: "--export-cache is empty: type=<type> is required"},
 		{flag: "--import-cache", spec: " ", err: "--import-cache is empty: type=<type> is required"},
@@ -52,9 +51,9 @@ func TestParseCache(t *testing.T) {
 		{flag: "--import-cache", spec: `type=registry,"ref=r`, err: `--import-cache "type=registry,\"ref=r": `},
 	} {
 		t.Run(tc.flag+" "+tc.spec, func(t *testing.T) {
-			parse := ParseCacheExport
+			parse := parseCacheExport
 			if tc.flag == "--import-cache" {
-				parse = ParseCacheImport
+				parse = parseCacheImport
 			}
 			got, err := parse(tc.spec)
 			if tc.err != "" {
@@ -91,7 +90,7 @@ func TestParseSecrets(t *testing.T) {
 		{specs: []string{`id="t`}, err: `--secret "id=\"t": failed to parse csv secret`},
 	} {
 		t.Run(tc.err, func(t *testing.T) {
-			a, err := ParseSecrets(tc.specs)
+			a, err := parseSecrets(tc.specs)
 			if tc.err != "" {
 				require.ErrorContains(t, err, tc.err)
 				return
@@ -111,7 +110,7 @@ func TestParseSSH(t *testing.T) {
 
 	t.Setenv("SSH_AUTH_SOCK", sock)
 	for _, specs := range [][]string{{"default"}, {"default=" + sock}, {"github=" + sock, "default"}, {"raw=" + sock + ",raw=true"}} {
-		a, err := ParseSSH(specs)
+		a, err := parseSSH(specs)
 		require.NoError(t, err, "%q", specs)
 		require.NotNil(t, a)
 	}
@@ -125,12 +124,12 @@ func TestParseSSH(t *testing.T) {
 		{[]string{"a=" + sock + "," + sock + ",raw=true"}, `raw mode must supply exactly one socket path for "a"`},
 		{[]string{"default", "default=" + sock}, `--ssh: duplicate agent ID "default"`},
 	} {
-		_, err := ParseSSH(tc.specs)
+		_, err := parseSSH(tc.specs)
 		require.ErrorContains(t, err, tc.err, "%q", tc.specs)
 		require.NotContains(t, err.Error(), "{", "no Go struct in the message")
 	}
 	t.Setenv("SSH_AUTH_SOCK", "")
-	_, err = ParseSSH([]string{"default"})
+	_, err = parseSSH([]string{"default"})
 	require.ErrorContains(t, err, `--ssh "default": `)
 	require.ErrorContains(t, err, "SSH_AUTH_SOCK")
 }
@@ -138,73 +137,12 @@ func TestParseSSH(t *testing.T) {
 func TestParseAllow(t *testing.T) {
 	t.Parallel()
 	for _, ok := range []string{"network.host", "security.insecure"} {
-		got, err := ParseAllow(ok)
+		got, err := parseAllow(ok)
 		require.NoError(t, err)
 		require.Equal(t, ok, got)
 	}
 	for _, bad := range []string{"", "network.none", "security", "insecure"} {
-		_, err := ParseAllow(bad)
+		_, err := parseAllow(bad)
 		require.EqualError(t, err, `--allow "`+bad+`": unknown entitlement (want network.host or security.insecure)`)
-	}
-}
-
-func TestWriteMetadataFile(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "metadata.json")
-	require.NoError(t, os.WriteFile(path, []byte("old"), 0o644))
-	desc := `{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:abc","size":1}`
-	err := WriteMetadataFile(path, map[string]string{
-		"containerimage.digest":     "sha256:abc",
-		"containerimage.descriptor": base64.StdEncoding.EncodeToString([]byte(desc)),
-		"image.name":                "reg/x:1",
-		"not.an.object":             base64.StdEncoding.EncodeToString([]byte(`"a string"`)),
-	})
-	require.NoError(t, err)
-	dt, err := os.ReadFile(path)
-	require.NoError(t, err)
-	var got map[string]any
-	require.NoError(t, json.Unmarshal(dt, &got))
-	require.Equal(t, map[string]any{
-		"containerimage.digest": "sha256:abc",
-		"containerimage.descriptor": map[string]any{
-			"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:abc", "size": float64(1),
-		},
-		"image.name":    "reg/x:1",
-		"not.an.object": base64.StdEncoding.EncodeToString([]byte(`"a string"`)),
-	}, got)
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	require.Len(t, entries, 1, "no temporary file is left")
-
-	err = WriteMetadataFile(filepath.Join(dir, "no", "such", "dir.json"), nil)
-	require.ErrorContains(t, err, "writing metadata file "+filepath.Join(dir, "no", "such", "dir.json"))
-}
-
-// --no-cache marks every op to ignore the cache without changing any op,
-// and the cache imports ride with the gateway request.
-func TestRequestNoCacheAndCacheImports(t *testing.T) {
-	t.Parallel()
-	def, err := llb.Image("busybox").Run(llb.Shlex("true")).Root().Marshal(t.Context())
-	require.NoError(t, err)
-
-	plain := BuildOptions{}.request(def)
-	for _, md := range plain.Definition.Metadata {
-		require.False(t, md.IgnoreCache)
-	}
-	require.Empty(t, plain.CacheImports)
-
-	imp := CacheEntry{Type: "registry", Attrs: map[string]string{"ref": "reg/c"}}
-	req := BuildOptions{NoCache: true, CacheImports: []CacheEntry{imp}}.request(def)
-	require.Equal(t, def.Def, req.Definition.Def, "no op changes")
-	require.Len(t, req.Definition.Metadata, len(def.Def))
-	for d, md := range req.Definition.Metadata {
-		require.True(t, md.IgnoreCache, "op %s", d)
-	}
-	require.Len(t, req.CacheImports, 1)
-	require.Equal(t, "registry", req.CacheImports[0].Type)
-	require.Equal(t, "reg/c", req.CacheImports[0].Attrs["ref"])
-	for _, md := range def.ToPB().Metadata {
-		require.False(t, md.IgnoreCache, "the compiled definition is not changed")
 	}
 }

@@ -26,6 +26,7 @@ import (
 // locked, offline output is the same LLB; `buildctl build` of that LLB, with
 // the image config from its metadata as the exporter attribute, gives the
 // same image config as the program's own build path with the same lock.
+// (Long on purpose: one story, each step reading the files the last wrote.)
 func TestLockEndToEnd(t *testing.T) {
 	env := testenv.Get(t)
 	dir := t.TempDir()

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -15,24 +14,6 @@ import (
 
 	"github.com/slipway-build/slipway/internal/testenv"
 )
-
-// syncBuffer is a strings.Builder safe to read while a process writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // Ctrl-C during a build cancels the solve and exits non-zero, leaving no
 // output file.
@@ -49,35 +30,22 @@ func TestInterruptCancelsBuild(t *testing.T) {
 	seconds := strconv.FormatInt(1e8+time.Now().UnixNano()%1e8, 10)
 	marker := "sleep\x00" + seconds
 	cmd.Env = append(os.Environ(), "SLEEPER_SECONDS="+seconds)
-	var stderr syncBuffer
+	var stderr testenv.Buffer
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() }) // a no-op once it has exited
+	prog := testenv.Start("the program", cmd.Wait)
+	prog.Log = stderr.String
 
-	deadline := time.Now().Add(2 * time.Minute)
-	for !strings.Contains(stderr.String(), "sleeping") {
-		require.True(t, time.Now().Before(deadline), "the step never started:\n%s", stderr.String())
-		select {
-		case err := <-done:
-			t.Fatalf("the build ended before the interrupt: %v\n%s", err, stderr.String())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	prog.WaitUntil(t, "the step has started", 2*time.Minute, func() bool { return strings.Contains(stderr.String(), "sleeping") })
 	// The shell prints "sleeping" before it starts sleep.
 	require.Eventually(t, func() bool { return processRunning(marker) }, 20*time.Second, 50*time.Millisecond,
 		"the step's sleep runs on this machine's daemon")
-	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
-	select {
-	case err := <-done:
-		var exit *exec.ExitError
-		require.ErrorAs(t, err, &exit)
-		require.Equal(t, 1, exit.ExitCode())
-		require.Contains(t, stderr.String(), "build canceled")
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("the program did not stop after Ctrl-C")
-	}
+	err = prog.Stop(t, 30*time.Second, func() { require.NoError(t, cmd.Process.Signal(syscall.SIGINT)) })
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	require.Equal(t, 1, exit.ExitCode())
+	require.Contains(t, stderr.String(), "build canceled")
 	entries, err := os.ReadDir(work)
 	require.NoError(t, err)
 	require.Empty(t, entries, "no output file is left behind")

@@ -1,0 +1,36 @@
+package driver
+
+import (
+	"testing"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/stretchr/testify/require"
+)
+
+// --no-cache marks every op to ignore the cache without changing any op,
+// and the cache imports ride with the gateway request.
+func TestRequestNoCacheAndCacheImports(t *testing.T) {
+	t.Parallel()
+	def, err := llb.Image("busybox").Run(llb.Shlex("true")).Root().Marshal(t.Context())
+	require.NoError(t, err)
+
+	plain := BuildOptions{}.request(def)
+	for _, md := range plain.Definition.Metadata {
+		require.False(t, md.IgnoreCache)
+	}
+	require.Empty(t, plain.CacheImports)
+
+	imp := CacheEntry{Type: "registry", Attrs: map[string]string{"ref": "reg/c"}}
+	req := BuildOptions{NoCache: true, CacheImports: []CacheEntry{imp}}.request(def)
+	require.Equal(t, def.Def, req.Definition.Def, "no op changes")
+	require.Len(t, req.Definition.Metadata, len(def.Def))
+	for d, md := range req.Definition.Metadata {
+		require.True(t, md.IgnoreCache, "op %s", d)
+	}
+	require.Len(t, req.CacheImports, 1)
+	require.Equal(t, "registry", req.CacheImports[0].Type)
+	require.Equal(t, "reg/c", req.CacheImports[0].Attrs["ref"])
+	for _, md := range def.ToPB().Metadata {
+		require.False(t, md.IgnoreCache, "the compiled definition is not changed")
+	}
+}
