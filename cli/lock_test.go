@@ -15,7 +15,7 @@ import (
 	"github.com/slipway-build/slipway/lockfile"
 )
 
-// seedLock writes a lock file with the seed's base image for amd64 and
+// seedLock writes a lock file with the redis example's base image for amd64 and
 // arm64.
 func seedLock(t *testing.T) string {
 	t.Helper()

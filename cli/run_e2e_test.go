@@ -16,7 +16,7 @@ import (
 	"github.com/slipway-build/slipway/internal/testenv"
 )
 
-// `redis -variant debian run` is the seed's `docker run`: the image runs on
+// `redis -variant debian run` is the redis example's `docker run`: the image runs on
 // the daemon, redis-cli gets PONG over the host network, and Ctrl-C stops
 // the server, whose exit code the program reports and exits with.
 func TestRunServesRedis(t *testing.T) {

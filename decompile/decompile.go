@@ -35,7 +35,7 @@ import (
 )
 
 // ImageConfigKey is the metadata description key under which a definition
-// carries its image config (DESIGN.md decision 6).
+// carries its image config (docs/DECISIONS.md D6).
 const ImageConfigKey = frontend.ImageConfigKey
 
 // Options configure a decompile.

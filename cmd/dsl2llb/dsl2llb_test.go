@@ -45,7 +45,7 @@ ENTRYPOINT ["/usr/local/bin/app"]
 `
 )
 
-// The seed Dockerfiles, one per variant of the redis example.
+// The redis example's Dockerfiles, one per variant of the redis example.
 var redisDockerfiles = map[string]string{
 	"alpine": "FROM alpine\nRUN apk add --update redis\nCMD [\"redis-server\"]\n",
 	"debian": "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends redis-server\nCMD [\"redis-server\"]\n",
@@ -104,7 +104,7 @@ func lastDigest(t *testing.T, def *llb.Definition) digest.Digest {
 }
 
 // The program's LLB, compiled offline from the lock, is what BuildKit's
-// Dockerfile frontend makes of the seed Dockerfile with the same lock, and
+// Dockerfile frontend makes of the redis example's Dockerfile with the same lock, and
 // carries the same image config.
 func TestRedisMatchesDockerfile2LLB(t *testing.T) {
 	t.Parallel()

@@ -21,7 +21,7 @@ import (
 	"github.com/slipway-build/slipway/internal/testenv"
 )
 
-// TestRedisEndToEnd is the seed's promise: the Debian variant builds on a
+// TestRedisEndToEnd is the redis example's promise: the Debian variant builds on a
 // real buildkitd, exports as an OCI archive, runs with runc, and answers
 // PING; a second build of the same program is fully cached.
 func TestRedisEndToEnd(t *testing.T) {
