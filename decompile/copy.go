@@ -1,12 +1,14 @@
 package decompile
 
 import (
+	"fmt"
 	"net/url"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/distribution/reference"
 	"github.com/moby/buildkit/frontend/dockerfile/dfgitutil"
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/util/system"
@@ -444,4 +446,61 @@ func ownerID(s string) string {
 		return strconv.FormatInt(n, 10)
 	}
 	return s
+}
+
+// from names a state as the value of --from: a stage name, an image
+// reference, or "" for the build context.
+func (d *decompiler) from(dg digest.Digest, r ref) (string, error) {
+	if s, ok := d.named[r]; ok {
+		return s.name, nil
+	}
+	if r.scratch() {
+		return "scratch", nil
+	}
+	op := d.g.ops[r.op]
+	src := op.GetSource()
+	if src == nil {
+		return "", opError(dg, "reads a %s op that is not a stage", kind(op))
+	}
+	if named, ok := imageRef(src.Identifier); ok {
+		if len(src.Attrs) > 0 {
+			return "", opError(r.op, "image source attributes %v have no --from form", src.Attrs)
+		}
+		return reference.FamiliarString(named), nil
+	}
+	if src.Identifier == "local://context" {
+		return "", nil
+	}
+	return "", opError(r.op, "source %s as --from, which slipway does not decompile yet (a named build context)", src.Identifier)
+}
+
+// chown writes an owner as --chown's value.
+func chown(o *pb.ChownOpt) (string, error) {
+	if o == nil {
+		return "", nil
+	}
+	one := func(u *pb.UserOpt) (string, error) {
+		switch u := u.User.(type) {
+		case *pb.UserOpt_ByID:
+			return strconv.FormatUint(uint64(u.ByID), 10), nil
+		case *pb.UserOpt_ByName:
+			return u.ByName.Name, nil
+		}
+		return "", fmt.Errorf("an owner without a user")
+	}
+	if o.User == nil {
+		return "", fmt.Errorf("an owner without a user")
+	}
+	s, err := one(o.User)
+	if err != nil {
+		return "", err
+	}
+	if o.Group != nil {
+		g, err := one(o.Group)
+		if err != nil {
+			return "", err
+		}
+		s += ":" + g
+	}
+	return s, nil
 }
