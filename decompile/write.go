@@ -81,8 +81,13 @@ func (d *decompiler) writeStageOrInline(s *stage) error {
 
 // unsupported fails, or with BestEffort writes a comment and goes on.
 func (d *decompiler) unsupported(dg digest.Digest, format string, args ...any) error {
-	err := opError(dg, format, args...)
-	if !d.o.BestEffort {
+	return d.refused(opError(dg, format, args...))
+}
+
+// refused is unsupported for the refusal a step returned, or nil: it
+// fails, or with BestEffort writes it as a comment and goes on.
+func (d *decompiler) refused(err error) error {
+	if err == nil || !d.o.BestEffort {
 		return err
 	}
 	d.out.add("# llb2dockerfile: %s", strings.ReplaceAll(err.Error(), "\n", " "))
