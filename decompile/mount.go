@@ -20,117 +20,150 @@ func (d *decompiler) mountFlag(st *frontState, dg digest.Digest, op *pb.Op, m *p
 			return "", nil, opError(dg, "mount %d: %v", i, err)
 		}
 	}
-	sel := m.Selector
+	var err error
 	switch m.MountType {
 	case pb.MountType_BIND:
 		if m.Input < 0 {
 			return "", nil, d.unsupported(dg, "bind mount of scratch at %s", m.Dest)
 		}
-		if f := mkfileOf(d.g.ops[src.op]); f != nil && m.Dest == "/dev/pipes/" && m.Readonly && sel == "/" {
+		if f := mkfileOf(d.g.ops[src.op]); f != nil && m.Dest == "/dev/pipes/" && m.Readonly && m.Selector == "/" {
 			return "", f, nil
 		}
-		kv = append(kv, "type=bind")
-		from, err := d.from(dg, src)
-		if err != nil {
-			return "", nil, d.unsupported(dg, "mount at %s: %v", m.Dest, err)
-		}
-		if from != "" {
-			kv = append(kv, "from="+from)
-		}
-		if sel != "" && sel != "/" {
-			kv = append(kv, "source="+sel)
-		}
-		kv = append(kv, "target="+m.Dest)
-		if !m.Readonly {
-			kv = append(kv, "rw")
-		}
+		kv, err = d.bindMount(dg, m, src)
 	case pb.MountType_CACHE:
-		if m.CacheOpt == nil {
-			return "", nil, d.unsupported(dg, "cache mount at %s without options", m.Dest)
-		}
-		kv = append(kv, "type=cache", "target="+m.Dest)
-		id := strings.TrimPrefix(m.CacheOpt.ID, "/")
-		if id != path.Clean(m.Dest) {
-			kv = append(kv, "id="+id)
-		}
-		switch m.CacheOpt.Sharing {
-		case pb.CacheSharingOpt_PRIVATE:
-			kv = append(kv, "sharing=private")
-		case pb.CacheSharingOpt_LOCKED:
-			kv = append(kv, "sharing=locked")
-		}
-		if m.Input < 0 && sel != "" && sel != "/" {
-			kv = append(kv, "source="+sel)
-		}
-		if m.Input >= 0 {
-			if mk := cacheDirOf(d.g.ops[src.op]); mk != nil && sel == "/cache" {
-				kv = append(kv, "mode="+strconv.FormatInt(int64(mk.Mode), 8))
-				if u, g, ok := ownerIDs(mk.Owner); ok {
-					kv = append(kv, "uid="+strconv.FormatUint(uint64(u), 10), "gid="+strconv.FormatUint(uint64(g), 10))
-				}
-			} else {
-				from, err := d.from(dg, src)
-				if err != nil {
-					return "", nil, d.unsupported(dg, "cache mount at %s: %v", m.Dest, err)
-				}
-				if from == "" {
-					return "", nil, d.unsupported(dg, "cache mount at %s seeded from the build context", m.Dest)
-				}
-				kv = append(kv, "from="+from)
-				if sel != "" && sel != "/" {
-					kv = append(kv, "source="+sel)
-				}
-			}
-		}
-		if m.Readonly {
-			kv = append(kv, "ro")
-		}
+		kv, err = d.cacheMount(dg, m, src)
 	case pb.MountType_TMPFS:
 		kv = append(kv, "type=tmpfs", "target="+m.Dest)
 		if m.TmpfsOpt != nil && m.TmpfsOpt.Size > 0 {
 			kv = append(kv, "size="+strconv.FormatInt(m.TmpfsOpt.Size, 10))
 		}
 	case pb.MountType_SECRET:
-		o := m.SecretOpt
-		if o == nil {
-			return "", nil, d.unsupported(dg, "secret mount at %s without options", m.Dest)
-		}
-		kv = append(kv, "type=secret", "id="+o.ID)
-		if m.Dest != "/run/secrets/"+path.Base(o.ID) {
-			kv = append(kv, "target="+m.Dest)
-		}
-		if !o.Optional {
-			kv = append(kv, "required")
-		}
-		if o.Mode != 0o400 || o.Uid != 0 || o.Gid != 0 {
-			kv = append(kv, "mode="+strconv.FormatUint(uint64(o.Mode), 8), "uid="+strconv.FormatUint(uint64(o.Uid), 10), "gid="+strconv.FormatUint(uint64(o.Gid), 10))
-		}
+		kv, err = secretMount(dg, m)
 	case pb.MountType_SSH:
-		o := m.SSHOpt
-		if o == nil {
-			return "", nil, d.unsupported(dg, "ssh mount at %s without options", m.Dest)
-		}
-		kv = append(kv, "type=ssh")
-		if o.ID != "" && o.ID != "default" {
-			kv = append(kv, "id="+o.ID)
-		}
-		if !strings.HasPrefix(m.Dest, "/run/buildkit/ssh_agent.") {
-			kv = append(kv, "target="+m.Dest)
-		}
-		if !o.Optional {
-			kv = append(kv, "required")
-		}
-		if o.Mode != 0o600 || o.Uid != 0 || o.Gid != 0 {
-			kv = append(kv, "mode="+strconv.FormatUint(uint64(o.Mode), 8), "uid="+strconv.FormatUint(uint64(o.Uid), 10), "gid="+strconv.FormatUint(uint64(o.Gid), 10))
-		}
+		kv, err = sshMount(dg, m)
 	default:
 		return "", nil, d.unsupported(dg, "mount type %v at %s", m.MountType, m.Dest)
+	}
+	if err != nil {
+		return "", nil, d.refused(err)
 	}
 	f := "--mount=" + strings.Join(kv, ",")
 	if err := checkFlag(f); err != nil || strings.Count(f, "=") != len(kv)+1-countBare(kv) || strings.Count(f, ",") != len(kv)-1 {
 		return "", nil, d.unsupported(dg, "mount at %q cannot be written as a --mount flag", m.Dest)
 	}
 	return f, nil, nil
+}
+
+// bindMount is the options of --mount=type=bind of src.
+func (d *decompiler) bindMount(dg digest.Digest, m *pb.Mount, src ref) ([]string, error) {
+	kv := []string{"type=bind"}
+	from, err := d.from(dg, src)
+	if err != nil {
+		return nil, opError(dg, "mount at %s: %v", m.Dest, err)
+	}
+	if from != "" {
+		kv = append(kv, "from="+from)
+	}
+	if sel := m.Selector; sel != "" && sel != "/" {
+		kv = append(kv, "source="+sel)
+	}
+	kv = append(kv, "target="+m.Dest)
+	if !m.Readonly {
+		kv = append(kv, "rw")
+	}
+	return kv, nil
+}
+
+// cacheMount is the options of --mount=type=cache, whose input, if any,
+// is the directory the frontend makes for its mode and owner, or what
+// from= seeds it with.
+func (d *decompiler) cacheMount(dg digest.Digest, m *pb.Mount, src ref) ([]string, error) {
+	if m.CacheOpt == nil {
+		return nil, opError(dg, "cache mount at %s without options", m.Dest)
+	}
+	sel := m.Selector
+	kv := []string{"type=cache", "target=" + m.Dest}
+	id := strings.TrimPrefix(m.CacheOpt.ID, "/")
+	if id != path.Clean(m.Dest) {
+		kv = append(kv, "id="+id)
+	}
+	switch m.CacheOpt.Sharing {
+	case pb.CacheSharingOpt_PRIVATE:
+		kv = append(kv, "sharing=private")
+	case pb.CacheSharingOpt_LOCKED:
+		kv = append(kv, "sharing=locked")
+	}
+	if m.Input < 0 && sel != "" && sel != "/" {
+		kv = append(kv, "source="+sel)
+	}
+	if m.Input >= 0 {
+		if mk := cacheDirOf(d.g.ops[src.op]); mk != nil && sel == "/cache" {
+			kv = append(kv, "mode="+strconv.FormatInt(int64(mk.Mode), 8))
+			if u, g, ok := ownerIDs(mk.Owner); ok {
+				kv = append(kv, "uid="+strconv.FormatUint(uint64(u), 10), "gid="+strconv.FormatUint(uint64(g), 10))
+			}
+		} else {
+			from, err := d.from(dg, src)
+			if err != nil {
+				return nil, opError(dg, "cache mount at %s: %v", m.Dest, err)
+			}
+			if from == "" {
+				return nil, opError(dg, "cache mount at %s seeded from the build context", m.Dest)
+			}
+			kv = append(kv, "from="+from)
+			if sel != "" && sel != "/" {
+				kv = append(kv, "source="+sel)
+			}
+		}
+	}
+	if m.Readonly {
+		kv = append(kv, "ro")
+	}
+	return kv, nil
+}
+
+// secretMount is the options of --mount=type=secret.
+func secretMount(dg digest.Digest, m *pb.Mount) ([]string, error) {
+	o := m.SecretOpt
+	if o == nil {
+		return nil, opError(dg, "secret mount at %s without options", m.Dest)
+	}
+	kv := []string{"type=secret", "id=" + o.ID}
+	if m.Dest != "/run/secrets/"+path.Base(o.ID) {
+		kv = append(kv, "target="+m.Dest)
+	}
+	if !o.Optional {
+		kv = append(kv, "required")
+	}
+	return append(kv, modeAndOwner(o.Mode, 0o400, o.Uid, o.Gid)...), nil
+}
+
+// sshMount is the options of --mount=type=ssh.
+func sshMount(dg digest.Digest, m *pb.Mount) ([]string, error) {
+	o := m.SSHOpt
+	if o == nil {
+		return nil, opError(dg, "ssh mount at %s without options", m.Dest)
+	}
+	kv := []string{"type=ssh"}
+	if o.ID != "" && o.ID != "default" {
+		kv = append(kv, "id="+o.ID)
+	}
+	if !strings.HasPrefix(m.Dest, "/run/buildkit/ssh_agent.") {
+		kv = append(kv, "target="+m.Dest)
+	}
+	if !o.Optional {
+		kv = append(kv, "required")
+	}
+	return append(kv, modeAndOwner(o.Mode, 0o600, o.Uid, o.Gid)...), nil
+}
+
+// modeAndOwner are the mode, uid and gid options of a secret or ssh
+// mount, all three when any is not the default: mode def, owned by root.
+func modeAndOwner(mode, def, uid, gid uint32) []string {
+	if mode == def && uid == 0 && gid == 0 {
+		return nil
+	}
+	return []string{"mode=" + strconv.FormatUint(uint64(mode), 8), "uid=" + strconv.FormatUint(uint64(uid), 10), "gid=" + strconv.FormatUint(uint64(gid), 10)}
 }
 
 func countBare(kv []string) int {
