@@ -14,125 +14,35 @@ import (
 // configEntry writes the instruction of one history entry.
 func (d *decompiler) configEntry(st *frontState, createdBy string) error {
 	keyword, rest, _ := strings.Cut(createdBy, " ")
-	fail := func(err error) error {
-		return d.unsupported("", "image history %q: %v", createdBy, err)
-	}
+	var err error
 	switch keyword {
 	case "ENV", "LABEL", "ARG":
-		pairs := splitPairs(rest, keyword == "ARG", d.knownPairs())
-		if keyword == "LABEL" && d.img != nil {
-			pairs = splitLabels(rest, d.img.Config.Labels)
-		}
-		var out []string
-		for _, p := range pairs {
-			k, v, hasValue := strings.Cut(p, "=")
-			name, ok := k, validKey(k)
-			if keyword != "ARG" && hasValue {
-				name, ok = pairName(k)
-			}
-			if !ok {
-				return fail(fmt.Errorf("name %q", k))
-			}
-			if !hasValue {
-				out = append(out, name)
-				continue
-			}
-			q, err := value(v)
-			if err != nil {
-				return fail(err)
-			}
-			out = append(out, name+"="+q)
-			switch keyword {
-			case "ENV":
-				st.setEnv(k, v)
-				st.img.Config.Env = addConfigEnv(st.img.Config.Env, k, v)
-			case "ARG":
-				if k != "BUILDKIT_SBOM_SCAN_CONTEXT" && k != "BUILDKIT_SBOM_SCAN_STAGE" {
-					st.setEnv(k, v)
-				}
-			case "LABEL":
-				if st.img.Config.Labels == nil {
-					st.img.Config.Labels = map[string]string{}
-				}
-				key, _, _ := strings.Cut(p, "=")
-				st.img.Config.Labels[key] = v
-			}
-		}
-		if len(out) == 0 {
-			return fail(fmt.Errorf("nothing to set"))
-		}
-		d.out.add("%s %s", keyword, strings.Join(out, " "))
+		err = d.configPairs(st, keyword, rest)
 	case "CMD", "ENTRYPOINT":
-		list, err := parseQuotedList(rest)
-		if err != nil {
-			return fail(err)
-		}
-		d.out.add("%s %s", keyword, jsonList(list))
-		if keyword == "CMD" {
-			st.img.Config.Cmd = list
-			st.cmdSet = true
-		} else {
-			st.img.Config.Entrypoint = list
-			if !st.cmdSet {
-				st.img.Config.Cmd = nil
-			}
-		}
+		err = d.configCommand(st, keyword, rest)
 	case "USER":
 		if rest != "" && !plainWord(word(rest)) {
-			return fail(fmt.Errorf("user %q", rest))
+			err = fmt.Errorf("user %q", rest)
+			break
 		}
 		d.out.add("USER %s", userWord(rest))
 		st.user = rest
 		st.img.Config.User = rest
 	case "WORKDIR":
 		if rest != "/" {
-			return fail(fmt.Errorf("a WORKDIR without a layer is /"))
+			err = fmt.Errorf("a WORKDIR without a layer is /")
+			break
 		}
 		d.out.add("WORKDIR /")
 		st.dir, st.img.Config.WorkingDir = "/", "/"
 	case "EXPOSE":
-		ports := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(rest, "["), "]"))
-		if len(ports) == 0 {
-			// EXPOSE of a variable without a value exposes nothing; so
-			// does the empty word.
-			d.out.add(`EXPOSE ""`)
-			break
-		}
-		for _, p := range ports {
-			if !plainWord(word(p)) {
-				return fail(fmt.Errorf("port %q", p))
-			}
-			if st.img.Config.ExposedPorts == nil {
-				st.img.Config.ExposedPorts = map[string]struct{}{}
-			}
-			st.img.Config.ExposedPorts[p] = struct{}{}
-		}
-		// The frontend sorts the words as written; words that sort in the
-		// history's order, with empty quotes in front, keep it.
-		words := portRanges(ports)
-		if !slices.IsSorted(words) {
-			for i := range words {
-				words[i] = strings.Repeat(`""`, len(words)-i) + words[i]
-			}
-		}
-		d.out.add("EXPOSE %s", strings.Join(words, " "))
+		err = d.configExpose(st, rest)
 	case "VOLUME":
-		vols := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(rest, "["), "]"))
-		if len(vols) == 0 {
-			return fail(fmt.Errorf("no volumes"))
-		}
-		quoted := make([]string, len(vols))
-		for i, v := range vols {
-			quoted[i] = word(v)
-			if st.img.Config.Volumes == nil {
-				st.img.Config.Volumes = map[string]struct{}{}
-			}
-			st.img.Config.Volumes[v] = struct{}{}
-		}
-		d.out.add("VOLUME %s", jsonList(quoted))
+		err = d.configVolume(st, rest)
 	case "STOPSIGNAL":
 		if !plainWord(word(rest)) {
-			return fail(fmt.Errorf("signal %q", rest))
+			err = fmt.Errorf("signal %q", rest)
+			break
 		}
 		d.out.add("STOPSIGNAL %s", word(rest))
 		st.img.Config.StopSignal = rest
@@ -142,36 +52,163 @@ func (d *decompiler) configEntry(st *frontState, createdBy string) error {
 			sh = d.img.Config.Shell
 		}
 		if len(sh) == 0 {
-			return fail(fmt.Errorf("no shell"))
+			err = fmt.Errorf("no shell")
+			break
 		}
 		d.out.add("SHELL %s", jsonList(sh))
 		st.img.Config.Shell = sh
 	case "MAINTAINER":
 		if !plainLine(rest) {
-			return fail(fmt.Errorf("maintainer %q", rest))
+			err = fmt.Errorf("maintainer %q", rest)
+			break
 		}
 		d.out.add("MAINTAINER %s", rest)
 		st.img.Author = rest
 	case "HEALTHCHECK":
-		hc, err := parseHealthcheck(rest)
-		if err != nil {
-			return fail(err)
-		}
-		// The history joins the test's words with spaces; the config
-		// has them apart, for the last HEALTHCHECK.
-		if d.img != nil && d.img.Config.Healthcheck != nil && fmt.Sprintf("%+v", *d.img.Config.Healthcheck) == rest {
-			hc = d.img.Config.Healthcheck
-		}
-		line, err := healthcheck(hc)
-		if err != nil {
-			return fail(err)
-		}
-		d.out.add("%s", line)
-		c := *hc
-		st.img.Config.Healthcheck = &c
+		err = d.configHealthcheck(st, rest)
 	default:
-		return fail(fmt.Errorf("unknown instruction"))
+		err = fmt.Errorf("unknown instruction")
 	}
+	if err != nil {
+		return d.unsupported("", "image history %q: %v", createdBy, err)
+	}
+	return nil
+}
+
+// configPairs writes the ENV, LABEL or ARG of a history entry, whose
+// pairs the frontend joined with spaces.
+func (d *decompiler) configPairs(st *frontState, keyword, rest string) error {
+	pairs := splitPairs(rest, keyword == "ARG", d.knownPairs())
+	if keyword == "LABEL" && d.img != nil {
+		pairs = splitLabels(rest, d.img.Config.Labels)
+	}
+	var out []string
+	for _, p := range pairs {
+		k, v, hasValue := strings.Cut(p, "=")
+		name, ok := k, validKey(k)
+		if keyword != "ARG" && hasValue {
+			name, ok = pairName(k)
+		}
+		if !ok {
+			return fmt.Errorf("name %q", k)
+		}
+		if !hasValue {
+			out = append(out, name)
+			continue
+		}
+		q, err := value(v)
+		if err != nil {
+			return err
+		}
+		out = append(out, name+"="+q)
+		switch keyword {
+		case "ENV":
+			st.setEnv(k, v)
+			st.img.Config.Env = addConfigEnv(st.img.Config.Env, k, v)
+		case "ARG":
+			if k != "BUILDKIT_SBOM_SCAN_CONTEXT" && k != "BUILDKIT_SBOM_SCAN_STAGE" {
+				st.setEnv(k, v)
+			}
+		case "LABEL":
+			if st.img.Config.Labels == nil {
+				st.img.Config.Labels = map[string]string{}
+			}
+			key, _, _ := strings.Cut(p, "=")
+			st.img.Config.Labels[key] = v
+		}
+	}
+	if len(out) == 0 {
+		return fmt.Errorf("nothing to set")
+	}
+	d.out.add("%s %s", keyword, strings.Join(out, " "))
+	return nil
+}
+
+// configCommand writes the CMD or ENTRYPOINT of a history entry.
+func (d *decompiler) configCommand(st *frontState, keyword, rest string) error {
+	list, err := parseQuotedList(rest)
+	if err != nil {
+		return err
+	}
+	d.out.add("%s %s", keyword, jsonList(list))
+	if keyword == "CMD" {
+		st.img.Config.Cmd = list
+		st.cmdSet = true
+	} else {
+		st.img.Config.Entrypoint = list
+		if !st.cmdSet {
+			st.img.Config.Cmd = nil
+		}
+	}
+	return nil
+}
+
+// configExpose writes the EXPOSE of a history entry.
+func (d *decompiler) configExpose(st *frontState, rest string) error {
+	ports := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(rest, "["), "]"))
+	if len(ports) == 0 {
+		// EXPOSE of a variable without a value exposes nothing; so
+		// does the empty word.
+		d.out.add(`EXPOSE ""`)
+		return nil
+	}
+	for _, p := range ports {
+		if !plainWord(word(p)) {
+			return fmt.Errorf("port %q", p)
+		}
+		if st.img.Config.ExposedPorts == nil {
+			st.img.Config.ExposedPorts = map[string]struct{}{}
+		}
+		st.img.Config.ExposedPorts[p] = struct{}{}
+	}
+	// The frontend sorts the words as written; words that sort in the
+	// history's order, with empty quotes in front, keep it.
+	words := portRanges(ports)
+	if !slices.IsSorted(words) {
+		for i := range words {
+			words[i] = strings.Repeat(`""`, len(words)-i) + words[i]
+		}
+	}
+	d.out.add("EXPOSE %s", strings.Join(words, " "))
+	return nil
+}
+
+// configVolume writes the VOLUME of a history entry.
+func (d *decompiler) configVolume(st *frontState, rest string) error {
+	vols := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(rest, "["), "]"))
+	if len(vols) == 0 {
+		return fmt.Errorf("no volumes")
+	}
+	quoted := make([]string, len(vols))
+	for i, v := range vols {
+		quoted[i] = word(v)
+		if st.img.Config.Volumes == nil {
+			st.img.Config.Volumes = map[string]struct{}{}
+		}
+		st.img.Config.Volumes[v] = struct{}{}
+	}
+	d.out.add("VOLUME %s", jsonList(quoted))
+	return nil
+}
+
+// configHealthcheck writes the HEALTHCHECK of a history entry.
+func (d *decompiler) configHealthcheck(st *frontState, rest string) error {
+	hc, err := parseHealthcheck(rest)
+	if err != nil {
+		return err
+	}
+	// The history joins the test's words with spaces; the config
+	// has them apart, for the last HEALTHCHECK.
+	if d.img != nil && d.img.Config.Healthcheck != nil && fmt.Sprintf("%+v", *d.img.Config.Healthcheck) == rest {
+		hc = d.img.Config.Healthcheck
+	}
+	line, err := healthcheck(hc)
+	if err != nil {
+		return err
+	}
+	d.out.add("%s", line)
+	c := *hc
+	st.img.Config.Healthcheck = &c
 	return nil
 }
 
@@ -228,7 +265,15 @@ func (d *decompiler) writeConfig(st *frontState) error {
 	if d.img == nil {
 		return nil
 	}
-	want, have := d.img.Config, &st.img.Config
+	if err := d.configSets(d.img.Config, &st.img.Config); err != nil {
+		return d.refused(err)
+	}
+	return d.configValues(st)
+}
+
+// configSets writes the env, labels, ports and volumes want has and have
+// lacks.
+func (d *decompiler) configSets(want dockerspec.DockerOCIImageConfig, have *dockerspec.DockerOCIImageConfig) error {
 	var env []string
 	for _, kv := range want.Env {
 		k, v, _ := strings.Cut(kv, "=")
@@ -238,7 +283,7 @@ func (d *decompiler) writeConfig(st *frontState) error {
 		q, err := value(v)
 		name, ok := pairName(k)
 		if err != nil || !ok {
-			return d.unsupported("", "image env %s cannot be written as ENV", k)
+			return opError("", "image env %s cannot be written as ENV", k)
 		}
 		env = append(env, name+"="+q)
 		have.Env = addConfigEnv(have.Env, k, v)
@@ -254,7 +299,7 @@ func (d *decompiler) writeConfig(st *frontState) error {
 		q, err := value(want.Labels[k])
 		qk, ok := pairName(k)
 		if err != nil || !ok {
-			return d.unsupported("", "label %s cannot be written as LABEL", k)
+			return opError("", "label %s cannot be written as LABEL", k)
 		}
 		labels = append(labels, qk+"="+q)
 	}
@@ -279,6 +324,14 @@ func (d *decompiler) writeConfig(st *frontState) error {
 	if len(vols) > 0 {
 		d.out.add("VOLUME %s", jsonList(vols))
 	}
+	return nil
+}
+
+// configValues writes the user, working dir, shell, entrypoint, command,
+// healthcheck, stop signal and triggers in which the config differs from
+// st's.
+func (d *decompiler) configValues(st *frontState) error {
+	want, have := d.img.Config, &st.img.Config
 	if want.User != have.User && want.User != "" {
 		d.out.add("USER %s", word(want.User))
 	}
