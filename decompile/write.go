@@ -11,6 +11,14 @@ import (
 	"github.com/slipway-build/slipway/internal/baseimage"
 )
 
+// The writer's frame: write, the stage loop and FROM are here; each
+// instruction family has its own file. env.go finds the ENV (or ARG, or a
+// stage boundary) a step's env needs; run.go writes RUN and mount.go its
+// --mount flags; copy.go writes COPY and ADD; workdir.go WORKDIR;
+// config.go the config instructions, read from the image history by
+// history.go; onbuild.go follows a base image's triggers; quote.go spells
+// words, values and heredocs.
+
 // write writes every stage.
 func (d *decompiler) write() error {
 	d.hist = d.newHistory()
