@@ -9,206 +9,40 @@ import (
 
 	"github.com/moby/buildkit/util/system"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
-	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
-
-// history walks the image config's history along the stages the final
-// stage builds on: each entry with a layer is one step (RUN, COPY, ADD,
-// WORKDIR), and the entries between say which config instructions came
-// between the steps, and in what order.
-type history struct {
-	entries []ocispecs.History
-	pos     int
-}
-
-// newHistory returns the history of the Dockerfile's own instructions, or
-// nil when the image config has none or it does not match the steps.
-func (d *decompiler) newHistory() *history {
-	if d.img == nil || len(d.img.History) == 0 {
-		return nil
-	}
-	chain := d.chainStages()
-	base := 0
-	if root := chain[0]; !root.root.scratch() && root.from == nil {
-		if named, ok := imageRef(d.g.ops[root.root.op].GetSource().Identifier); ok {
-			img, err := d.resolveBase(named.String(), *root.platform)
-			if err != nil {
-				return nil
-			}
-			base = len(img.History)
-		}
-	}
-	if base > len(d.img.History) {
-		return nil
-	}
-	entries := d.img.History[base:]
-	layers, steps := 0, 0
-	for _, h := range entries {
-		if !h.EmptyLayer {
-			layers++
-		}
-	}
-	for _, s := range chain {
-		steps += len(s.steps)
-	}
-	if layers != steps {
-		return nil
-	}
-	return &history{entries: entries}
-}
-
-// configUntilLayer writes the config instructions up to the next entry
-// with a layer.
-func (h *history) configUntilLayer(d *decompiler, st *frontState) error {
-	for h.pos < len(h.entries) && h.entries[h.pos].EmptyLayer {
-		if err := d.configEntry(st, h.entries[h.pos].CreatedBy); err != nil {
-			return err
-		}
-		h.pos++
-		// A stage may end between two entries: a child stage's ARG set
-		// again moves behind the env its FROM gave (see splitStage).
-		st.markStep(len(d.out.l))
-	}
-	return nil
-}
-
-// peekLayer is the entry of the step about to be written.
-func (h *history) peekLayer(inChain bool) (string, bool) {
-	if h == nil || !inChain || h.pos >= len(h.entries) || h.entries[h.pos].EmptyLayer {
-		return "", false
-	}
-	return h.entries[h.pos].CreatedBy, true
-}
-
-// layer passes the entry of a step.
-func (h *history) layer() {
-	if h.pos < len(h.entries) {
-		h.pos++
-	}
-}
 
 // configEntry writes the instruction of one history entry.
 func (d *decompiler) configEntry(st *frontState, createdBy string) error {
 	keyword, rest, _ := strings.Cut(createdBy, " ")
-	fail := func(err error) error {
-		return d.unsupported("", "image history %q: %v", createdBy, err)
-	}
+	var err error
 	switch keyword {
 	case "ENV", "LABEL", "ARG":
-		pairs := splitPairs(rest, keyword == "ARG", d.knownPairs())
-		if keyword == "LABEL" && d.img != nil {
-			pairs = splitLabels(rest, d.img.Config.Labels)
-		}
-		var out []string
-		for _, p := range pairs {
-			k, v, hasValue := strings.Cut(p, "=")
-			name, ok := k, validKey(k)
-			if keyword != "ARG" && hasValue {
-				name, ok = pairName(k)
-			}
-			if !ok {
-				return fail(fmt.Errorf("name %q", k))
-			}
-			if !hasValue {
-				out = append(out, name)
-				continue
-			}
-			q, err := value(v)
-			if err != nil {
-				return fail(err)
-			}
-			out = append(out, name+"="+q)
-			switch keyword {
-			case "ENV":
-				st.setEnv(k, v)
-				st.img.Config.Env = addConfigEnv(st.img.Config.Env, k, v)
-			case "ARG":
-				if k != "BUILDKIT_SBOM_SCAN_CONTEXT" && k != "BUILDKIT_SBOM_SCAN_STAGE" {
-					st.setEnv(k, v)
-				}
-			case "LABEL":
-				if st.img.Config.Labels == nil {
-					st.img.Config.Labels = map[string]string{}
-				}
-				key, _, _ := strings.Cut(p, "=")
-				st.img.Config.Labels[key] = v
-			}
-		}
-		if len(out) == 0 {
-			return fail(fmt.Errorf("nothing to set"))
-		}
-		d.out.add("%s %s", keyword, strings.Join(out, " "))
+		err = d.configPairs(st, keyword, rest)
 	case "CMD", "ENTRYPOINT":
-		list, err := parseQuotedList(rest)
-		if err != nil {
-			return fail(err)
-		}
-		d.out.add("%s %s", keyword, jsonList(list))
-		if keyword == "CMD" {
-			st.img.Config.Cmd = list
-			st.cmdSet = true
-		} else {
-			st.img.Config.Entrypoint = list
-			if !st.cmdSet {
-				st.img.Config.Cmd = nil
-			}
-		}
+		err = d.configCommand(st, keyword, rest)
 	case "USER":
 		if rest != "" && !plainWord(word(rest)) {
-			return fail(fmt.Errorf("user %q", rest))
+			err = fmt.Errorf("user %q", rest)
+			break
 		}
 		d.out.add("USER %s", userWord(rest))
 		st.user = rest
 		st.img.Config.User = rest
 	case "WORKDIR":
 		if rest != "/" {
-			return fail(fmt.Errorf("a WORKDIR without a layer is /"))
+			err = fmt.Errorf("a WORKDIR without a layer is /")
+			break
 		}
 		d.out.add("WORKDIR /")
 		st.dir, st.img.Config.WorkingDir = "/", "/"
 	case "EXPOSE":
-		ports := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(rest, "["), "]"))
-		if len(ports) == 0 {
-			// EXPOSE of a variable without a value exposes nothing; so
-			// does the empty word.
-			d.out.add(`EXPOSE ""`)
-			break
-		}
-		for _, p := range ports {
-			if !plainWord(word(p)) {
-				return fail(fmt.Errorf("port %q", p))
-			}
-			if st.img.Config.ExposedPorts == nil {
-				st.img.Config.ExposedPorts = map[string]struct{}{}
-			}
-			st.img.Config.ExposedPorts[p] = struct{}{}
-		}
-		// The frontend sorts the words as written; words that sort in the
-		// history's order, with empty quotes in front, keep it.
-		words := portRanges(ports)
-		if !slices.IsSorted(words) {
-			for i := range words {
-				words[i] = strings.Repeat(`""`, len(words)-i) + words[i]
-			}
-		}
-		d.out.add("EXPOSE %s", strings.Join(words, " "))
+		err = d.configExpose(st, rest)
 	case "VOLUME":
-		vols := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(rest, "["), "]"))
-		if len(vols) == 0 {
-			return fail(fmt.Errorf("no volumes"))
-		}
-		quoted := make([]string, len(vols))
-		for i, v := range vols {
-			quoted[i] = word(v)
-			if st.img.Config.Volumes == nil {
-				st.img.Config.Volumes = map[string]struct{}{}
-			}
-			st.img.Config.Volumes[v] = struct{}{}
-		}
-		d.out.add("VOLUME %s", jsonList(quoted))
+		err = d.configVolume(st, rest)
 	case "STOPSIGNAL":
 		if !plainWord(word(rest)) {
-			return fail(fmt.Errorf("signal %q", rest))
+			err = fmt.Errorf("signal %q", rest)
+			break
 		}
 		d.out.add("STOPSIGNAL %s", word(rest))
 		st.img.Config.StopSignal = rest
@@ -218,224 +52,164 @@ func (d *decompiler) configEntry(st *frontState, createdBy string) error {
 			sh = d.img.Config.Shell
 		}
 		if len(sh) == 0 {
-			return fail(fmt.Errorf("no shell"))
+			err = fmt.Errorf("no shell")
+			break
 		}
 		d.out.add("SHELL %s", jsonList(sh))
 		st.img.Config.Shell = sh
 	case "MAINTAINER":
 		if !plainLine(rest) {
-			return fail(fmt.Errorf("maintainer %q", rest))
+			err = fmt.Errorf("maintainer %q", rest)
+			break
 		}
 		d.out.add("MAINTAINER %s", rest)
 		st.img.Author = rest
 	case "HEALTHCHECK":
-		hc, err := parseHealthcheck(rest)
-		if err != nil {
-			return fail(err)
-		}
-		// The history joins the test's words with spaces; the config
-		// has them apart, for the last HEALTHCHECK.
-		if d.img != nil && d.img.Config.Healthcheck != nil && fmt.Sprintf("%+v", *d.img.Config.Healthcheck) == rest {
-			hc = d.img.Config.Healthcheck
-		}
-		line, err := healthcheck(hc)
-		if err != nil {
-			return fail(err)
-		}
-		d.out.add("%s", line)
-		c := *hc
-		st.img.Config.Healthcheck = &c
+		err = d.configHealthcheck(st, rest)
 	default:
-		return fail(fmt.Errorf("unknown instruction"))
+		err = fmt.Errorf("unknown instruction")
+	}
+	if err != nil {
+		return d.unsupported("", "image history %q: %v", createdBy, err)
 	}
 	return nil
 }
 
-// splitPairs splits "k=v k2=v2" as the frontend joined it, where values
-// may hold spaces. A pair the definition's env has (known) is taken whole,
-// the longest first; otherwise a word without "=" continues the value
-// before it, except for ARG, whose names may come without a value.
-func splitPairs(s string, bareNames bool, known map[string]bool) []string {
-	words := strings.Split(s, " ")
-	// A known pair may hold spaces in its value, and in its name too
-	// (ENV $N=1 of N="a b"), so a join is tried from any word that begins
-	// a known pair of several words, as long as the longest of them.
-	starts := map[string]int{}
-	for kv := range known {
-		if n := strings.Count(kv, " ") + 1; n > 1 {
-			first, _, _ := strings.Cut(kv, " ")
-			starts[first] = max(starts[first], n)
-		}
+// configPairs writes the ENV, LABEL or ARG of a history entry, whose
+// pairs the frontend joined with spaces.
+func (d *decompiler) configPairs(st *frontState, keyword, rest string) error {
+	pairs := splitPairs(rest, keyword == "ARG", d.knownPairs())
+	if keyword == "LABEL" && d.img != nil {
+		pairs = splitLabels(rest, d.img.Config.Labels)
 	}
 	var out []string
-	for i := 0; i < len(words); i++ {
-		if j := knownPairEnd(words, i, starts[words[i]], known); j > 0 {
-			out = append(out, strings.Join(words[i:j], " "))
-			i = j - 1
+	for _, p := range pairs {
+		k, v, hasValue := strings.Cut(p, "=")
+		name, ok := k, validKey(k)
+		if keyword != "ARG" && hasValue {
+			name, ok = pairName(k)
+		}
+		if !ok {
+			return fmt.Errorf("name %q", k)
+		}
+		if !hasValue {
+			out = append(out, name)
 			continue
 		}
-		w := words[i]
-		k, _, hasValue := strings.Cut(w, "=")
-		if len(out) > 0 && (!hasValue && !bareNames || !validKey(k)) {
-			out[len(out)-1] += " " + w
-			continue
-		}
-		out = append(out, w)
-	}
-	return out
-}
-
-// knownPairEnd is the end of the longest known pair of two to n words
-// from words[i], or 0.
-func knownPairEnd(words []string, i, n int, known map[string]bool) int {
-	for j := min(len(words), i+n); j > i+1; j-- {
-		if known[strings.Join(words[i:j], " ")] {
-			return j
-		}
-	}
-	return 0
-}
-
-// knownPairs are the k=v pairs of every RUN's env and of the image config,
-// which tell where a value with spaces ends in the history.
-func (d *decompiler) knownPairs() map[string]bool {
-	if d.known != nil {
-		return d.known
-	}
-	d.known = map[string]bool{}
-	for _, op := range d.g.ops {
-		if e := op.GetExec(); e != nil && e.Meta != nil {
-			for _, kv := range e.Meta.Env {
-				d.known[kv] = true
-			}
-		}
-	}
-	if d.img != nil {
-		for _, kv := range d.img.Config.Env {
-			d.known[kv] = true
-		}
-	}
-	return d.known
-}
-
-// splitLabels splits "k=v k2=v2" of a LABEL history entry using the
-// labels the config has, whose keys and values may hold spaces.
-func splitLabels(s string, labels map[string]string) []string {
-	var out []string
-	for s != "" {
-		best := ""
-		for k, v := range labels {
-			if strings.HasPrefix(s, k+"="+v) && (len(s) == len(k+"="+v) || s[len(k+"="+v)] == ' ') && len(k+"="+v) > len(best) {
-				best = k + "=" + v
-			}
-		}
-		if best == "" {
-			// An earlier LABEL of a key set again later: its value runs to
-			// the next known key, or failing that, the next word with '='.
-			if pair, ok := labelBefore(s, labels); ok {
-				out = append(out, pair)
-				s = strings.TrimPrefix(s[len(pair):], " ")
-				continue
-			}
-			return append(out, splitPairs(s, false, nil)...)
-		}
-		out = append(out, best)
-		s = strings.TrimPrefix(s[len(best):], " ")
-	}
-	return out
-}
-
-// labelBefore is the pair at the start of s whose key is a known label's
-// and whose value, not known, runs to the next known key, or to the end.
-func labelBefore(s string, labels map[string]string) (string, bool) {
-	key := ""
-	for k := range labels {
-		if strings.HasPrefix(s, k+"=") && len(k) > len(key) {
-			key = k
-		}
-	}
-	if key == "" {
-		return "", false
-	}
-	end := len(s)
-	for k := range labels {
-		if i := strings.Index(s[len(key)+1:], " "+k+"="); i >= 0 && len(key)+1+i < end {
-			end = len(key) + 1 + i
-		}
-	}
-	return s[:end], true
-}
-
-// parseQuotedList reads a list the frontend printed with %q:
-// ["a" "b c"].
-func parseQuotedList(s string) ([]string, error) {
-	s, ok := strings.CutPrefix(s, "[")
-	if !ok {
-		return nil, fmt.Errorf("not a list")
-	}
-	s, ok = strings.CutSuffix(s, "]")
-	if !ok {
-		return nil, fmt.Errorf("not a list")
-	}
-	out := []string{}
-	for s != "" {
-		q, err := strconv.QuotedPrefix(s)
+		q, err := value(v)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		v, err := strconv.Unquote(q)
-		if err != nil {
-			return nil, err
+		out = append(out, name+"="+q)
+		switch keyword {
+		case "ENV":
+			st.setEnv(k, v)
+			st.img.Config.Env = addConfigEnv(st.img.Config.Env, k, v)
+		case "ARG":
+			if k != "BUILDKIT_SBOM_SCAN_CONTEXT" && k != "BUILDKIT_SBOM_SCAN_STAGE" {
+				st.setEnv(k, v)
+			}
+		case "LABEL":
+			if st.img.Config.Labels == nil {
+				st.img.Config.Labels = map[string]string{}
+			}
+			key, _, _ := strings.Cut(p, "=")
+			st.img.Config.Labels[key] = v
 		}
-		out = append(out, v)
-		s = strings.TrimPrefix(s[len(q):], " ")
 	}
-	return out, nil
+	if len(out) == 0 {
+		return fmt.Errorf("nothing to set")
+	}
+	d.out.add("%s %s", keyword, strings.Join(out, " "))
+	return nil
 }
 
-// parseHealthcheck reads a healthcheck as the frontend prints it with %+v:
-// {Test:[CMD-SHELL curl -f x] Interval:0s Timeout:0s StartPeriod:0s
-// StartInterval:0s Retries:0}.
-func parseHealthcheck(s string) (*dockerspec.HealthcheckConfig, error) {
-	s, ok := strings.CutPrefix(s, "{Test:[")
-	if !ok {
-		return nil, fmt.Errorf("not a healthcheck")
+// configCommand writes the CMD or ENTRYPOINT of a history entry.
+func (d *decompiler) configCommand(st *frontState, keyword, rest string) error {
+	list, err := parseQuotedList(rest)
+	if err != nil {
+		return err
 	}
-	test, rest, ok := strings.Cut(s, "] Interval:")
-	if !ok {
-		return nil, fmt.Errorf("not a healthcheck")
-	}
-	hc := &dockerspec.HealthcheckConfig{}
-	words := strings.Split(test, " ")
-	switch words[0] {
-	case "CMD-SHELL":
-		hc.Test = []string{"CMD-SHELL", strings.TrimPrefix(test, "CMD-SHELL ")}
-	default:
-		hc.Test = words
-	}
-	rest = "Interval:" + strings.TrimSuffix(rest, "}")
-	for _, f := range strings.Split(rest, " ") {
-		k, v, _ := strings.Cut(f, ":")
-		var err error
-		switch k {
-		case "Interval":
-			hc.Interval, err = time.ParseDuration(v)
-		case "Timeout":
-			hc.Timeout, err = time.ParseDuration(v)
-		case "StartPeriod":
-			hc.StartPeriod, err = time.ParseDuration(v)
-		case "StartInterval":
-			hc.StartInterval, err = time.ParseDuration(v)
-		case "Retries":
-			hc.Retries, err = strconv.Atoi(v)
-		default:
-			err = fmt.Errorf("field %q", k)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("healthcheck: %w", err)
+	d.out.add("%s %s", keyword, jsonList(list))
+	if keyword == "CMD" {
+		st.img.Config.Cmd = list
+		st.cmdSet = true
+	} else {
+		st.img.Config.Entrypoint = list
+		if !st.cmdSet {
+			st.img.Config.Cmd = nil
 		}
 	}
-	return hc, nil
+	return nil
+}
+
+// configExpose writes the EXPOSE of a history entry.
+func (d *decompiler) configExpose(st *frontState, rest string) error {
+	ports := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(rest, "["), "]"))
+	if len(ports) == 0 {
+		// EXPOSE of a variable without a value exposes nothing; so
+		// does the empty word.
+		d.out.add(`EXPOSE ""`)
+		return nil
+	}
+	for _, p := range ports {
+		if !plainWord(word(p)) {
+			return fmt.Errorf("port %q", p)
+		}
+		if st.img.Config.ExposedPorts == nil {
+			st.img.Config.ExposedPorts = map[string]struct{}{}
+		}
+		st.img.Config.ExposedPorts[p] = struct{}{}
+	}
+	// The frontend sorts the words as written; words that sort in the
+	// history's order, with empty quotes in front, keep it.
+	words := portRanges(ports)
+	if !slices.IsSorted(words) {
+		for i := range words {
+			words[i] = strings.Repeat(`""`, len(words)-i) + words[i]
+		}
+	}
+	d.out.add("EXPOSE %s", strings.Join(words, " "))
+	return nil
+}
+
+// configVolume writes the VOLUME of a history entry.
+func (d *decompiler) configVolume(st *frontState, rest string) error {
+	vols := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(rest, "["), "]"))
+	if len(vols) == 0 {
+		return fmt.Errorf("no volumes")
+	}
+	quoted := make([]string, len(vols))
+	for i, v := range vols {
+		quoted[i] = word(v)
+		if st.img.Config.Volumes == nil {
+			st.img.Config.Volumes = map[string]struct{}{}
+		}
+		st.img.Config.Volumes[v] = struct{}{}
+	}
+	d.out.add("VOLUME %s", jsonList(quoted))
+	return nil
+}
+
+// configHealthcheck writes the HEALTHCHECK of a history entry.
+func (d *decompiler) configHealthcheck(st *frontState, rest string) error {
+	hc, err := parseHealthcheck(rest)
+	if err != nil {
+		return err
+	}
+	// The history joins the test's words with spaces; the config
+	// has them apart, for the last HEALTHCHECK.
+	if d.img != nil && d.img.Config.Healthcheck != nil && fmt.Sprintf("%+v", *d.img.Config.Healthcheck) == rest {
+		hc = d.img.Config.Healthcheck
+	}
+	line, err := healthcheck(hc)
+	if err != nil {
+		return err
+	}
+	d.out.add("%s", line)
+	c := *hc
+	st.img.Config.Healthcheck = &c
+	return nil
 }
 
 // healthcheck writes a HEALTHCHECK instruction.
@@ -491,7 +265,15 @@ func (d *decompiler) writeConfig(st *frontState) error {
 	if d.img == nil {
 		return nil
 	}
-	want, have := d.img.Config, &st.img.Config
+	if err := d.configSets(d.img.Config, &st.img.Config); err != nil {
+		return d.refused(err)
+	}
+	return d.configValues(st)
+}
+
+// configSets writes the env, labels, ports and volumes want has and have
+// lacks.
+func (d *decompiler) configSets(want dockerspec.DockerOCIImageConfig, have *dockerspec.DockerOCIImageConfig) error {
 	var env []string
 	for _, kv := range want.Env {
 		k, v, _ := strings.Cut(kv, "=")
@@ -501,7 +283,7 @@ func (d *decompiler) writeConfig(st *frontState) error {
 		q, err := value(v)
 		name, ok := pairName(k)
 		if err != nil || !ok {
-			return d.unsupported("", "image env %s cannot be written as ENV", k)
+			return opError("", "image env %s cannot be written as ENV", k)
 		}
 		env = append(env, name+"="+q)
 		have.Env = addConfigEnv(have.Env, k, v)
@@ -517,7 +299,7 @@ func (d *decompiler) writeConfig(st *frontState) error {
 		q, err := value(want.Labels[k])
 		qk, ok := pairName(k)
 		if err != nil || !ok {
-			return d.unsupported("", "label %s cannot be written as LABEL", k)
+			return opError("", "label %s cannot be written as LABEL", k)
 		}
 		labels = append(labels, qk+"="+q)
 	}
@@ -542,6 +324,14 @@ func (d *decompiler) writeConfig(st *frontState) error {
 	if len(vols) > 0 {
 		d.out.add("VOLUME %s", jsonList(vols))
 	}
+	return nil
+}
+
+// configValues writes the user, working dir, shell, entrypoint, command,
+// healthcheck, stop signal and triggers in which the config differs from
+// st's.
+func (d *decompiler) configValues(st *frontState) error {
+	want, have := d.img.Config, &st.img.Config
 	if want.User != have.User && want.User != "" {
 		d.out.add("USER %s", word(want.User))
 	}

@@ -1,11 +1,13 @@
 package decompile
 
 import (
+	"fmt"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/distribution/reference"
 	"github.com/moby/buildkit/frontend/dockerfile/dfgitutil"
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/util/system"
@@ -19,150 +21,211 @@ type copySource struct {
 	heredoc *pb.FileActionMkFile
 }
 
+// copyInstr is what the copies of one file op say about the COPY or ADD
+// that made them.
+type copyInstr struct {
+	srcs     []copySource
+	from     string
+	fromSet  bool
+	kindOf   string // "local", "http", "git"
+	unpack   bool
+	parents  bool
+	checksum string
+	keepGit  bool
+}
+
 // writeCopy writes the COPY or ADD a file op of copies makes; link is
 // COPY --link, whose copy goes onto scratch and is merged.
 func (d *decompiler) writeCopy(st *frontState, dg digest.Digest, op *pb.Op, f *pb.FileOp, link bool) error {
-	var (
-		srcs     []copySource
-		from     string
-		fromSet  bool
-		kindOf   string // "local", "http", "git"
-		unpack   bool
-		parents  bool
-		first    = f.Actions[0].GetCopy()
-		checksum string
-		keepGit  bool
-	)
+	first := f.Actions[0].GetCopy()
 	if first == nil {
 		return d.unsupported(dg, "file op with %T actions, which no Dockerfile instruction makes", f.Actions[0].Action)
 	}
+	ci, err := d.readCopies(dg, op, f, first)
+	if err != nil {
+		return d.refused(err)
+	}
+	add := ci.kindOf == "http" || ci.kindOf == "git" || (ci.kindOf == "local" && ci.unpack)
+	flags, err := ci.flags(dg, first, add, link)
+	if err != nil {
+		return d.refused(err)
+	}
+	keyword := "COPY"
+	if add {
+		keyword = "ADD"
+	}
+	srcs, dest := ci.srcs, first.Dest
+	if h := d.spelling(st, keyword, srcs, dest, flags); h != nil {
+		keyword, dest, flags = h.keyword, h.dest, h.flags
+		for i, w := range h.srcs {
+			if srcs[i].heredoc == nil {
+				srcs[i].arg = w
+			}
+		}
+	}
+	line, err := copyLine(dg, keyword, flags, srcs, dest)
+	if err != nil {
+		return d.refused(err)
+	}
+	d.out.add("%s", line)
+	return nil
+}
+
+// readCopies reads the copies of a file op, each of which one source of
+// the COPY or ADD makes, the first of them first.
+func (d *decompiler) readCopies(dg digest.Digest, op *pb.Op, f *pb.FileOp, first *pb.FileActionCopy) (*copyInstr, error) {
+	ci := &copyInstr{}
 	for i, a := range f.Actions {
 		c := a.GetCopy()
 		if c == nil {
-			return d.unsupported(dg, "file op mixes copies with %T, which no Dockerfile instruction makes", a.Action)
+			return nil, opError(dg, "file op mixes copies with %T, which no Dockerfile instruction makes", a.Action)
 		}
 		if c.Dest != first.Dest || !sameOwner(c.Owner, first.Owner) || c.Mode != first.Mode || c.ModeStr != first.ModeStr || !slices.Equal(c.ExcludePatterns, first.ExcludePatterns) {
-			return d.unsupported(dg, "copy %d differs from copy 0 in destination, owner, mode or excludes; one COPY shares them", i)
+			return nil, opError(dg, "copy %d differs from copy 0 in destination, owner, mode or excludes; one COPY shares them", i)
 		}
 		if c.Timestamp != -1 {
-			return d.unsupported(dg, "copy %d sets file times (SOURCE_DATE_EPOCH), which slipway does not decompile yet", i)
+			return nil, opError(dg, "copy %d sets file times (SOURCE_DATE_EPOCH), which slipway does not decompile yet", i)
 		}
 		if c.AlwaysReplaceExistingDestPaths {
-			return d.unsupported(dg, "copy %d always replaces existing paths, which has no Dockerfile flag", i)
+			return nil, opError(dg, "copy %d always replaces existing paths, which has no Dockerfile flag", i)
 		}
 		src, err := d.g.input(op, a.SecondaryInput)
 		if err != nil {
-			return d.unsupported(dg, "copy %d: %v", i, err)
+			return nil, opError(dg, "copy %d: %v", i, err)
 		}
 		sop := d.g.ops[src.op]
 		if mk := mkfileOf(sop); mk != nil && d.isPart(src) {
 			if mk.Mode != 0o644 || c.Src != mk.Path || c.FollowSymlink || c.DirCopyContents || c.AllowWildcard || c.AttemptUnpackDockerCompatibility {
-				return d.unsupported(dg, "copy %d of an inline file that COPY <<NAME does not make", i)
+				return nil, opError(dg, "copy %d of an inline file that COPY <<NAME does not make", i)
 			}
-			srcs = append(srcs, copySource{heredoc: mk})
+			ci.srcs = append(ci.srcs, copySource{heredoc: mk})
 			continue
 		}
-		if len(srcs) > 0 && srcs[len(srcs)-1].heredoc != nil {
-			return d.unsupported(dg, "copy %d follows an inline document; COPY writes its files first", i)
+		if len(ci.srcs) > 0 && ci.srcs[len(ci.srcs)-1].heredoc != nil {
+			return nil, opError(dg, "copy %d follows an inline document; COPY writes its files first", i)
 		}
-		s := sop.GetSource()
 		var arg string
-		switch {
+		switch s := sop.GetSource(); {
 		case s != nil && (strings.HasPrefix(s.Identifier, "https://") || strings.HasPrefix(s.Identifier, "http://")):
-			kindOf = "http"
-			name := frontend.HTTPFilename(s.Identifier)
-			for k, v := range s.Attrs {
-				switch k {
-				case "http.filename":
-					if v != name {
-						return d.unsupported(src.op, "http source saved as %q, not %q as ADD names it", v, name)
-					}
-				case "http.checksum":
-					checksum = v
-				default:
-					return d.unsupported(src.op, "http source attribute %s has no ADD flag", k)
-				}
-			}
-			if c.Src != "/"+name || c.FollowSymlink || c.DirCopyContents || c.AllowWildcard {
-				return d.unsupported(dg, "copy %d of %s is not the copy ADD makes", i, s.Identifier)
-			}
-			unpack = c.AttemptUnpackDockerCompatibility
-			arg = s.Identifier
+			arg, err = ci.httpSource(dg, i, c, src.op, s)
 		case s != nil && strings.HasPrefix(s.Identifier, "git://"):
-			kindOf = "git"
-			full := s.Attrs["git.fullurl"]
-			ref := ""
-			if _, frag, ok := strings.Cut(s.Identifier, "#"); ok {
-				ref = frag
-			}
-			for k, v := range s.Attrs {
-				switch k {
-				case "git.fullurl", "git.authheadersecret", "git.authtokensecret", "git.mountsshsock", "git.knownsshhosts":
-				case "git.keepgitdir":
-					keepGit = v == "true"
-				case "git.checksum":
-					checksum = v
-				default:
-					return d.unsupported(src.op, "git source attribute %s has no ADD form", k)
-				}
-			}
-			if full == "" || c.Src != "/" || c.FollowSymlink || c.DirCopyContents {
-				return d.unsupported(dg, "copy %d of %s is not the copy ADD makes", i, s.Identifier)
-			}
-			arg = full
-			if ref != "" {
-				arg += "#" + ref
-			}
+			arg, err = ci.gitSource(dg, i, c, src.op, s)
 		default:
-			name, err := d.from(dg, src)
-			if err != nil {
-				return d.unsupported(dg, "copy %d: %v", i, err)
-			}
-			if fromSet && name != from {
-				return d.unsupported(dg, "copy %d reads another source than copy 0; a COPY has one --from", i)
-			}
-			from, fromSet, kindOf = name, true, "local"
-			if !c.FollowSymlink || !c.DirCopyContents || !c.CreateDestPath || !c.AllowWildcard || !c.AllowEmptyWildcard {
-				return d.unsupported(dg, "copy %d has flags COPY does not set", i)
-			}
-			if i > 0 && c.AttemptUnpackDockerCompatibility != unpack {
-				return d.unsupported(dg, "copy %d unpacks and copy 0 does not; one ADD does both", i)
-			}
-			unpack = c.AttemptUnpackDockerCompatibility
-			if len(c.IncludePatterns) > 0 {
-				parents = true
-				if len(c.IncludePatterns) != 1 {
-					return d.unsupported(dg, "copy %d includes %q; COPY --parents makes one pattern", i, c.IncludePatterns)
-				}
-				if c.Src == "/" {
-					arg = c.IncludePatterns[0]
-				} else {
-					arg = c.Src + "/./" + c.IncludePatterns[0]
-				}
-			} else if c.Src == "/" {
-				arg = "."
-			} else {
-				arg = strings.TrimPrefix(c.Src, "/")
-			}
+			arg, err = d.localSource(ci, dg, i, c, src)
+		}
+		if err != nil {
+			return nil, err
 		}
 		if !c.CreateDestPath {
-			return d.unsupported(dg, "copy %d does not create its destination, as COPY always does", i)
+			return nil, opError(dg, "copy %d does not create its destination, as COPY always does", i)
 		}
-		srcs = append(srcs, copySource{arg: arg})
+		ci.srcs = append(ci.srcs, copySource{arg: arg})
 	}
-	if (kindOf == "http" || kindOf == "git") && len(srcs) != 1 {
-		return d.unsupported(dg, "a copy of %s beside other sources", kindOf)
+	if (ci.kindOf == "http" || ci.kindOf == "git") && len(ci.srcs) != 1 {
+		return nil, opError(dg, "a copy of %s beside other sources", ci.kindOf)
 	}
-	add := kindOf == "http" || kindOf == "git" || (kindOf == "local" && unpack)
+	return ci, nil
+}
+
+// httpSource is the argument of ADD of a URL, whose source op is sop.
+func (ci *copyInstr) httpSource(dg digest.Digest, i int, c *pb.FileActionCopy, sop digest.Digest, s *pb.SourceOp) (string, error) {
+	ci.kindOf = "http"
+	name := frontend.HTTPFilename(s.Identifier)
+	for k, v := range s.Attrs {
+		switch k {
+		case "http.filename":
+			if v != name {
+				return "", opError(sop, "http source saved as %q, not %q as ADD names it", v, name)
+			}
+		case "http.checksum":
+			ci.checksum = v
+		default:
+			return "", opError(sop, "http source attribute %s has no ADD flag", k)
+		}
+	}
+	if c.Src != "/"+name || c.FollowSymlink || c.DirCopyContents || c.AllowWildcard {
+		return "", opError(dg, "copy %d of %s is not the copy ADD makes", i, s.Identifier)
+	}
+	ci.unpack = c.AttemptUnpackDockerCompatibility
+	return s.Identifier, nil
+}
+
+// gitSource is the argument of ADD of a git repository, whose source op
+// is sop.
+func (ci *copyInstr) gitSource(dg digest.Digest, i int, c *pb.FileActionCopy, sop digest.Digest, s *pb.SourceOp) (string, error) {
+	ci.kindOf = "git"
+	full := s.Attrs["git.fullurl"]
+	ref := ""
+	if _, frag, ok := strings.Cut(s.Identifier, "#"); ok {
+		ref = frag
+	}
+	for k, v := range s.Attrs {
+		switch k {
+		case "git.fullurl", "git.authheadersecret", "git.authtokensecret", "git.mountsshsock", "git.knownsshhosts":
+		case "git.keepgitdir":
+			ci.keepGit = v == "true"
+		case "git.checksum":
+			ci.checksum = v
+		default:
+			return "", opError(sop, "git source attribute %s has no ADD form", k)
+		}
+	}
+	if full == "" || c.Src != "/" || c.FollowSymlink || c.DirCopyContents {
+		return "", opError(dg, "copy %d of %s is not the copy ADD makes", i, s.Identifier)
+	}
+	arg := full
+	if ref != "" {
+		arg += "#" + ref
+	}
+	return arg, nil
+}
+
+// localSource is the source path of a COPY, or ADD of an archive, from a
+// stage, an image or the build context: copy 0 sets the --from the others
+// must share.
+func (d *decompiler) localSource(ci *copyInstr, dg digest.Digest, i int, c *pb.FileActionCopy, src ref) (string, error) {
+	name, err := d.from(dg, src)
+	if err != nil {
+		return "", opError(dg, "copy %d: %v", i, err)
+	}
+	if ci.fromSet && name != ci.from {
+		return "", opError(dg, "copy %d reads another source than copy 0; a COPY has one --from", i)
+	}
+	ci.from, ci.fromSet, ci.kindOf = name, true, "local"
+	if !c.FollowSymlink || !c.DirCopyContents || !c.CreateDestPath || !c.AllowWildcard || !c.AllowEmptyWildcard {
+		return "", opError(dg, "copy %d has flags COPY does not set", i)
+	}
+	if i > 0 && c.AttemptUnpackDockerCompatibility != ci.unpack {
+		return "", opError(dg, "copy %d unpacks and copy 0 does not; one ADD does both", i)
+	}
+	ci.unpack = c.AttemptUnpackDockerCompatibility
+	if len(c.IncludePatterns) > 0 {
+		ci.parents = true
+		if len(c.IncludePatterns) != 1 {
+			return "", opError(dg, "copy %d includes %q; COPY --parents makes one pattern", i, c.IncludePatterns)
+		}
+		if c.Src == "/" {
+			return c.IncludePatterns[0], nil
+		}
+		return c.Src + "/./" + c.IncludePatterns[0], nil
+	}
+	if c.Src == "/" {
+		return ".", nil
+	}
+	return strings.TrimPrefix(c.Src, "/"), nil
+}
+
+// flags are the COPY or ADD flags the copies share; add is ADD.
+func (ci *copyInstr) flags(dg digest.Digest, first *pb.FileActionCopy, add, link bool) ([]string, error) {
 	var flags []string
-	if fromSet && from != "" {
-		flags = append(flags, "--from="+from)
+	if ci.fromSet && ci.from != "" {
+		flags = append(flags, "--from="+ci.from)
 	}
-	if parents {
+	if ci.parents {
 		flags = append(flags, "--parents")
 	}
 	if o, err := chown(first.Owner); err != nil {
-		return d.unsupported(dg, "owner: %v", err)
+		return nil, opError(dg, "owner: %v", err)
 	} else if o != "" {
 		flags = append(flags, "--chown="+o)
 	}
@@ -178,33 +241,26 @@ func (d *decompiler) writeCopy(st *frontState, dg digest.Digest, op *pb.Op, f *p
 	for _, p := range first.ExcludePatterns {
 		flags = append(flags, "--exclude="+p)
 	}
-	if add && kindOf == "http" && unpack {
+	if add && ci.kindOf == "http" && ci.unpack {
 		flags = append(flags, "--unpack=true")
 	}
-	if checksum != "" {
-		flags = append(flags, "--checksum="+checksum)
+	if ci.checksum != "" {
+		flags = append(flags, "--checksum="+ci.checksum)
 	}
-	if keepGit {
+	if ci.keepGit {
 		flags = append(flags, "--keep-git-dir=true")
 	}
 	for _, fl := range flags {
 		if err := checkFlag(fl); err != nil {
-			return d.unsupported(dg, "%v", err)
+			return nil, opError(dg, "%v", err)
 		}
 	}
-	keyword := "COPY"
-	if add {
-		keyword = "ADD"
-	}
-	dest := first.Dest
-	if h := d.spelling(st, keyword, srcs, dest, flags); h != nil {
-		keyword, dest, flags = h.keyword, h.dest, h.flags
-		for i, w := range h.srcs {
-			if srcs[i].heredoc == nil {
-				srcs[i].arg = w
-			}
-		}
-	}
+	return flags, nil
+}
+
+// copyLine is the COPY or ADD instruction, with the bodies of its inline
+// files after it.
+func copyLine(dg digest.Digest, keyword string, flags []string, srcs []copySource, dest string) (string, error) {
 	var words []string
 	var bodies []string
 	for _, s := range srcs {
@@ -212,44 +268,41 @@ func (d *decompiler) writeCopy(st *frontState, dg digest.Digest, op *pb.Op, f *p
 			name := strings.TrimPrefix(s.heredoc.Path, "/")
 			body, err := heredocBody(name, string(s.heredoc.Data))
 			if err != nil || !validHeredocName(name) {
-				return d.unsupported(dg, "the inline file %s cannot be written as a heredoc", s.heredoc.Path)
+				return "", opError(dg, "the inline file %s cannot be written as a heredoc", s.heredoc.Path)
 			}
 			bodies = append(bodies, body)
 			continue
 		}
 		if err := checkText("source", s.arg); err != nil {
-			return d.unsupported(dg, "%v", err)
+			return "", opError(dg, "%v", err)
 		}
 		words = append(words, s.arg)
 	}
 	if err := checkText("destination", dest); err != nil {
-		return d.unsupported(dg, "%v", err)
+		return "", opError(dg, "%v", err)
 	}
 	line := keyword
 	if len(flags) > 0 {
 		line += " " + strings.Join(flags, " ")
 	}
-	if len(bodies) > 0 {
-		// Heredocs need the shell form; the other words must be plain.
-		for _, w := range append(slices.Clone(words), dest) {
-			if !plainWord(word(w)) {
-				return d.unsupported(dg, "a COPY with inline files and the path %q, which only the JSON form can say", w)
-			}
-		}
-		for _, w := range words {
-			line += " " + word(w)
-		}
-		for _, s := range srcs {
-			if s.heredoc != nil {
-				line += " <<'" + strings.TrimPrefix(s.heredoc.Path, "/") + "'"
-			}
-		}
-		line += " " + word(dest)
-		d.out.add("%s\n%s", line, strings.Join(bodies, "\n"))
-		return nil
+	if len(bodies) == 0 {
+		return line + " " + args(append(words, dest)), nil
 	}
-	d.out.add("%s %s", line, args(append(words, dest)))
-	return nil
+	// Heredocs need the shell form; the other words must be plain.
+	for _, w := range append(slices.Clone(words), dest) {
+		if !plainWord(word(w)) {
+			return "", opError(dg, "a COPY with inline files and the path %q, which only the JSON form can say", w)
+		}
+	}
+	for _, w := range words {
+		line += " " + word(w)
+	}
+	for _, s := range srcs {
+		if s.heredoc != nil {
+			line += " <<'" + strings.TrimPrefix(s.heredoc.Path, "/") + "'"
+		}
+	}
+	return line + " " + word(dest) + "\n" + strings.Join(bodies, "\n"), nil
 }
 
 func validHeredocName(name string) bool {
@@ -438,4 +491,61 @@ func ownerID(s string) string {
 		return strconv.FormatInt(n, 10)
 	}
 	return s
+}
+
+// from names a state as the value of --from: a stage name, an image
+// reference, or "" for the build context.
+func (d *decompiler) from(dg digest.Digest, r ref) (string, error) {
+	if s, ok := d.named[r]; ok {
+		return s.name, nil
+	}
+	if r.scratch() {
+		return "scratch", nil
+	}
+	op := d.g.ops[r.op]
+	src := op.GetSource()
+	if src == nil {
+		return "", opError(dg, "reads a %s op that is not a stage", kind(op))
+	}
+	if named, ok := imageRef(src.Identifier); ok {
+		if len(src.Attrs) > 0 {
+			return "", opError(r.op, "image source attributes %v have no --from form", src.Attrs)
+		}
+		return reference.FamiliarString(named), nil
+	}
+	if src.Identifier == "local://context" {
+		return "", nil
+	}
+	return "", opError(r.op, "source %s as --from, which slipway does not decompile yet (a named build context)", src.Identifier)
+}
+
+// chown writes an owner as --chown's value.
+func chown(o *pb.ChownOpt) (string, error) {
+	if o == nil {
+		return "", nil
+	}
+	one := func(u *pb.UserOpt) (string, error) {
+		switch u := u.User.(type) {
+		case *pb.UserOpt_ByID:
+			return strconv.FormatUint(uint64(u.ByID), 10), nil
+		case *pb.UserOpt_ByName:
+			return u.ByName.Name, nil
+		}
+		return "", fmt.Errorf("an owner without a user")
+	}
+	if o.User == nil {
+		return "", fmt.Errorf("an owner without a user")
+	}
+	s, err := one(o.User)
+	if err != nil {
+		return "", err
+	}
+	if o.Group != nil {
+		g, err := one(o.Group)
+		if err != nil {
+			return "", err
+		}
+		s += ":" + g
+	}
+	return s, nil
 }

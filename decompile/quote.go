@@ -136,3 +136,47 @@ func args(items []string) string {
 	}
 	return jsonList(quoted)
 }
+
+func validKey(k string) bool {
+	return k != "" && !strings.ContainsAny(k, "= \t\n\r\"'\\$") && checkText("name", k) == nil
+}
+
+// pairName writes the name of an ENV or LABEL pair: plain when it can be,
+// else in double quotes, which the frontend removes when it expands the
+// name (ENV $X=1 of an empty X sets the name "", written ""=1). A name with
+// '=' cannot be written: the parser splits a pair at its first '='.
+func pairName(k string) (string, bool) {
+	if validKey(k) {
+		return k, true
+	}
+	if strings.Contains(k, "=") || checkText("name", k) != nil {
+		return "", false
+	}
+	q, err := value(k)
+	return q, err == nil
+}
+
+// heredocBody is data as the body of a heredoc named name, with its
+// terminator, when data is lines of text and no line ends the heredoc early.
+func heredocBody(name, data string) (string, error) {
+	if !strings.HasSuffix(data, "\n") || checkText("heredoc", data) != nil || strings.Contains(data, "\r") {
+		return "", fmt.Errorf("not a heredoc")
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(data, "\n"), "\n") {
+		if strings.TrimSpace(l) == name {
+			return "", fmt.Errorf("a line ends the heredoc")
+		}
+	}
+	return data + name, nil
+}
+
+// checkFlag refuses flag values that would change the flag's meaning.
+func checkFlag(f string) error {
+	if err := checkText("flag", f); err != nil {
+		return err
+	}
+	if strings.ContainsAny(f, " \t\n\r\"'\\$") {
+		return fmt.Errorf("flag %q holds characters a Dockerfile flag cannot carry", f)
+	}
+	return nil
+}

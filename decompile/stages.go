@@ -240,6 +240,37 @@ func (d *decompiler) isPart(r ref) bool {
 
 // analyze finds the stages.
 func (d *decompiler) analyze() error {
+	seen, err := d.walk()
+	if err != nil {
+		return err
+	}
+	d.nameStages(seen)
+	for _, s := range d.named {
+		if err := d.chainOf(s); err != nil {
+			return err
+		}
+	}
+	d.final = d.named[d.g.final]
+	if d.img != nil && len(d.img.History) > 0 { // the history is read later
+		d.inlineSharedBases()
+	}
+	d.orderStages()
+	d.target = d.targetPlatform()
+	for _, s := range d.stages {
+		if s.platform == nil {
+			p := d.target
+			if s.from != nil && s.from.platform != nil {
+				p = *s.from.platform
+			}
+			s.platform = &p
+		}
+	}
+	return nil
+}
+
+// walk visits the states the result is made of, from the result, and
+// counts how many steps continue from each (chain) and read it (sources).
+func (d *decompiler) walk() (map[ref]bool, error) {
 	g := d.g
 	seen := map[ref]bool{}
 	var visit func(r ref, depth int) error
@@ -271,11 +302,13 @@ func (d *decompiler) analyze() error {
 		}
 		return nil
 	}
-	if err := visit(g.final, 0); err != nil {
-		return err
-	}
-	// A state is a named stage when it is the result, when another step
-	// reads it, or when two steps continue from it.
+	return seen, visit(g.final, 0)
+}
+
+// nameStages makes the stages: a state is a named stage when it is the
+// result, when another step reads it, or when two steps continue from it.
+func (d *decompiler) nameStages(seen map[ref]bool) {
+	g := d.g
 	d.named = map[ref]*stage{}
 	isStep := func(r ref) bool {
 		_, ok, _ := d.prev(r)
@@ -299,15 +332,11 @@ func (d *decompiler) analyze() error {
 	if _, ok := d.named[g.final]; !ok {
 		d.named[g.final] = &stage{end: g.final} // scratch, or a source op
 	}
-	for _, s := range d.named {
-		if err := d.chainOf(s); err != nil {
-			return err
-		}
-	}
-	d.final = d.named[g.final]
-	if d.img != nil && len(d.img.History) > 0 { // the history is read later
-		d.inlineSharedBases()
-	}
+}
+
+// orderStages puts the stages in the order they are written, each after
+// the stages it is FROM and reads, and names all but the final one.
+func (d *decompiler) orderStages() {
 	var order func(s *stage)
 	order = func(s *stage) {
 		if s.emitted {
@@ -331,17 +360,6 @@ func (d *decompiler) analyze() error {
 			n++
 		}
 	}
-	d.target = d.targetPlatform()
-	for _, s := range d.stages {
-		if s.platform == nil {
-			p := d.target
-			if s.from != nil && s.from.platform != nil {
-				p = *s.from.platform
-			}
-			s.platform = &p
-		}
-	}
-	return nil
 }
 
 // inlineSharedBases writes the stages the image's history records from
