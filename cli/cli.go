@@ -216,17 +216,23 @@ func (inv *invocation) compileOptions() []dsl.CompileOption {
 	return []dsl.CompileOption{dsl.WithBuildArgs(inv.buildArgs)}
 }
 
+// connect reaches the daemon --addr and the TLS flags name; a malformed
+// --addr is a usage error. driver's errors name the flags.
 func connect(ctx context.Context, inv *invocation) (*driver.Client, error) {
-	if inv.opts.addr != "" {
-		if err := driver.CheckAddr(inv.opts.addr, inv.opts.tls); err != nil {
+	o := driver.ConnectOptions{
+		Addr: inv.opts.addr,
+		TLS:  inv.opts.tls,
+		Names: driver.Names{
+			Addr: "--addr", CACert: "--tlscacert", Cert: "--tlscert", Key: "--tlskey", ServerName: "--tlsservername",
+		},
+		Log: func(format string, args ...any) { fmt.Fprintf(inv.stderr, format+"\n", args...) },
+	}
+	if o.Addr != "" {
+		if err := o.CheckAddr(); err != nil {
 			return nil, cmdutil.Usagef("--addr: %v", err)
 		}
 	}
-	return driver.Connect(ctx, driver.ConnectOptions{
-		Addr: inv.opts.addr,
-		TLS:  inv.opts.tls,
-		Log:  func(format string, args ...any) { fmt.Fprintf(inv.stderr, format+"\n", args...) },
-	})
+	return driver.Connect(ctx, o)
 }
 
 // programName is the name of the program's package folder: "redis" for

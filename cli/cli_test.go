@@ -54,6 +54,15 @@ func TestHelpExitsZero(t *testing.T) {
 	require.Contains(t, stderr, "-output")
 }
 
+// The errors of driver.Connect name the flags: TLS flags with no tcp://
+// address to use them on say which flags need one, and where it goes.
+func TestConnectErrorsNameFlags(t *testing.T) {
+	t.Setenv("BUILDKIT_HOST", "")
+	_, stderr, code := run(t, "--tlsservername", "bk", "llb")
+	require.Equal(t, 1, code, stderr)
+	require.Contains(t, stderr, ": --tlscacert, --tlscert, --tlskey and --tlsservername need a tcp:// address in --addr or BUILDKIT_HOST\n")
+}
+
 func TestUnreachableDaemonExitsOne(t *testing.T) {
 	t.Parallel()
 	_, stderr, code := run(t, "--addr", "unix:///nonexistent/buildkitd.sock", "llb")

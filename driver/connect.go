@@ -64,24 +64,55 @@ type ConnectOptions struct {
 	// scheme). Empty means discovery: BUILDKIT_HOST, then DefaultSocket,
 	// then a private daemon.
 	Addr string
-	// TLS secures a tcp:// connection, with the files buildctl's --tlscacert,
-	// --tlscert, --tlskey and --tlsservername name. Zero means plain TCP.
+	// TLS secures a tcp:// connection, with the files and server name
+	// buildctl's TLS flags give. Zero means plain TCP.
 	TLS TLSOptions
+	// Names are what errors call these options; a command line sets its
+	// flag names here.
+	Names Names
 	// Log receives one-line notes about starting a private daemon.
 	Log func(format string, args ...any)
+}
+
+// Names are what errors and hints call Addr and the fields of TLSOptions,
+// so that a command line can name its flags there. An empty name stands
+// for the Go field: "Addr", "TLS.CACert", "TLS.Cert", "TLS.Key",
+// "TLS.ServerName".
+type Names struct {
+	Addr, CACert, Cert, Key, ServerName string
+}
+
+// orFields fills each empty name with its Go field's.
+func (n Names) orFields() Names {
+	or := func(name *string, field string) {
+		if *name == "" {
+			*name = field
+		}
+	}
+	or(&n.Addr, "Addr")
+	or(&n.CACert, "TLS.CACert")
+	or(&n.Cert, "TLS.Cert")
+	or(&n.Key, "TLS.Key")
+	or(&n.ServerName, "TLS.ServerName")
+	return n
+}
+
+// tls lists the names of all TLS options, for errors about them together.
+func (n Names) tls() string {
+	return n.CACert + ", " + n.Cert + ", " + n.Key + " and " + n.ServerName
 }
 
 // TLSOptions are the TLS files and server name of a tcp:// connection, as
 // buildctl takes them.
 type TLSOptions struct {
 	// CACert is the PEM file of the CA that signed the daemon's
-	// certificate (--tlscacert). Empty means the system's roots.
+	// certificate. Empty means the system's roots.
 	CACert string
 	// Cert and Key are the PEM files of the client certificate and its
-	// key (--tlscert, --tlskey), for a daemon that verifies its clients.
+	// key, for a daemon that verifies its clients.
 	Cert, Key string
-	// ServerName is the name the daemon's certificate must carry
-	// (--tlsservername); empty means the address's host.
+	// ServerName is the name the daemon's certificate must carry; empty
+	// means the address's host.
 	ServerName string
 }
 
@@ -91,11 +122,15 @@ func (t TLSOptions) enabled() bool { return t != TLSOptions{} }
 // package registers.
 var helperSchemes = []string{"docker-container", "kube-pod", "podman-container", "nerdctl-container", "ssh"}
 
-// CheckAddr reports whether addr is an address Connect can dial with the
-// TLS options t, without dialing: a known scheme, the parts that scheme
+// CheckAddr reports whether o.Addr is an address Connect can dial with the
+// TLS options o.TLS, without dialing: a known scheme, the parts that scheme
 // needs, TLS only with tcp://, and TLS files that exist. The error names
-// the bad part.
-func CheckAddr(addr string, t TLSOptions) error {
+// the bad part, options by o.Names.
+func (o ConnectOptions) CheckAddr() error {
+	return checkAddr(o.Addr, o.TLS, o.Names.orFields())
+}
+
+func checkAddr(addr string, t TLSOptions, n Names) error {
 	u, err := url.Parse(addr)
 	if err != nil {
 		return fmt.Errorf("buildkit address %q: %w", addr, errors.Unwrap(err))
@@ -135,20 +170,20 @@ func CheckAddr(addr string, t TLSOptions) error {
 		return nil
 	}
 	if u.Scheme != "tcp" {
-		return fmt.Errorf("buildkit address %q: --tlscacert, --tlscert, --tlskey and --tlsservername need a tcp:// address", addr)
+		return fmt.Errorf("buildkit address %q: %s need a tcp:// address", addr, n.tls())
 	}
 	if (t.Cert == "") != (t.Key == "") {
 		if t.Cert == "" {
-			return fmt.Errorf("--tlskey is set but --tlscert is not: a client certificate needs both")
+			return fmt.Errorf("%s is set but %s is not: a client certificate needs both", n.Key, n.Cert)
 		}
-		return fmt.Errorf("--tlscert is set but --tlskey is not: a client certificate needs both")
+		return fmt.Errorf("%s is set but %s is not: a client certificate needs both", n.Cert, n.Key)
 	}
-	for _, f := range []struct{ flag, path string }{{"--tlscacert", t.CACert}, {"--tlscert", t.Cert}, {"--tlskey", t.Key}} {
+	for _, f := range []struct{ name, path string }{{n.CACert, t.CACert}, {n.Cert, t.Cert}, {n.Key, t.Key}} {
 		if f.path == "" {
 			continue
 		}
 		if _, err := os.Stat(f.path); err != nil {
-			return fmt.Errorf("%s: %w", f.flag, err)
+			return fmt.Errorf("%s: %w", f.name, err)
 		}
 	}
 	return nil
@@ -187,27 +222,28 @@ func Connect(ctx context.Context, o ConnectOptions) (*Client, error) {
 	if o.Log == nil {
 		o.Log = func(string, ...any) {}
 	}
+	n := o.Names.orFields()
 	if o.Addr != "" {
-		if err := CheckAddr(o.Addr, o.TLS); err != nil {
+		if err := checkAddr(o.Addr, o.TLS, n); err != nil {
 			return nil, err
 		}
-		return dial(ctx, o.Addr, o.TLS)
+		return dial(ctx, o.Addr, o.TLS, n)
 	}
 	if addr := os.Getenv("BUILDKIT_HOST"); addr != "" {
-		if err := CheckAddr(addr, o.TLS); err != nil {
+		if err := checkAddr(addr, o.TLS, n); err != nil {
 			return nil, fmt.Errorf("BUILDKIT_HOST: %w", err)
 		}
-		c, err := dial(ctx, addr, o.TLS)
+		c, err := dial(ctx, addr, o.TLS, n)
 		if err != nil {
 			return nil, fmt.Errorf("BUILDKIT_HOST is set: %w", err)
 		}
 		return c, nil
 	}
 	if o.TLS.enabled() {
-		return nil, fmt.Errorf("--tlscacert, --tlscert, --tlskey and --tlsservername need a tcp:// address in --addr or BUILDKIT_HOST")
+		return nil, fmt.Errorf("%s need a tcp:// address in %s or BUILDKIT_HOST", n.tls(), n.Addr)
 	}
 	var tried []string
-	if c, err := dial(ctx, DefaultSocket, TLSOptions{}); err == nil {
+	if c, err := dial(ctx, DefaultSocket, TLSOptions{}, Names{}); err == nil {
 		return c, nil
 	} else {
 		tried = append(tried, fmt.Sprintf("%s (%s)", DefaultSocket, shortErr(err)))
@@ -216,7 +252,7 @@ func Connect(ctx context.Context, o ConnectOptions) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c, err := dial(ctx, p.addr(), TLSOptions{}); err == nil {
+	if c, err := dial(ctx, p.addr(), TLSOptions{}, Names{}); err == nil {
 		return c, nil
 	}
 	if why := cannotStartDaemon(); why != "" {
@@ -228,27 +264,29 @@ func Connect(ctx context.Context, o ConnectOptions) (*Client, error) {
 	if err := p.start(ctx, o.Log); err != nil {
 		return nil, fmt.Errorf("starting a private buildkitd: %w", err)
 	}
-	return dial(ctx, p.addr(), TLSOptions{})
+	return dial(ctx, p.addr(), TLSOptions{}, Names{})
 }
 
 // dial connects and checks that the daemon answers, within a few seconds.
-func dial(ctx context.Context, addr string, t TLSOptions) (*Client, error) {
+// A failure's hint names the TLS options by n.
+func dial(ctx context.Context, addr string, t TLSOptions, n Names) (*Client, error) {
 	c, err := client.New(ctx, addr, t.clientOpts(addr)...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to BuildKit at %s: %s", addr, shortErr(err))
 	}
 	if err := ping(ctx, c); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("connecting to BuildKit at %s: %s%s", addr, shortErr(err), tlsHint(addr, t, err))
+		return nil, fmt.Errorf("connecting to BuildKit at %s: %s%s", addr, shortErr(err), tlsHint(addr, t, n, err))
 	}
 	return &Client{bk: c, addr: addr}, nil
 }
 
-// tlsHint suggests the TLS flags when a tcp:// connection fails in a way
-// a TLS mismatch explains. A daemon that rejects the client certificate
-// often just closes the connection (EOF, broken pipe), so the hint is
-// chosen from what the client sent as much as from the error.
-func tlsHint(addr string, t TLSOptions, err error) string {
+// tlsHint suggests the TLS options, by their names n, when a tcp://
+// connection fails in a way a TLS mismatch explains. A daemon that rejects
+// the client certificate often just closes the connection (EOF, broken
+// pipe), so the hint is chosen from what the client sent as much as from
+// the error.
+func tlsHint(addr string, t TLSOptions, n Names, err error) string {
 	if !strings.HasPrefix(addr, "tcp://") {
 		return ""
 	}
@@ -257,13 +295,13 @@ func tlsHint(addr string, t TLSOptions, err error) string {
 	case strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such host"):
 		return ""
 	case !t.enabled():
-		return " (if the daemon uses TLS, pass --tlscacert, and --tlscert with --tlskey when it verifies clients)"
+		return fmt.Sprintf(" (if the daemon uses TLS, pass %s, and %s with %s when it verifies clients)", n.CACert, n.Cert, n.Key)
 	case strings.Contains(msg, "x509:") || strings.Contains(msg, "authority"):
-		return " (the daemon's certificate did not verify: check --tlscacert and --tlsservername)"
+		return fmt.Sprintf(" (the daemon's certificate did not verify: check %s and %s)", n.CACert, n.ServerName)
 	case t.Cert == "":
-		return " (the daemon may require a client certificate: pass --tlscert and --tlskey)"
+		return fmt.Sprintf(" (the daemon may require a client certificate: pass %s and %s)", n.Cert, n.Key)
 	default:
-		return " (the daemon may have rejected the client certificate: check that the daemon's CA signed --tlscert)"
+		return fmt.Sprintf(" (the daemon may have rejected the client certificate: check that the daemon's CA signed %s)", n.Cert)
 	}
 }
 
@@ -387,7 +425,7 @@ func (p daemonPaths) start(ctx context.Context, logf func(string, ...any)) error
 			return ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
-		if c, err := dial(ctx, p.addr(), TLSOptions{}); err == nil {
+		if c, err := dial(ctx, p.addr(), TLSOptions{}, Names{}); err == nil {
 			c.Close()
 			return cmd.Process.Release()
 		}

@@ -42,7 +42,7 @@ func TestTLSDaemon(t *testing.T) {
 		require.Contains(t, progress.String(), "over tls 42 "+marker, "the step ran on the TLS daemon")
 	})
 
-	t.Run("server name from --tlsservername", func(t *testing.T) {
+	t.Run("server name from TLS.ServerName", func(t *testing.T) {
 		o := good
 		o.ServerName = "localhost"
 		c, err := driver.Connect(t.Context(), driver.ConnectOptions{Addr: d.addr, TLS: o})
@@ -58,10 +58,10 @@ func TestTLSDaemon(t *testing.T) {
 		tls  driver.TLSOptions
 		want []string
 	}{
-		{"no TLS", driver.TLSOptions{}, []string{"connecting to BuildKit at " + d.addr, "--tlscacert"}},
-		{"no client certificate", driver.TLSOptions{CACert: ca.caFile}, []string{"connecting to BuildKit at " + d.addr, "client certificate", "--tlscert"}},
+		{"no TLS", driver.TLSOptions{}, []string{"connecting to BuildKit at " + d.addr, "pass TLS.CACert"}},
+		{"no client certificate", driver.TLSOptions{CACert: ca.caFile}, []string{"connecting to BuildKit at " + d.addr, "client certificate", "pass TLS.Cert and TLS.Key"}},
 		{"client certificate of another CA", driver.TLSOptions{CACert: ca.caFile, Cert: badCert, Key: badKey}, []string{"connecting to BuildKit at " + d.addr, "rejected the client certificate"}},
-		{"daemon not signed by the given CA", driver.TLSOptions{CACert: other.caFile, Cert: cliCert, Key: cliKey}, []string{"connecting to BuildKit at " + d.addr, "certificate signed by unknown authority", "--tlscacert"}},
+		{"daemon not signed by the given CA", driver.TLSOptions{CACert: other.caFile, Cert: cliCert, Key: cliKey}, []string{"connecting to BuildKit at " + d.addr, "certificate signed by unknown authority", "check TLS.CACert and TLS.ServerName"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := driver.Connect(t.Context(), driver.ConnectOptions{Addr: d.addr, TLS: tc.tls})
