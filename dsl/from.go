@@ -1,14 +1,12 @@
 package dsl
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
-	"github.com/moby/buildkit/client/llb/sourceresolver"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/slipway-build/slipway/internal/frontend"
@@ -377,13 +375,7 @@ func (c *compiler) fromImage(d *stageState, from *fromIns, word string, platform
 	if c.opt.resolver == nil {
 		return argError(1, "FROM", "image %q: no image resolver (use dsl.WithResolver)", from.ref)
 	}
-	resolved, dgst, dt, err := c.opt.resolver.ResolveImageConfig(c.ctx, name, sourceresolver.Opt{
-		LogName: "[internal] load metadata for " + name,
-		ImageOpt: &sourceresolver.ResolveImageOpt{
-			Platform:    &platform,
-			ResolveMode: llb.ResolveModeDefault.String(),
-		},
-	})
+	resolved, dgst, dt, err := frontend.ResolveBase(c.ctx, c.opt.resolver, name, platform)
 	if err != nil {
 		return fmt.Errorf("instruction 1 (FROM): resolving %s: %w", from.ref, err)
 	}
@@ -392,11 +384,10 @@ func (c *compiler) fromImage(d *stageState, from *fromIns, word string, platform
 			return fmt.Errorf("instruction 1 (FROM): resolver returned reference %q: %w", resolved, err)
 		}
 	}
-	var img dockerspec.DockerOCIImage
-	if err := json.Unmarshal(dt, &img); err != nil {
+	img, err := frontend.DecodeBase(dt)
+	if err != nil {
 		return fmt.Errorf("instruction 1 (FROM): image config of %s: %w", from.ref, err)
 	}
-	img.Created = nil
 	if dgst != "" {
 		if ref, err = ref.withDigest(dgst); err != nil {
 			return fmt.Errorf("instruction 1 (FROM): pinning %s: %w", from.ref, err)
