@@ -90,3 +90,48 @@ func BenchmarkFrontendMarshal(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSourceLocations measures what recording where each builder call
+// was made costs: every parity case built and compiled in one pass, with
+// recording off (the anchor) and on, in the same run. "compile" builds the
+// stages once, outside the loop; "build+compile" builds them in it too, so
+// the recording itself is measured.
+func BenchmarkSourceLocations(b *testing.B) {
+	caps := parity.AllCaps()
+	resolver := dsltest.NewResolver(baseImages())
+	compileAll := func(b *testing.B, cases []parityCase) {
+		for _, tc := range cases {
+			if tc.network {
+				continue
+			}
+			opts := []dsl.CompileOption{dsl.WithResolver(resolver), dsl.WithBuildArgs(tc.buildArgs), dsl.WithCaps(*caps)}
+			if tc.platform != nil {
+				opts = append(opts, dsl.WithPlatform(*tc.platform))
+			}
+			if _, err := dsl.Compile(b.Context(), tc.build, opts...); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	defer dsl.RecordSites(true)
+	for _, mode := range []struct {
+		name string
+		on   bool
+	}{{"off", false}, {"on", true}} {
+		b.Run("compile/"+mode.name, func(b *testing.B) {
+			dsl.RecordSites(mode.on)
+			cases := parityCases()
+			b.ReportAllocs()
+			for b.Loop() {
+				compileAll(b, cases)
+			}
+		})
+		b.Run("build+compile/"+mode.name, func(b *testing.B) {
+			dsl.RecordSites(mode.on)
+			b.ReportAllocs()
+			for b.Loop() {
+				compileAll(b, parityCases())
+			}
+		})
+	}
+}

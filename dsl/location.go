@@ -26,14 +26,14 @@ const siteDepth = 8
 // caches the answer per site.
 type site [siteDepth]uintptr
 
-// recordSites turns the recording of sites off for the benchmark that
-// measures its cost; nothing else changes it.
-var recordSites = true
+// noSites turns the recording of sites off, for the benchmark that
+// measures its cost; nothing else sets it.
+var noSites atomic.Bool
 
 // here records the site of the builder call that called here's caller.
 func here() site {
 	var s site
-	if recordSites {
+	if !noSites.Load() {
 		runtime.Callers(2, s[:])
 	}
 	return s
