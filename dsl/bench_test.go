@@ -3,6 +3,7 @@ package dsl_test
 import (
 	"maps"
 	"testing"
+	"time"
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
@@ -92,10 +93,11 @@ func BenchmarkFrontendMarshal(b *testing.B) {
 }
 
 // BenchmarkSourceLocations measures what recording where each builder call
-// was made costs: every parity case built and compiled in one pass, with
-// recording off (the anchor) and on, in the same run. "compile" builds the
-// stages once, outside the loop; "build+compile" builds them in it too, so
-// the recording itself is measured.
+// was made costs: every parity case built and compiled, with recording off
+// (the anchor) and on, alternating within each iteration so that both see
+// the same load on a shared machine. "compile" builds the stages once,
+// outside the loop; "build+compile" builds them in it too, so that the
+// recording itself is measured. It reports off-ns, on-ns and their ratio.
 func BenchmarkSourceLocations(b *testing.B) {
 	caps := parity.AllCaps()
 	resolver := dsltest.NewResolver(baseImages())
@@ -114,24 +116,37 @@ func BenchmarkSourceLocations(b *testing.B) {
 		}
 	}
 	defer dsl.RecordSites(true)
-	for _, mode := range []struct {
-		name string
-		on   bool
-	}{{"off", false}, {"on", true}} {
-		b.Run("compile/"+mode.name, func(b *testing.B) {
-			dsl.RecordSites(mode.on)
-			cases := parityCases()
+	built := func(on bool) []parityCase {
+		dsl.RecordSites(on)
+		return parityCases()
+	}
+	for _, build := range []bool{false, true} {
+		name := "compile"
+		if build {
+			name = "build+compile"
+		}
+		b.Run(name, func(b *testing.B) {
+			cases := map[bool][]parityCase{false: built(false), true: built(true)}
+			var spent [2]time.Duration
 			b.ReportAllocs()
 			for b.Loop() {
-				compileAll(b, cases)
+				for _, on := range []bool{false, true} {
+					start := time.Now()
+					cs := cases[on]
+					if build {
+						cs = built(on)
+					}
+					compileAll(b, cs)
+					if on {
+						spent[1] += time.Since(start)
+					} else {
+						spent[0] += time.Since(start)
+					}
+				}
 			}
-		})
-		b.Run("build+compile/"+mode.name, func(b *testing.B) {
-			dsl.RecordSites(mode.on)
-			b.ReportAllocs()
-			for b.Loop() {
-				compileAll(b, parityCases())
-			}
+			b.ReportMetric(float64(spent[0].Nanoseconds())/float64(b.N), "off-ns/op")
+			b.ReportMetric(float64(spent[1].Nanoseconds())/float64(b.N), "on-ns/op")
+			b.ReportMetric(float64(spent[1])/float64(spent[0]), "on/off")
 		})
 	}
 }
