@@ -167,7 +167,7 @@ func (c *compiler) from(d *stageState, s Stage, root instruction) error {
 	if root, ok := root.(*fromIns); ok && root.err != nil {
 		// Before a FromNamed chooses: a candidate does not make a bad
 		// FROM option good.
-		return c.inStage(d, s, fmt.Errorf("instruction 1 (FROM): %w", root.err))
+		return c.inStage(d, s, stepErr(1, "FROM", root.err))
 	}
 	if root, ok := root.(*fromIns); ok && len(root.candidates) > 0 {
 		chosen, err := c.choose(d, root)
@@ -219,7 +219,7 @@ func (c *compiler) from(d *stageState, s Stage, root instruction) error {
 		c.localContext(d, root.name, c.platform)
 	case *fromLLBIns:
 		if root.err != nil {
-			return c.inStage(d, s, fmt.Errorf("instruction 1 (FROM): %w", root.err))
+			return c.inStage(d, s, stepErr(1, "FROM", root.err))
 		}
 		d.state = root.state
 		d.platform = c.platform
@@ -276,7 +276,7 @@ func (c *compiler) choose(d *stageState, from *fromIns) (*Stage, error) {
 	}
 	globals, err := c.metaArgs(d, from.globals)
 	if err != nil {
-		return nil, fmt.Errorf("instruction 1 (FROM): %w", err)
+		return nil, stepErr(1, "FROM", err)
 	}
 	name, err := expandWith(lex, from.ref, globals)
 	if err != nil {
@@ -324,7 +324,7 @@ func validStageName(name string) bool {
 func (c *compiler) resolveBase(d *stageState, from *fromIns) error {
 	globals, err := c.metaArgs(d, from.globals)
 	if err != nil {
-		return fmt.Errorf("instruction 1 (FROM): %w", err)
+		return stepErr(1, "FROM", err)
 	}
 	d.globalArgs = globals
 	platform := c.platform
@@ -377,20 +377,20 @@ func (c *compiler) fromImage(d *stageState, from *fromIns, word string, platform
 	}
 	resolved, dgst, dt, err := frontend.ResolveBase(c.ctx, c.opt.resolver, name, platform)
 	if err != nil {
-		return fmt.Errorf("instruction 1 (FROM): resolving %s: %w", from.ref, err)
+		return stepErr(1, "FROM", fmt.Errorf("resolving %s: %w", from.ref, err))
 	}
 	if resolved != ref.String() {
 		if ref, err = parseImageRef(resolved); err != nil {
-			return fmt.Errorf("instruction 1 (FROM): resolver returned reference %q: %w", resolved, err)
+			return stepErr(1, "FROM", fmt.Errorf("resolver returned reference %q: %w", resolved, err))
 		}
 	}
 	img, err := frontend.DecodeBase(dt)
 	if err != nil {
-		return fmt.Errorf("instruction 1 (FROM): image config of %s: %w", from.ref, err)
+		return stepErr(1, "FROM", fmt.Errorf("image config of %s: %w", from.ref, err))
 	}
 	if dgst != "" {
 		if ref, err = ref.withDigest(dgst); err != nil {
-			return fmt.Errorf("instruction 1 (FROM): pinning %s: %w", from.ref, err)
+			return stepErr(1, "FROM", fmt.Errorf("pinning %s: %w", from.ref, err))
 		}
 	}
 	d.image = img
@@ -402,7 +402,7 @@ func (c *compiler) fromImage(d *stageState, from *fromIns, word string, platform
 	pinned := ref.String()
 	d.state = imageSource(ref,
 		describe("FROM "+from.ref, d.prefix("FROM "+pinned)),
-		llb.Platform(platform),
+		llb.Platform(platform), d.source(),
 	)
 	return nil
 }
