@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/util/system"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 )
@@ -130,6 +132,14 @@ func (d *decompiler) configCommand(st *frontState, keyword, rest string) error {
 	if err != nil {
 		return err
 	}
+	if keyword == "ENTRYPOINT" && d.entrypointClearedCmd(st) {
+		// ENTRYPOINT clears a CMD inherited from the stage it is FROM,
+		// but not one of its own stage (the frontend's
+		// dispatchEntrypoint): the CMD the image lacks was set in another
+		// stage, which ends here; FROM it moves the config env's keys to
+		// the end.
+		d.split(st, len(d.out.l), reAdded(st.env, st.img.Config.Env), st.img.Config.Env)
+	}
 	d.out.add("%s %s", keyword, jsonList(list))
 	if keyword == "CMD" {
 		st.img.Config.Cmd = list
@@ -141,6 +151,24 @@ func (d *decompiler) configCommand(st *frontState, keyword, rest string) error {
 		}
 	}
 	return nil
+}
+
+// entrypointClearedCmd reports an ENTRYPOINT entry of the history that
+// must have cleared the CMD set before it in the stage written so far: the
+// image has no CMD, and no CMD entry follows to set one.
+func (d *decompiler) entrypointClearedCmd(st *frontState) bool {
+	if !st.cmdSet || len(st.img.Config.Cmd) == 0 || d.img == nil || len(d.img.Config.Cmd) > 0 || d.hist == nil {
+		return false
+	}
+	if len(st.img.Config.OnBuild) > 0 {
+		return false // FROM the stage would run its triggers
+	}
+	for _, h := range d.hist.entries[d.hist.pos+1:] {
+		if keyword, _, _ := strings.Cut(h.CreatedBy, " "); keyword == "CMD" {
+			return false
+		}
+	}
+	return true
 }
 
 // configExpose writes the EXPOSE of a history entry.
@@ -365,10 +393,11 @@ func (d *decompiler) configValues(st *frontState) error {
 		d.out.add("STOPSIGNAL %s", word(want.StopSignal))
 	}
 	for _, ob := range want.OnBuild {
-		if !plainLine(ob) {
-			return d.unsupported("", "ONBUILD %q is not one plain line", ob)
+		line, ok := onbuildLine(ob)
+		if !ok {
+			return d.unsupported("", "ONBUILD %q cannot be written so that the parser reads it back", ob)
 		}
-		d.out.add("ONBUILD %s", ob)
+		d.out.add("%s", line)
 	}
 	return nil
 }
@@ -408,4 +437,31 @@ func portRanges(ports []string) []string {
 		i = j + 1
 	}
 	return out
+}
+
+// onbuildLine is the ONBUILD instruction of a trigger, with the lines of
+// its heredocs: the frontend keeps a trigger as its first line, then each
+// heredoc's body and terminator (instructions' parseOnBuild), so that text
+// after ONBUILD reads back as the same trigger. It is checked by reading it
+// back.
+func onbuildLine(expr string) (string, bool) {
+	line := "ONBUILD " + expr
+	if plainLine(expr) {
+		return line, true
+	}
+	if strings.ContainsAny(expr, "\r\x00") || !strings.Contains(expr, "<<") {
+		return "", false
+	}
+	res, err := parser.Parse(strings.NewReader(line + "\n"))
+	if err != nil || len(res.AST.Children) != 1 {
+		return "", false
+	}
+	cmd, err := instructions.ParseInstruction(res.AST.Children[0])
+	if err != nil {
+		return "", false
+	}
+	if ob, ok := cmd.(*instructions.OnbuildCommand); !ok || ob.Expression != expr {
+		return "", false
+	}
+	return line, true
 }

@@ -55,7 +55,7 @@ func (d *decompiler) writeCopy(st *frontState, dg digest.Digest, op *pb.Op, f *p
 		keyword = "ADD"
 	}
 	srcs, dest := ci.srcs, first.Dest
-	if h := d.spelling(st, keyword, srcs, dest, flags); h != nil {
+	if h := d.spelling(st, keyword, ci, dest, flags); h != nil {
 		keyword, dest, flags = h.keyword, h.dest, h.flags
 		for i, w := range h.srcs {
 			if srcs[i].heredoc == nil {
@@ -159,6 +159,9 @@ func (ci *copyInstr) gitSource(dg digest.Digest, i int, c *pb.FileActionCopy, so
 	if _, frag, ok := strings.Cut(s.Identifier, "#"); ok {
 		ref = frag
 	}
+	// Submodules and fetch-by-commit have no flag, only the query form of
+	// the address (dfgitutil's loadQuery).
+	var query []string
 	for k, v := range s.Attrs {
 		switch k {
 		case "git.fullurl", "git.authheadersecret", "git.authtokensecret", "git.mountsshsock", "git.knownsshhosts":
@@ -166,6 +169,14 @@ func (ci *copyInstr) gitSource(dg digest.Digest, i int, c *pb.FileActionCopy, so
 			ci.keepGit = v == "true"
 		case "git.checksum":
 			ci.checksum = v
+		case "git.skipsubmodules":
+			if v == "true" {
+				query = append(query, "submodules=false")
+			}
+		case "git.fetchbycommit":
+			if v == "true" {
+				query = append(query, "fetch-by-commit=true")
+			}
 		default:
 			return "", opError(sop, "git source attribute %s has no ADD form", k)
 		}
@@ -174,7 +185,18 @@ func (ci *copyInstr) gitSource(dg digest.Digest, i int, c *pb.FileActionCopy, so
 		return "", opError(dg, "copy %d of %s is not the copy ADD makes", i, s.Identifier)
 	}
 	arg := full
-	if ref != "" {
+	switch {
+	case len(query) > 0:
+		gitRef, subdir, _ := strings.Cut(ref, ":")
+		if subdir != "" {
+			query = append(query, "subdir="+subdir)
+		}
+		if gitRef != "" {
+			query = append(query, "ref="+gitRef)
+		}
+		slices.Sort(query)
+		arg += "?" + strings.Join(query, "&")
+	case ref != "":
 		arg += "#" + ref
 	}
 	return arg, nil
@@ -337,7 +359,8 @@ type copySpelling struct {
 // written, when the history has it and it says the same thing: the paths
 // as they were written (relative, with ./), and --chown and --chmod as they
 // were given, so that the history the frontend records matches too.
-func (d *decompiler) spelling(st *frontState, keyword string, srcs []copySource, dest string, flags []string) *copySpelling {
+func (d *decompiler) spelling(st *frontState, keyword string, ci *copyInstr, dest string, flags []string) *copySpelling {
+	srcs := ci.srcs
 	createdBy, ok := d.hist.peekLayer(d.curChain)
 	if !ok {
 		return nil
@@ -371,7 +394,7 @@ func (d *decompiler) spelling(st *frontState, keyword string, srcs []copySource,
 		if s := srcs[k]; s.heredoc != nil {
 			return w == "<<"+strings.TrimPrefix(s.heredoc.Path, "/")
 		}
-		return sameSource(w, srcs[k].arg)
+		return sameSource(w, srcs[k].arg, ci)
 	})
 	if groups == nil {
 		return nil
@@ -430,11 +453,16 @@ func groupWords(words []string, n int, ok func(k int, w string) bool) []string {
 }
 
 // sameSource reports whether a source as written and as decompiled name
-// the same path.
-func sameSource(written, decompiled string) bool {
+// the same path. A git address may say in its query what the decompiled
+// ADD says with a flag of ci (checksum, keep-git-dir), which the ops do not
+// tell apart; the flags stay written, and must agree.
+func sameSource(written, decompiled string, ci *copyInstr) bool {
 	if a, isGit, err := dfgitutil.ParseGitRef(written); isGit && err == nil && !a.IndistinguishableFromLocal {
 		b, _, err := dfgitutil.ParseGitRef(decompiled)
-		return err == nil && a.Remote == b.Remote && a.Ref == b.Ref && a.SubDir == b.SubDir && a.Checksum == b.Checksum && a.KeepGitDir == nil && b.KeepGitDir == nil
+		skip := func(r *dfgitutil.GitRef) bool { return r.Submodules != nil && !*r.Submodules }
+		return err == nil && a.Remote == b.Remote && a.Ref == b.Ref && a.SubDir == b.SubDir &&
+			skip(a) == skip(b) && a.FetchByCommit == b.FetchByCommit &&
+			(a.Checksum == "" || a.Checksum == ci.checksum) && (a.KeepGitDir == nil || *a.KeepGitDir == ci.keepGit)
 	}
 	if strings.Contains(written, "://") {
 		return written == decompiled

@@ -116,6 +116,12 @@ func (d *decompiler) splitStage(st *frontState, want []string) {
 		return
 	}
 	d.flip(st, mask)
+	d.split(st, at, env, cfg)
+}
+
+// split ends the stage written so far at line at and goes on in a stage
+// FROM it, whose env and config env are env and cfg.
+func (d *decompiler) split(st *frontState, at int, env, cfg []string) {
 	d.splits++
 	base := fmt.Sprintf("base-%d", d.splits)
 	as := ""

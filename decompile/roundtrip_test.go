@@ -328,3 +328,88 @@ func TestShellOfAHeredocRoundTrip(t *testing.T) {
 	require.NoError(t, err, "decompiled:\n%s", out)
 	require.Contains(t, out, "SHELL [\"/bin/sh\",\"-e\",\"-c\"]\n")
 }
+
+// roundTripEach round-trips each Dockerfile of cases, by name, and checks
+// that the decompiled one holds want.
+func roundTripEach(t *testing.T, cases map[string]string, want string) {
+	t.Helper()
+	for name, df := range cases {
+		t.Run(name, func(t *testing.T) {
+			out, err := roundTrip(t, []byte(df))
+			require.NoError(t, err, "decompiled:\n%s", out)
+			require.Contains(t, out, want)
+		})
+	}
+}
+
+// A stage only an ONBUILD trigger names is kept by the frontend, which
+// builds it when the trigger runs, by name, index, or from below (the
+// shape of BuildKit's testOnBuildInheritedStageWithFrom).
+func TestStageATriggerNamesRoundTrip(t *testing.T) {
+	roundTripEach(t, map[string]string{
+		"COPY --from": "FROM alpine AS src\nRUN echo -n 12 > /file\n\nFROM busybox AS base\nONBUILD COPY --from=src /file /out/foo\n\n" +
+			"FROM base AS mid\nRUN cp /out/foo /out/bar\n\nFROM scratch\nCOPY --from=mid /out/bar /\n",
+		"a mount's from, of a later stage": "FROM busybox AS base\nONBUILD RUN --mount=from=src,target=/in cat /in/file\n\n" +
+			"FROM alpine AS src\nRUN echo -n 12 > /file\n\nFROM base\nRUN true\n",
+		"by index": "FROM alpine\nRUN echo -n 12 > /file\n\nFROM busybox AS base\nONBUILD COPY --from=0 /file /foo\n\nFROM base\nRUN cat /foo\n",
+	}, "")
+}
+
+// A mount option written as its default may still be kept in the op:
+// id=default is not the empty id of an ssh mount that names none, and an
+// ssh mount's default target is ssh_agent.N for the N-th ssh mount only.
+func TestMountOptionsAsTheirDefaultRoundTrip(t *testing.T) {
+	roundTripEach(t, map[string]string{
+		"ssh id=default":              "FROM busybox\nRUN --mount=type=ssh,id=default true\n",
+		"ssh id=default, required":    "FROM busybox\nRUN --mount=type=ssh,id=default,required true\n",
+		"ssh id=default second":       "FROM busybox\nRUN --mount=type=ssh,id=x --mount=type=ssh,id=default true\n",
+		"ssh target of another mount": "FROM busybox\nRUN --mount=type=ssh,target=/run/buildkit/ssh_agent.5 true\n",
+		"ssh targets swapped": "FROM busybox\nRUN --mount=type=ssh,id=a,target=/run/buildkit/ssh_agent.1 " +
+			"--mount=type=ssh,id=b,target=/run/buildkit/ssh_agent.0 true\n",
+		"ssh target of the second on the first":    "FROM busybox\nRUN --mount=type=ssh,id=a --mount=type=ssh,id=b,target=/run/buildkit/ssh_agent.0 true\n",
+		"cache uid, gid and mode as their default": "FROM busybox\nRUN --mount=type=cache,target=/c,uid=0 --mount=type=cache,target=/d,mode=0755 true\n",
+	}, "")
+}
+
+// Each form of git address: ADD of one other than http(s) puts the address
+// among the context paths the frontend reads; submodules=false and
+// fetch-by-commit have only the query form; a query's ref, checksum and
+// keep-git-dir are what the history shows, though ADD's flags say them too.
+func TestGitAddressesRoundTrip(t *testing.T) {
+	roundTripEach(t, map[string]string{
+		"scp, ssh and git beside the context": "FROM busybox\nCOPY a /a\nADD git@github.com:org/repo.git#main:dir /scp\n" +
+			"ADD ssh://git@github.com/org/repo.git#v1.0 /ssh\nADD git://github.com/org/repo.git#main /git\n",
+		"submodules=false": "FROM busybox\nADD https://github.com/org/repo.git?keep-git-dir=true&submodules=false /dst\n",
+		"fetch-by-commit": "FROM busybox\n" +
+			"ADD https://github.com/org/repo.git?commit=0123456789abcdef0123456789abcdef01234567&fetch-by-commit= /dst\n",
+		"ref and checksum": "FROM busybox\n" +
+			"ADD https://github.com/org/repo.git?ref=main&checksum=0123456789abcdef0123456789abcdef01234567 /dst\n",
+		"keep-git-dir=false": "FROM busybox\nWORKDIR /w\nADD https://github.com/o/r.git?ref=main&keep-git-dir=false /a\n",
+	}, "")
+}
+
+// ENTRYPOINT clears a CMD inherited from the stage it is FROM, not one its
+// own stage set: where the image lacks the CMD the history set, the stage
+// ended between them (the frontend's dispatchEntrypoint).
+func TestEntrypointClearsAnInheritedCmdRoundTrip(t *testing.T) {
+	roundTripEach(t, map[string]string{
+		"CMD, then ENTRYPOINT in the stage, then FROM it": "FROM busybox AS base\nCMD [\"base-cmd\"]\n\n" +
+			"FROM base AS mid\nCMD [\"mid-cmd\"]\nENTRYPOINT [\"mid-ep\"]\n\nFROM mid\nENTRYPOINT [\"final-ep\"]\n",
+		"ENTRYPOINT, then CMD": "FROM busybox AS base\nCMD [\"base-cmd\"]\n\n" +
+			"FROM base AS mid\nENTRYPOINT [\"mid-ep\"]\nCMD [\"mid-cmd\"]\n\nFROM mid\nENTRYPOINT [\"final-ep\"]\n",
+		"the base image's CMD": "FROM example/app:1 AS mid\nENTRYPOINT [\"a\"]\nCMD [\"c\"]\n\nFROM mid\nENTRYPOINT [\"b\"]\n",
+		"with a step after":    "FROM busybox AS base\nENV X=1\nCMD [\"c\"]\n\nFROM base\nENV Y=2\nENTRYPOINT [\"e\"]\nRUN env > /env\n",
+	}, "")
+}
+
+// A trigger holding a heredoc is its first line, then each heredoc's body
+// and terminator; written so, after ONBUILD, it reads back the same.
+func TestOnbuildHeredocRoundTrip(t *testing.T) {
+	roundTripEach(t, map[string]string{
+		"RUN":              "FROM busybox\nONBUILD RUN <<EOF\necho hello\nEOF\n",
+		"COPY":             "FROM busybox\nONBUILD COPY <<EOF /etc/motd\nhello\nEOF\n",
+		"two heredocs":     "FROM busybox\nONBUILD RUN <<A <<B\necho a\nA\necho b\nB\n",
+		"<<- with a tab":   "FROM busybox\nONBUILD RUN <<-EOT sh\n\techo tabbed\n\tEOT\n",
+		"then a plain one": "FROM busybox\nONBUILD RUN <<EOF\necho hello\nEOF\nONBUILD RUN echo plain\nLABEL a=b\n",
+	}, "ONBUILD ")
+}

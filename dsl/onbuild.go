@@ -212,11 +212,28 @@ func (c *compiler) fromRun(cmd *instructions.RunCommand) (instruction, error) {
 	return in, nil
 }
 
-// stageNamed is the source a trigger's --from names: a stage of this build
-// by its name, or else an image.
+// stageNamed is the source a trigger's --from names: a stage the base
+// stage's ONBUILD gave with TriggerFrom, built now as the frontend builds
+// every stage a trigger reaches, or a stage of this build by its name, or
+// else an image.
 func (c *compiler) stageNamed(name string) (Stage, error) {
+	for _, t := range c.triggerFrom {
+		if t.name == strings.ToLower(name) {
+			if t.stage.n == nil {
+				return Stage{}, fmt.Errorf("--from=%s: TriggerFrom of an empty stage (start one with dsl.From): %w", name, ErrInvalid)
+			}
+			// Building it parses its own base's triggers.
+			saved := c.triggerFrom
+			_, err := c.stage(t.stage)
+			c.triggerFrom = saved
+			if err != nil {
+				return Stage{}, err
+			}
+			return t.stage, nil
+		}
+	}
 	for n, d := range c.stages {
-		if d.name == name && !d.dispatching {
+		if strings.EqualFold(d.name, name) && !d.dispatching { // as the frontend's findStateByName
 			return Stage{n: n}, nil
 		}
 	}

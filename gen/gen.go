@@ -468,14 +468,75 @@ func (g *generator) reachable(target int) []int {
 		}
 	}
 	visit(target)
-	var order []int
 	for i := range g.stages {
 		if need[i] {
-			order = append(order, i)
 			g.varFor(i)
 		}
 	}
+	// Dockerfile order, but a stage after those it refers to: a trigger
+	// may name a stage written further down.
+	var order []int
+	done := map[int]bool{}
+	for len(order) < len(need) {
+		next := -1
+		for i := range g.stages {
+			if !need[i] || done[i] {
+				continue
+			}
+			if next < 0 {
+				next = i // the first left, should the rest wait on each other
+			}
+			if !slices.ContainsFunc(g.deps(i), func(j int) bool { return !done[j] }) {
+				next = i
+				break
+			}
+		}
+		done[next] = true
+		order = append(order, next)
+	}
 	return order
+}
+
+// triggerStages are the stages that the --from of stage i's ONBUILD
+// trigger expr names, by name, as the frontend finds them when the trigger
+// runs: any stage of the Dockerfile, by name or index (its
+// initOnBuildTriggers and toCommand).
+func (g *generator) triggerStages(i int, expr string) (names []string, stages []int) {
+	res, err := parser.Parse(strings.NewReader(expr))
+	if err != nil || len(res.AST.Children) != 1 {
+		return nil, nil
+	}
+	cmd, err := instructions.ParseCommand(res.AST.Children[0])
+	if err != nil {
+		return nil, nil
+	}
+	var froms []string
+	byIndex := false // COPY --from=0 is a stage, --mount=from=0 an image
+	switch c := cmd.(type) {
+	case *instructions.CopyCommand:
+		froms, byIndex = append(froms, c.From), true
+	case *instructions.RunCommand:
+		mounts, _ := runMounts(c)
+		for _, m := range mounts {
+			froms = append(froms, m.From)
+		}
+	}
+	for _, name := range froms {
+		j := -1
+		for k, s := range g.stages {
+			if s.Name != "" && strings.EqualFold(s.Name, name) {
+				j = k
+				break
+			}
+		}
+		if n, err := strconv.Atoi(name); byIndex && err == nil && strconv.Itoa(n) == name && n >= 0 && n < len(g.stages) {
+			j = n
+		}
+		if j >= 0 && j != i && !slices.Contains(names, name) {
+			names, stages = append(names, name), append(stages, j)
+		}
+	}
+	return names, stages
 }
 
 // deps are the earlier stages stage i refers to.
@@ -490,6 +551,10 @@ func (g *generator) deps(i int) []int {
 	out = append(out, g.candidates(i)...)
 	for _, cmd := range g.stages[i].Commands {
 		switch c := cmd.(type) {
+		case *instructions.OnbuildCommand:
+			// Written with the trigger, as dsl.TriggerFrom.
+			_, stages := g.triggerStages(i, c.Expression)
+			out = append(out, stages...)
 		case *instructions.CopyCommand:
 			if c.From != "" {
 				add(c.From)
@@ -497,8 +562,9 @@ func (g *generator) deps(i int) []int {
 		case *instructions.RunCommand:
 			mounts, _ := runMounts(c) // a mount written raw names an image, if anything
 			for _, m := range mounts {
-				if m.From != "" {
-					add(m.From)
+				// By name only: from=0 is an image (see mountSource).
+				if j := g.stageIndex(m.From, i); m.From != "" && j >= 0 && strings.EqualFold(g.stages[j].Name, m.From) {
+					out = append(out, j)
 				}
 			}
 		}

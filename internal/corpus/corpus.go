@@ -99,7 +99,7 @@ func projectDockerfiles(name, module string) ([]Case, error) {
 // frontend/dockerfile/parser/testfiles/*/Dockerfile, then the
 // `dockerfile := []byte(...)` literals of
 // frontend/dockerfile/dockerfile_*_test.go, taken out with go/ast (for
-// integration.UnixOrWindows(a, b) the Unix one; literals built with fmt are
+// integration.UnixOrWindows(a, b), around the []byte or inside it, the Unix one; literals built with fmt are
 // skipped), then the Dockerfiles of the projects, in the order WalkDir
 // finds them, then those of the directories in $SLIPWAY_MORE_DOCKERFILES.
 func Cases() ([]Case, error) {
@@ -194,14 +194,10 @@ func integrationDockerfiles(file string) ([]Case, error) {
 		if !ok || id.Name != "dockerfile" {
 			return true
 		}
-		call, ok := as.Rhs[0].(*ast.CallExpr)
-		if !ok || len(call.Args) != 1 {
-			return true
-		}
-		if at, ok := call.Fun.(*ast.ArrayType); !ok || fmt.Sprint(at.Elt) != "byte" {
-			return true
-		}
-		s, ok := stringValue(call.Args[0])
+		// []byte("...") or integration.UnixOrWindows([]byte("..."),
+		// []byte("...")), whose Unix one testOnBuildInheritedStageWithFrom
+		// and ten more hold.
+		s, ok := bytesValue(as.Rhs[0])
 		if !ok {
 			return true
 		}
@@ -210,6 +206,22 @@ func integrationDockerfiles(file string) ([]Case, error) {
 		return true
 	})
 	return out, nil
+}
+
+// bytesValue evaluates a constant []byte expression: a conversion of a
+// constant string, or integration.UnixOrWindows(a, b) of two as a.
+func bytesValue(e ast.Expr) (string, bool) {
+	call, ok := e.(*ast.CallExpr)
+	if !ok {
+		return "", false
+	}
+	if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "UnixOrWindows" && len(call.Args) == 2 {
+		return bytesValue(call.Args[0])
+	}
+	if at, ok := call.Fun.(*ast.ArrayType); !ok || len(call.Args) != 1 || fmt.Sprint(at.Elt) != "byte" {
+		return "", false
+	}
+	return stringValue(call.Args[0])
 }
 
 // stringValue evaluates a constant string expression: literals, their
