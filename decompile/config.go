@@ -136,14 +136,19 @@ func (d *decompiler) configCommand(st *frontState, keyword, rest string) error {
 		// ENTRYPOINT clears a CMD inherited from the stage it is FROM,
 		// but not one of its own stage (the frontend's
 		// dispatchEntrypoint): the CMD the image lacks was set in another
-		// stage, which ends here; FROM it moves the config env's keys to
-		// the end.
-		d.split(st, len(d.out.l), reAdded(st.env, st.img.Config.Env), st.img.Config.Env)
+		// stage, which ended since. Of the places where a FROM changes
+		// no step, the last; else here, where FROM moves the config env's
+		// keys to the end.
+		if n := len(st.clean); n > 0 {
+			d.split(st, st.clean[n-1], st.env, st.img.Config.Env)
+		} else {
+			d.split(st, len(d.out.l), reAdded(st.env, st.img.Config.Env), st.img.Config.Env)
+		}
 	}
 	d.out.add("%s %s", keyword, jsonList(list))
 	if keyword == "CMD" {
 		st.img.Config.Cmd = list
-		st.cmdSet = true
+		st.setCmd()
 	} else {
 		st.img.Config.Entrypoint = list
 		if !st.cmdSet {

@@ -388,6 +388,29 @@ func TestGitAddressesRoundTrip(t *testing.T) {
 	}, "")
 }
 
+// One ADD may read git repositories, URLs and paths together; --unpack,
+// --keep-git-dir and a query's keep-git-dir or checksum, which the
+// frontend carries to the git sources after it, are said of them all.
+func TestAddOfSeveralKindsOfSourceRoundTrip(t *testing.T) {
+	const sum = "0123456789abcdef0123456789abcdef01234567"
+	roundTripEach(t, map[string]string{
+		"scp and https git":              "FROM busybox\nCOPY a /a\nADD git@github.com:org/a.git https://github.com/org/b.git#main:x /dst/\n",
+		"a path and git":                 "FROM busybox\nCOPY a /a\nADD a git@github.com:org/a.git /dst/\n",
+		"a path not unpacked and git":    "FROM busybox\nADD --unpack=false a.tar https://github.com/org/a.git#main /dst/\n",
+		"a URL and a path":               "FROM busybox\nADD https://example.com/f.tar a.tar /dst/\n",
+		"a URL and a path, unpacked":     "FROM busybox\nADD --unpack=true https://example.com/f.tar a.tar /dst/\n",
+		"a URL and a path, not unpacked": "FROM busybox\nADD --unpack=false https://example.com/f.tar a.tar /dst/\n",
+		"two URLs":                       "FROM busybox\nADD https://example.com/a.txt https://example.com/b.txt /dst/\n",
+		"git, a URL and a path":          "FROM busybox\nCOPY a /a\nADD git://github.com/org/a.git https://example.com/b.txt c /dst/\n",
+		"--keep-git-dir of two":          "FROM busybox\nADD --keep-git-dir=true https://github.com/org/a.git git@github.com:org/b.git#v1 /dst/\n",
+		"keep-git-dir of the first":      "FROM busybox\nADD https://github.com/org/a.git?keep-git-dir=true git@github.com:org/b.git /dst/\n",
+		"keep-git-dir of the second":     "FROM busybox\nADD https://github.com/org/a.git git@github.com:org/b.git?keep-git-dir=true /dst/\n",
+		"checksum of the first":          "FROM busybox\nADD https://github.com/org/a.git?checksum=" + sum + " git@github.com:org/b.git /dst/\n",
+		"checksum of the second":         "FROM busybox\nADD https://github.com/org/a.git git@github.com:org/b.git?ref=v1&checksum=" + sum + " /dst/\n",
+		"submodules=false and a path":    "FROM busybox\nCOPY a /a\nADD a https://github.com/org/a.git?submodules=false /dst/\n",
+	}, "ADD ")
+}
+
 // ENTRYPOINT clears a CMD inherited from the stage it is FROM, not one its
 // own stage set: where the image lacks the CMD the history set, the stage
 // ended between them (the frontend's dispatchEntrypoint).
@@ -399,6 +422,10 @@ func TestEntrypointClearsAnInheritedCmdRoundTrip(t *testing.T) {
 			"FROM base AS mid\nENTRYPOINT [\"mid-ep\"]\nCMD [\"mid-cmd\"]\n\nFROM mid\nENTRYPOINT [\"final-ep\"]\n",
 		"the base image's CMD": "FROM example/app:1 AS mid\nENTRYPOINT [\"a\"]\nCMD [\"c\"]\n\nFROM mid\nENTRYPOINT [\"b\"]\n",
 		"with a step after":    "FROM busybox AS base\nENV X=1\nCMD [\"c\"]\n\nFROM base\nENV Y=2\nENTRYPOINT [\"e\"]\nRUN env > /env\n",
+		// The stage ends before the ARG: a FROM after it would move A
+		// behind the config env, where the RUNs do not have it.
+		"an ARG and a RUN between": "FROM busybox AS base\nCMD [\"c\"]\nRUN echo 1 > /one\n\n" +
+			"FROM base AS mid\nARG A=1\nRUN echo $A > /two\nENTRYPOINT [\"e\"]\nRUN echo $A > /three\n\nFROM mid\nRUN echo 4 > /four\n",
 	}, "")
 }
 

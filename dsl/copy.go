@@ -365,7 +365,7 @@ func (cs *copyStep) addSource(d *stageState, src string) error {
 		if !cs.in.add {
 			return fmt.Errorf("source %q: COPY cannot fetch a git repository, use Add: %w", src, ErrInvalid)
 		}
-		st, err := gitSource(gitRef, cs.o, cs.pgName)
+		st, err := gitSource(gitRef, &cs.o, cs.pgName)
 		if err != nil {
 			return fmt.Errorf("source %q: %w", src, err)
 		}

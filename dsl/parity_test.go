@@ -786,6 +786,22 @@ ADD https://github.com/org/repo.git?tag=v1.0&subdir=dir /https
 				Add("git://github.com/org/repo.git#main", "/git").
 				Add("https://github.com/org/repo.git?tag=v1.0&subdir=dir", "/https"),
 		},
+		// A query's keep-git-dir or checksum holds for the git sources
+		// after it in the ADD too, as the frontend's dispatchCopy keeps
+		// it (issue 15, kind 3).
+		{
+			name:    "add-git-query-holds-for-later-sources",
+			network: true,
+			dockerfile: `FROM busybox
+ADD https://github.com/org/a.git?keep-git-dir=true git@github.com:org/b.git /keep/
+ADD https://github.com/org/a.git?checksum=0123456789abcdef0123456789abcdef01234567 git@github.com:org/b.git /sum/
+ADD a git://github.com/org/c.git#main https://example.com/d.txt /mixed/
+`,
+			build: dsl.From("busybox").
+				AddPaths([]string{"https://github.com/org/a.git?keep-git-dir=true", "git@github.com:org/b.git"}, "/keep/").
+				AddPaths([]string{"https://github.com/org/a.git?checksum=0123456789abcdef0123456789abcdef01234567", "git@github.com:org/b.git"}, "/sum/").
+				AddPaths([]string{"a", "git://github.com/org/c.git#main", "https://example.com/d.txt"}, "/mixed/"),
+		},
 		// Mount options written as their default (issue 15, kind 2).
 		{
 			name: "ssh-mount-options-as-their-default",
