@@ -133,17 +133,7 @@ func (d *decompiler) configCommand(st *frontState, keyword, rest string) error {
 		return err
 	}
 	if keyword == "ENTRYPOINT" && d.entrypointClearedCmd(st) {
-		// ENTRYPOINT clears a CMD inherited from the stage it is FROM,
-		// but not one of its own stage (the frontend's
-		// dispatchEntrypoint): the CMD the image lacks was set in another
-		// stage, which ended since. Of the places where a FROM changes
-		// no step, the last; else here, where FROM moves the config env's
-		// keys to the end.
-		if n := len(st.clean); n > 0 {
-			d.split(st, st.clean[n-1], st.env, st.img.Config.Env)
-		} else {
-			d.split(st, len(d.out.l), reAdded(st.env, st.img.Config.Env), st.img.Config.Env)
-		}
+		d.splitBeforeEntrypoint(st)
 	}
 	d.out.add("%s %s", keyword, jsonList(list))
 	if keyword == "CMD" {
@@ -156,6 +146,20 @@ func (d *decompiler) configCommand(st *frontState, keyword, rest string) error {
 		}
 	}
 	return nil
+}
+
+// splitBeforeEntrypoint ends the stage before an ENTRYPOINT that clears
+// a CMD of the stage: ENTRYPOINT clears a CMD inherited from the stage it
+// is FROM, but not one of its own stage (the frontend's
+// dispatchEntrypoint), so the CMD was set in another stage, which ended
+// since. Of the places where a FROM changes no step, the last; else here,
+// where FROM moves the config env's keys to the end.
+func (d *decompiler) splitBeforeEntrypoint(st *frontState) {
+	if n := len(st.clean); n > 0 {
+		d.split(st, st.clean[n-1], st.env, st.img.Config.Env)
+		return
+	}
+	d.split(st, len(d.out.l), reAdded(st.env, st.img.Config.Env), st.img.Config.Env)
 }
 
 // entrypointClearedCmd reports an ENTRYPOINT entry of the history that
@@ -379,6 +383,9 @@ func (d *decompiler) configValues(st *frontState) error {
 		d.out.add("SHELL %s", jsonList(want.Shell))
 	}
 	if !slices.Equal(want.Entrypoint, have.Entrypoint) {
+		if st.cmdSet && len(have.Cmd) > 0 && len(want.Cmd) == 0 && len(have.OnBuild) == 0 {
+			d.splitBeforeEntrypoint(st)
+		}
 		d.out.add("ENTRYPOINT %s", jsonList(want.Entrypoint))
 		if !st.cmdSet {
 			have.Cmd = nil

@@ -25,11 +25,16 @@ var knownDifferences = map[string]string{}
 // definition stripped of its metadata, compiles the result, and compares.
 // It returns the decompiled Dockerfile, or why the round trip fails.
 func roundTrip(t *testing.T, dt []byte) (string, error) {
+	return roundTripWith(t, dt, nil)
+}
+
+// roundTripWith is roundTrip where the registry holds images too.
+func roundTripWith(t *testing.T, dt []byte, images map[string]dockerspec.DockerOCIImage) (string, error) {
 	// The decompiler is told the target platform, as llb2dockerfile's
 	// --platform tells it: a stage FROM --platform of another one is then
 	// written with it, where the image's own platform would be ambiguous.
 	target := ocispecs.Platform{OS: "linux", Architecture: "amd64"}
-	o := parity.Options{Resolver: dsltest.NewResolver(nil), Caps: parity.AllCaps(), Platform: &target}
+	o := parity.Options{Resolver: dsltest.NewResolver(images), Caps: parity.AllCaps(), Platform: &target}
 	want, err := parity.Dockerfile(t.Context(), dt, o)
 	if err != nil {
 		return "", errRejected{err}
@@ -439,4 +444,58 @@ func TestOnbuildHeredocRoundTrip(t *testing.T) {
 		"<<- with a tab":   "FROM busybox\nONBUILD RUN <<-EOT sh\n\techo tabbed\n\tEOT\n",
 		"then a plain one": "FROM busybox\nONBUILD RUN <<EOF\necho hello\nEOF\nONBUILD RUN echo plain\nLABEL a=b\n",
 	}, "ONBUILD ")
+}
+
+// A base image's trigger that holds a heredoc runs after FROM, and the
+// Dockerfile written does not say it again.
+func TestBaseImageHeredocTriggerRoundTrip(t *testing.T) {
+	img := dsltest.DefaultImage()
+	img.Config.OnBuild = []string{"RUN <<EOF\necho hi > /x\nEOF", "COPY <<EOF /y\nhello\nEOF"}
+	images := map[string]dockerspec.DockerOCIImage{"docker.io/example/triggers:1": img}
+	out, err := roundTripWith(t, []byte("FROM example/triggers:1\nRUN cat /x /y\n"), images)
+	require.NoError(t, err, "decompiled:\n%s", out)
+	require.NotContains(t, out, "<<EOF")
+}
+
+// A CMD a base image's trigger sets is the stage's own: its ENTRYPOINT
+// keeps it, and the ENTRYPOINT of a stage FROM it clears it.
+func TestCmdOfABaseImageTriggerRoundTrip(t *testing.T) {
+	img := dsltest.DefaultImage()
+	img.Config.OnBuild = []string{`CMD ["from-trigger"]`}
+	images := map[string]dockerspec.DockerOCIImage{"docker.io/example/triggers:1": img}
+	for name, df := range map[string]string{
+		"kept":                      "FROM example/triggers:1\nENTRYPOINT [\"e\"]\n",
+		"cleared in the next stage": "FROM example/triggers:1 AS mid\nENTRYPOINT [\"e\"]\n\nFROM mid\nENTRYPOINT [\"f\"]\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			out, err := roundTripWith(t, []byte(df), images)
+			require.NoError(t, err, "decompiled:\n%s", out)
+		})
+	}
+}
+
+// Without a history to place the ENTRYPOINT, the config alone tells that
+// it cleared a CMD of the stage it is FROM: a trigger's CMD, here.
+func TestEntrypointClearsAnInheritedCmdWithoutHistory(t *testing.T) {
+	img := dsltest.DefaultImage()
+	img.Config.OnBuild = []string{`CMD ["from-trigger"]`}
+	target := ocispecs.Platform{OS: "linux", Architecture: "amd64"}
+	o := parity.Options{Resolver: dsltest.NewResolver(map[string]dockerspec.DockerOCIImage{"docker.io/example/triggers:1": img}),
+		Caps: parity.AllCaps(), Platform: &target}
+	df := "FROM example/triggers:1 AS mid\nENTRYPOINT [\"e\"]\n\nFROM mid\nENTRYPOINT [\"f\"]\n"
+	want, err := parity.Dockerfile(t.Context(), []byte(df), o)
+	require.NoError(t, err)
+	var wantImg dockerspec.DockerOCIImage
+	require.NoError(t, json.Unmarshal(want.Image, &wantImg))
+	wantImg.History = nil
+	out, err := decompile.Decompile(t.Context(), &llb.Definition{Def: want.Definition.Def},
+		decompile.Options{Resolver: o.Resolver, Image: &wantImg, Platform: &target})
+	require.NoError(t, err)
+	got, err := parity.Dockerfile(t.Context(), out, o)
+	require.NoError(t, err, "decompiled:\n%s", out)
+	var gotImg dockerspec.DockerOCIImage
+	require.NoError(t, json.Unmarshal(got.Image, &gotImg))
+	require.Equal(t, want.Definition.Def, got.Definition.Def, "decompiled:\n%s", out)
+	require.Equal(t, []string{"f"}, gotImg.Config.Entrypoint, "decompiled:\n%s", out)
+	require.Nil(t, gotImg.Config.Cmd, "decompiled:\n%s", out)
 }
