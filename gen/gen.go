@@ -294,6 +294,9 @@ type generator struct {
 	bases    map[int]base    // see base
 	vars     map[int]string  // stage index → Go variable
 	used     map[string]bool
+	// fires holds the stages whose ONBUILD triggers run in the build: a
+	// stage the target needs is FROM them (see reachable).
+	fires map[int]bool
 }
 
 // build is the build function; its doc comment is in its layout.
@@ -302,7 +305,10 @@ func (g *generator) build() (*jen.Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	order := g.reachable(target)
+	order, err := g.reachable(target)
+	if err != nil {
+		return nil, err
+	}
 	var body []jen.Code
 	if g.hasShared() {
 		var decls []jen.Code
@@ -454,8 +460,9 @@ type mapEnv struct {
 func (e mapEnv) Get(k string) (string, bool) { v, ok := e.m[k]; return v, ok }
 func (e mapEnv) Keys() []string              { return e.keys }
 
-// reachable lists, in Dockerfile order, the stages the target needs.
-func (g *generator) reachable(target int) []int {
+// reachable lists the stages the target needs, in the order they are
+// written, and sets fires.
+func (g *generator) reachable(target int) ([]int, error) {
 	need := map[int]bool{}
 	var visit func(i int)
 	visit = func(i int) {
@@ -468,33 +475,86 @@ func (g *generator) reachable(target int) []int {
 		}
 	}
 	visit(target)
+	g.fires = map[int]bool{}
 	for i := range g.stages {
 		if need[i] {
 			g.varFor(i)
+			for _, b := range g.baseStages(i) {
+				g.fires[b] = true
+			}
 		}
 	}
-	// Dockerfile order, but a stage after those it refers to: a trigger
-	// may name a stage written further down.
+	// Dockerfile order, but a stage after those it refers to: the stages
+	// a trigger that runs names are written with it (dsl.TriggerFrom),
+	// and may be further down.
+	after := func(i int) []int {
+		out := g.deps(i)
+		if g.fires[i] {
+			out = append(out, g.ownTriggerStages(i)...)
+		}
+		return out
+	}
 	var order []int
 	done := map[int]bool{}
 	for len(order) < len(need) {
 		next := -1
 		for i := range g.stages {
-			if !need[i] || done[i] {
-				continue
-			}
-			if next < 0 {
-				next = i // the first left, should the rest wait on each other
-			}
-			if !slices.ContainsFunc(g.deps(i), func(j int) bool { return !done[j] }) {
+			if need[i] && !done[i] && !slices.ContainsFunc(after(i), func(j int) bool { return !done[j] }) {
 				next = i
 				break
 			}
 		}
+		if next < 0 {
+			// Only triggers that run can name a stage further down.
+			return nil, g.triggerCycle(need, done)
+		}
 		done[next] = true
 		order = append(order, next)
 	}
-	return order
+	return order, nil
+}
+
+// triggerCycle is the error of stages left to write that wait on each
+// other: the triggers of one name another, whose triggers name it back,
+// and both run. Go values cannot refer to each other.
+func (g *generator) triggerCycle(need, done map[int]bool) error {
+	for i := range g.stages {
+		if !need[i] || done[i] {
+			continue
+		}
+		for _, cmd := range g.stages[i].Commands {
+			c, ok := cmd.(*instructions.OnbuildCommand)
+			if !ok {
+				continue
+			}
+			if _, stages := g.triggerStages(i, c.Expression); slices.ContainsFunc(stages, func(j int) bool { return !done[j] }) {
+				return withLine(fmt.Errorf("ONBUILD %q names a stage whose own triggers, run in this build too, name this one: dsl.TriggerFrom cannot give two stages to each other", c.Expression), c.Location())
+			}
+		}
+	}
+	return fmt.Errorf("stages wait on each other")
+}
+
+// baseStages are the stages stage i may be FROM: its base, or those a
+// FROM the generator cannot evaluate may name (see candidates).
+func (g *generator) baseStages(i int) []int {
+	out := g.candidates(i)
+	if j := g.stageIndex(g.baseName(i), i); j >= 0 {
+		out = append(out, j)
+	}
+	return out
+}
+
+// ownTriggerStages are the stages stage i's ONBUILD triggers name.
+func (g *generator) ownTriggerStages(i int) []int {
+	var out []int
+	for _, cmd := range g.stages[i].Commands {
+		if c, ok := cmd.(*instructions.OnbuildCommand); ok {
+			_, stages := g.triggerStages(i, c.Expression)
+			out = append(out, stages...)
+		}
+	}
+	return out
 }
 
 // triggerStages are the stages that the --from of stage i's ONBUILD
@@ -539,7 +599,9 @@ func (g *generator) triggerStages(i int, expr string) (names []string, stages []
 	return names, stages
 }
 
-// deps are the earlier stages stage i refers to.
+// deps are the stages stage i needs: those it refers to, and those the
+// triggers of the stage it is FROM name, which run in it (the frontend's
+// initOnBuildTriggers).
 func (g *generator) deps(i int) []int {
 	var out []int
 	add := func(name string) {
@@ -547,14 +609,12 @@ func (g *generator) deps(i int) []int {
 			out = append(out, j)
 		}
 	}
-	add(g.baseName(i))
-	out = append(out, g.candidates(i)...)
+	for _, b := range g.baseStages(i) {
+		out = append(out, b)
+		out = append(out, g.ownTriggerStages(b)...)
+	}
 	for _, cmd := range g.stages[i].Commands {
 		switch c := cmd.(type) {
-		case *instructions.OnbuildCommand:
-			// Written with the trigger, as dsl.TriggerFrom.
-			_, stages := g.triggerStages(i, c.Expression)
-			out = append(out, stages...)
 		case *instructions.CopyCommand:
 			if c.From != "" {
 				add(c.From)

@@ -188,9 +188,11 @@ func (g *generator) command(i int, cmd instructions.Command) ([]call, error) {
 		return one("Maintainer", jen.Lit(c.Maintainer))
 	case *instructions.OnbuildCommand:
 		args := []jen.Code{jen.Lit(c.Expression)}
-		names, stages := g.triggerStages(i, c.Expression)
-		for k, name := range names {
-			args = append(args, dsl("TriggerFrom", jen.Lit(name), jen.Id(g.vars[stages[k]])))
+		if g.fires[i] { // a trigger that never runs here builds nothing
+			names, stages := g.triggerStages(i, c.Expression)
+			for k, name := range names {
+				args = append(args, dsl("TriggerFrom", jen.Lit(name), jen.Id(g.vars[stages[k]])))
+			}
 		}
 		return one("OnBuild", args...)
 	case *instructions.HealthCheckCommand:
