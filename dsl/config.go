@@ -156,69 +156,6 @@ type maintainerIns struct{ name string }
 
 func (*maintainerIns) keyword() string { return "MAINTAINER" }
 
-// OnBuild records a trigger instruction in the image config, as ONBUILD
-// does: s.OnBuild("RUN make") runs `make` in any build that starts FROM
-// this image. The trigger is Dockerfile text; a stage of this build that it
-// names (COPY --from=NAME, RUN --mount=from=NAME) is given with
-// [TriggerFrom], and is built only when the trigger runs, in a stage FROM
-// this one, as the frontend keeps every stage a trigger reaches:
-//
-//	ONBUILD COPY --from=src /in /out
-//
-// is s.OnBuild("COPY --from=src /in /out", dsl.TriggerFrom("src", src)).
-func (s Stage) OnBuild(instruction string, opts ...OnBuildOption) Stage {
-	return OnBuild(instruction, opts...)(s)
-}
-
-// OnBuild is the free-function form of [Stage.OnBuild].
-func OnBuild(instruction string, opts ...OnBuildOption) StageOption {
-	return func(s Stage) Stage {
-		in := &onBuildIns{expr: instruction}
-		for _, o := range opts {
-			o(in)
-		}
-		return s.then(in)
-	}
-}
-
-// OnBuildOption is an option of [Stage.OnBuild].
-type OnBuildOption func(*onBuildIns)
-
-// TriggerFrom says which stage of this build a trigger's --from=name
-// means (COPY --from, RUN --mount=from), as a stage name or, for COPY,
-// index does in a Dockerfile. In
-//
-//	FROM alpine AS src
-//	FROM busybox AS base
-//	ONBUILD COPY --from=src /file /foo
-//
-// base is
-//
-//	dsl.From("busybox").As("base").
-//		OnBuild("COPY --from=src /file /foo", dsl.TriggerFrom("src", src))
-//
-// The name matches regardless of case, as the frontend's; s is built only
-// if the trigger runs, in a stage FROM this one, whether or not the target
-// needs it otherwise. A name no TriggerFrom gives and no stage built
-// before has is an image.
-func TriggerFrom(name string, s Stage) OnBuildOption {
-	return func(in *onBuildIns) {
-		in.from = append(in.from, triggerStage{strings.ToLower(name), s})
-	}
-}
-
-type onBuildIns struct {
-	expr string
-	from []triggerStage
-}
-
-type triggerStage struct {
-	name  string
-	stage Stage
-}
-
-func (*onBuildIns) keyword() string { return "ONBUILD" }
-
 // HealthOption is a flag of HEALTHCHECK: [Interval], [Timeout],
 // [StartPeriod], [StartInterval] or [Retries].
 type HealthOption interface {
@@ -553,15 +490,6 @@ func (c *compiler) dispatchVolume(d *stageState, in *volumeIns) error {
 func (c *compiler) dispatchMaintainer(d *stageState, in *maintainerIns) error {
 	d.image.Author = in.name
 	d.commit("MAINTAINER "+in.name, false)
-	return nil
-}
-
-func (c *compiler) dispatchOnBuild(d *stageState, in *onBuildIns) error {
-	if strings.TrimSpace(in.expr) == "" {
-		return fmt.Errorf("empty trigger: %w", ErrInvalid)
-	}
-	d.image.Config.OnBuild = append(d.image.Config.OnBuild, in.expr)
-	d.triggerFrom = append(d.triggerFrom, in.from...)
 	return nil
 }
 
