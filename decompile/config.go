@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/util/system"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 )
@@ -130,10 +132,13 @@ func (d *decompiler) configCommand(st *frontState, keyword, rest string) error {
 	if err != nil {
 		return err
 	}
+	if keyword == "ENTRYPOINT" && d.entrypointClearedCmd(st) {
+		d.splitBeforeEntrypoint(st)
+	}
 	d.out.add("%s %s", keyword, jsonList(list))
 	if keyword == "CMD" {
 		st.img.Config.Cmd = list
-		st.cmdSet = true
+		st.setCmd()
 	} else {
 		st.img.Config.Entrypoint = list
 		if !st.cmdSet {
@@ -141,6 +146,38 @@ func (d *decompiler) configCommand(st *frontState, keyword, rest string) error {
 		}
 	}
 	return nil
+}
+
+// splitBeforeEntrypoint ends the stage before an ENTRYPOINT that clears
+// a CMD of the stage: ENTRYPOINT clears a CMD inherited from the stage it
+// is FROM, but not one of its own stage (the frontend's
+// dispatchEntrypoint), so the CMD was set in another stage, which ended
+// since. Of the places where a FROM changes no step, the last; else here,
+// where FROM moves the config env's keys to the end.
+func (d *decompiler) splitBeforeEntrypoint(st *frontState) {
+	if n := len(st.clean); n > 0 {
+		d.split(st, st.clean[n-1], st.env, st.img.Config.Env)
+		return
+	}
+	d.split(st, len(d.out.l), reAdded(st.env, st.img.Config.Env), st.img.Config.Env)
+}
+
+// entrypointClearedCmd reports an ENTRYPOINT entry of the history that
+// must have cleared the CMD set before it in the stage written so far: the
+// image has no CMD, and no CMD entry follows to set one.
+func (d *decompiler) entrypointClearedCmd(st *frontState) bool {
+	if !st.cmdSet || len(st.img.Config.Cmd) == 0 || d.img == nil || len(d.img.Config.Cmd) > 0 || d.hist == nil {
+		return false
+	}
+	if len(st.img.Config.OnBuild) > 0 {
+		return false // FROM the stage would run its triggers
+	}
+	for _, h := range d.hist.entries[d.hist.pos+1:] {
+		if keyword, _, _ := strings.Cut(h.CreatedBy, " "); keyword == "CMD" {
+			return false
+		}
+	}
+	return true
 }
 
 // configExpose writes the EXPOSE of a history entry.
@@ -346,6 +383,9 @@ func (d *decompiler) configValues(st *frontState) error {
 		d.out.add("SHELL %s", jsonList(want.Shell))
 	}
 	if !slices.Equal(want.Entrypoint, have.Entrypoint) {
+		if st.cmdSet && len(have.Cmd) > 0 && len(want.Cmd) == 0 && len(have.OnBuild) == 0 {
+			d.splitBeforeEntrypoint(st)
+		}
 		d.out.add("ENTRYPOINT %s", jsonList(want.Entrypoint))
 		if !st.cmdSet {
 			have.Cmd = nil
@@ -365,10 +405,11 @@ func (d *decompiler) configValues(st *frontState) error {
 		d.out.add("STOPSIGNAL %s", word(want.StopSignal))
 	}
 	for _, ob := range want.OnBuild {
-		if !plainLine(ob) {
-			return d.unsupported("", "ONBUILD %q is not one plain line", ob)
+		line, ok := onbuildLine(ob)
+		if !ok {
+			return d.unsupported("", "ONBUILD %q cannot be written so that the parser reads it back", ob)
 		}
-		d.out.add("ONBUILD %s", ob)
+		d.out.add("%s", line)
 	}
 	return nil
 }
@@ -408,4 +449,31 @@ func portRanges(ports []string) []string {
 		i = j + 1
 	}
 	return out
+}
+
+// onbuildLine is the ONBUILD instruction of a trigger, with the lines of
+// its heredocs: the frontend keeps a trigger as its first line, then each
+// heredoc's body and terminator (instructions' parseOnBuild), so that text
+// after ONBUILD reads back as the same trigger. It is checked by reading it
+// back.
+func onbuildLine(expr string) (string, bool) {
+	line := "ONBUILD " + expr
+	if plainLine(expr) {
+		return line, true
+	}
+	if strings.ContainsAny(expr, "\r\x00") || !strings.Contains(expr, "<<") {
+		return "", false
+	}
+	res, err := parser.Parse(strings.NewReader(line + "\n"))
+	if err != nil || len(res.AST.Children) != 1 {
+		return "", false
+	}
+	cmd, err := instructions.ParseInstruction(res.AST.Children[0])
+	if err != nil {
+		return "", false
+	}
+	if ob, ok := cmd.(*instructions.OnbuildCommand); !ok || ob.Expression != expr {
+		return "", false
+	}
+	return line, true
 }

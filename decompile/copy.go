@@ -12,27 +12,40 @@ import (
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/util/system"
 	digest "github.com/opencontainers/go-digest"
-	"github.com/slipway-build/slipway/internal/frontend"
 )
 
 // copySource is one source of a COPY or ADD.
 type copySource struct {
 	arg     string // as written in the instruction
 	heredoc *pb.FileActionMkFile
+	// git is a git source's address, whose arg is written once the
+	// instruction's flags are known; checksum is a git or http source's.
+	git      *gitAddr
+	checksum string
 }
 
 // copyInstr is what the copies of one file op say about the COPY or ADD
 // that made them.
 type copyInstr struct {
-	srcs     []copySource
-	from     string
-	fromSet  bool
-	kindOf   string // "local", "http", "git"
-	unpack   bool
-	parents  bool
+	srcs    []copySource
+	from    string
+	fromSet bool
+	// local, http and git say which kinds of source the copies read; one
+	// ADD may mix them.
+	local, http, git bool
+	// localUnpack and httpUnpack are whether the copies of each kind
+	// unpack archives: ADD's --unpack, whose default is true for a local
+	// source and false for a URL.
+	localUnpack, httpUnpack bool
+	parents                 bool
+	// checksum and keepGit are the --checksum and --keep-git-dir flags
+	// (see remoteFlags).
 	checksum string
 	keepGit  bool
 }
+
+// remote reports whether the copies read a git or http source.
+func (ci *copyInstr) remote() bool { return ci.http || ci.git }
 
 // writeCopy writes the COPY or ADD a file op of copies makes; link is
 // COPY --link, whose copy goes onto scratch and is merged.
@@ -45,7 +58,7 @@ func (d *decompiler) writeCopy(st *frontState, dg digest.Digest, op *pb.Op, f *p
 	if err != nil {
 		return d.refused(err)
 	}
-	add := ci.kindOf == "http" || ci.kindOf == "git" || (ci.kindOf == "local" && ci.unpack)
+	add := ci.remote() || (ci.local && ci.localUnpack)
 	flags, err := ci.flags(dg, first, add, link)
 	if err != nil {
 		return d.refused(err)
@@ -104,14 +117,14 @@ func (d *decompiler) readCopies(dg digest.Digest, op *pb.Op, f *pb.FileOp, first
 		if len(ci.srcs) > 0 && ci.srcs[len(ci.srcs)-1].heredoc != nil {
 			return nil, opError(dg, "copy %d follows an inline document; COPY writes its files first", i)
 		}
-		var arg string
+		var cs copySource
 		switch s := sop.GetSource(); {
 		case s != nil && (strings.HasPrefix(s.Identifier, "https://") || strings.HasPrefix(s.Identifier, "http://")):
-			arg, err = ci.httpSource(dg, i, c, src.op, s)
+			cs, err = ci.httpSource(dg, i, c, src.op, s)
 		case s != nil && strings.HasPrefix(s.Identifier, "git://"):
-			arg, err = ci.gitSource(dg, i, c, src.op, s)
+			cs, err = ci.gitSource(dg, i, c, src.op, s)
 		default:
-			arg, err = d.localSource(ci, dg, i, c, src)
+			cs.arg, err = d.localSource(ci, dg, i, c, src)
 		}
 		if err != nil {
 			return nil, err
@@ -119,65 +132,15 @@ func (d *decompiler) readCopies(dg digest.Digest, op *pb.Op, f *pb.FileOp, first
 		if !c.CreateDestPath {
 			return nil, opError(dg, "copy %d does not create its destination, as COPY always does", i)
 		}
-		ci.srcs = append(ci.srcs, copySource{arg: arg})
+		ci.srcs = append(ci.srcs, cs)
 	}
-	if (ci.kindOf == "http" || ci.kindOf == "git") && len(ci.srcs) != 1 {
-		return nil, opError(dg, "a copy of %s beside other sources", ci.kindOf)
+	if err := ci.remoteFlags(dg); err != nil {
+		return nil, err
+	}
+	if ci.local && ci.http && !ci.localUnpack && ci.httpUnpack {
+		return nil, opError(dg, "copies of a URL unpack and those of a path do not; one ADD --unpack says both")
 	}
 	return ci, nil
-}
-
-// httpSource is the argument of ADD of a URL, whose source op is sop.
-func (ci *copyInstr) httpSource(dg digest.Digest, i int, c *pb.FileActionCopy, sop digest.Digest, s *pb.SourceOp) (string, error) {
-	ci.kindOf = "http"
-	name := frontend.HTTPFilename(s.Identifier)
-	for k, v := range s.Attrs {
-		switch k {
-		case "http.filename":
-			if v != name {
-				return "", opError(sop, "http source saved as %q, not %q as ADD names it", v, name)
-			}
-		case "http.checksum":
-			ci.checksum = v
-		default:
-			return "", opError(sop, "http source attribute %s has no ADD flag", k)
-		}
-	}
-	if c.Src != "/"+name || c.FollowSymlink || c.DirCopyContents || c.AllowWildcard {
-		return "", opError(dg, "copy %d of %s is not the copy ADD makes", i, s.Identifier)
-	}
-	ci.unpack = c.AttemptUnpackDockerCompatibility
-	return s.Identifier, nil
-}
-
-// gitSource is the argument of ADD of a git repository, whose source op
-// is sop.
-func (ci *copyInstr) gitSource(dg digest.Digest, i int, c *pb.FileActionCopy, sop digest.Digest, s *pb.SourceOp) (string, error) {
-	ci.kindOf = "git"
-	full := s.Attrs["git.fullurl"]
-	ref := ""
-	if _, frag, ok := strings.Cut(s.Identifier, "#"); ok {
-		ref = frag
-	}
-	for k, v := range s.Attrs {
-		switch k {
-		case "git.fullurl", "git.authheadersecret", "git.authtokensecret", "git.mountsshsock", "git.knownsshhosts":
-		case "git.keepgitdir":
-			ci.keepGit = v == "true"
-		case "git.checksum":
-			ci.checksum = v
-		default:
-			return "", opError(sop, "git source attribute %s has no ADD form", k)
-		}
-	}
-	if full == "" || c.Src != "/" || c.FollowSymlink || c.DirCopyContents {
-		return "", opError(dg, "copy %d of %s is not the copy ADD makes", i, s.Identifier)
-	}
-	arg := full
-	if ref != "" {
-		arg += "#" + ref
-	}
-	return arg, nil
 }
 
 // localSource is the source path of a COPY, or ADD of an archive, from a
@@ -191,14 +154,14 @@ func (d *decompiler) localSource(ci *copyInstr, dg digest.Digest, i int, c *pb.F
 	if ci.fromSet && name != ci.from {
 		return "", opError(dg, "copy %d reads another source than copy 0; a COPY has one --from", i)
 	}
-	ci.from, ci.fromSet, ci.kindOf = name, true, "local"
 	if !c.FollowSymlink || !c.DirCopyContents || !c.CreateDestPath || !c.AllowWildcard || !c.AllowEmptyWildcard {
 		return "", opError(dg, "copy %d has flags COPY does not set", i)
 	}
-	if i > 0 && c.AttemptUnpackDockerCompatibility != ci.unpack {
-		return "", opError(dg, "copy %d unpacks and copy 0 does not; one ADD does both", i)
+	if ci.local && c.AttemptUnpackDockerCompatibility != ci.localUnpack {
+		return "", opError(dg, "copy %d unpacks and another path's does not; one ADD does both", i)
 	}
-	ci.unpack = c.AttemptUnpackDockerCompatibility
+	ci.from, ci.fromSet = name, true
+	ci.local, ci.localUnpack = true, c.AttemptUnpackDockerCompatibility
 	if len(c.IncludePatterns) > 0 {
 		ci.parents = true
 		if len(c.IncludePatterns) != 1 {
@@ -241,8 +204,13 @@ func (ci *copyInstr) flags(dg digest.Digest, first *pb.FileActionCopy, add, link
 	for _, p := range first.ExcludePatterns {
 		flags = append(flags, "--exclude="+p)
 	}
-	if add && ci.kindOf == "http" && ci.unpack {
+	// --unpack where a default does not say it: true for a URL, false
+	// for a path read by an ADD that a remote source makes.
+	switch {
+	case ci.http && ci.httpUnpack:
 		flags = append(flags, "--unpack=true")
+	case ci.local && !ci.localUnpack && ci.remote():
+		flags = append(flags, "--unpack=false")
 	}
 	if ci.checksum != "" {
 		flags = append(flags, "--checksum="+ci.checksum)
@@ -371,7 +339,7 @@ func (d *decompiler) spelling(st *frontState, keyword string, srcs []copySource,
 		if s := srcs[k]; s.heredoc != nil {
 			return w == "<<"+strings.TrimPrefix(s.heredoc.Path, "/")
 		}
-		return sameSource(w, srcs[k].arg)
+		return sameSource(w, srcs[k])
 	})
 	if groups == nil {
 		return nil
@@ -430,11 +398,17 @@ func groupWords(words []string, n int, ok func(k int, w string) bool) []string {
 }
 
 // sameSource reports whether a source as written and as decompiled name
-// the same path.
-func sameSource(written, decompiled string) bool {
+// the same path. A git address may say in its query what the decompiled
+// ADD says with a flag (checksum, keep-git-dir), which the ops do not tell
+// apart; the flags stay written, and must agree with what the source has.
+func sameSource(written string, src copySource) bool {
+	decompiled := src.arg
 	if a, isGit, err := dfgitutil.ParseGitRef(written); isGit && err == nil && !a.IndistinguishableFromLocal {
 		b, _, err := dfgitutil.ParseGitRef(decompiled)
-		return err == nil && a.Remote == b.Remote && a.Ref == b.Ref && a.SubDir == b.SubDir && a.Checksum == b.Checksum && a.KeepGitDir == nil && b.KeepGitDir == nil
+		skip := func(r *dfgitutil.GitRef) bool { return r.Submodules != nil && !*r.Submodules }
+		return err == nil && a.Remote == b.Remote && a.Ref == b.Ref && a.SubDir == b.SubDir &&
+			skip(a) == skip(b) && a.FetchByCommit == b.FetchByCommit &&
+			src.git != nil && (a.Checksum == "" || a.Checksum == src.checksum) && (a.KeepGitDir == nil || *a.KeepGitDir == src.git.keepGit)
 	}
 	if strings.Contains(written, "://") {
 		return written == decompiled

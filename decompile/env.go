@@ -116,6 +116,12 @@ func (d *decompiler) splitStage(st *frontState, want []string) {
 		return
 	}
 	d.flip(st, mask)
+	d.split(st, at, env, cfg)
+}
+
+// split ends the stage written so far at line at and goes on in a stage
+// FROM it, whose env and config env are env and cfg.
+func (d *decompiler) split(st *frontState, at int, env, cfg []string) {
 	d.splits++
 	base := fmt.Sprintf("base-%d", d.splits)
 	as := ""
@@ -127,7 +133,25 @@ func (d *decompiler) splitStage(st *frontState, want []string) {
 	st.fromLine = at + 1
 	st.env = env
 	st.img.Config.Env = cfg
-	st.cmdSet = false
+	st.cmdSet, st.clean = false, nil
+	// The lines from at on moved down by two; the places before it are in
+	// the first stage now.
+	var marks []mark
+	for _, m := range st.marks {
+		if m.line >= at {
+			m.line += 2
+			marks = append(marks, m)
+		}
+	}
+	st.marks = marks
+	if st.wd != nil && st.wd.line >= at {
+		st.wd.line += 2
+	}
+	for i := range st.envLines {
+		if st.envLines[i].line >= at {
+			st.envLines[i].line += 2
+		}
+	}
 }
 
 // bestFlip finds which keys of p's ENV lines, written as ARG instead, give

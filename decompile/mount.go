@@ -1,6 +1,7 @@
 package decompile
 
 import (
+	"fmt"
 	"path"
 	"strconv"
 	"strings"
@@ -40,7 +41,7 @@ func (d *decompiler) mountFlag(st *frontState, dg digest.Digest, op *pb.Op, m *p
 	case pb.MountType_SECRET:
 		kv, err = secretMount(dg, m)
 	case pb.MountType_SSH:
-		kv, err = sshMount(dg, m)
+		kv, err = sshMount(dg, op, m)
 	default:
 		return "", nil, d.unsupported(dg, "mount type %v at %s", m.MountType, m.Dest)
 	}
@@ -138,17 +139,29 @@ func secretMount(dg digest.Digest, m *pb.Mount) ([]string, error) {
 	return append(kv, modeAndOwner(o.Mode, 0o400, o.Uid, o.Gid)...), nil
 }
 
-// sshMount is the options of --mount=type=ssh.
-func sshMount(dg digest.Digest, m *pb.Mount) ([]string, error) {
+// sshMount is the options of --mount=type=ssh, one of op's mounts.
+func sshMount(dg digest.Digest, op *pb.Op, m *pb.Mount) ([]string, error) {
 	o := m.SSHOpt
 	if o == nil {
 		return nil, opError(dg, "ssh mount at %s without options", m.Dest)
 	}
 	kv := []string{"type=ssh"}
-	if o.ID != "" && o.ID != "default" {
+	// The frontend keeps the id as written: id=default is not the empty
+	// id of a mount that names none (its dispatchSSH).
+	if o.ID != "" {
 		kv = append(kv, "id="+o.ID)
 	}
-	if !strings.HasPrefix(m.Dest, "/run/buildkit/ssh_agent.") {
+	// llb puts the n-th ssh mount without a target at ssh_agent.n.
+	n := 0
+	for _, other := range op.GetExec().Mounts {
+		if other == m {
+			break
+		}
+		if other.MountType == pb.MountType_SSH {
+			n++
+		}
+	}
+	if m.Dest != fmt.Sprintf("/run/buildkit/ssh_agent.%d", n) {
 		kv = append(kv, "target="+m.Dest)
 	}
 	if !o.Optional {

@@ -118,7 +118,7 @@ func (st *frontState) triggerConfig(cmd instructions.Command) bool {
 		if c.PrependShell {
 			st.img.Config.Cmd = append(append([]string{}, shellOf(st)...), strings.Join(c.CmdLine, " "))
 		}
-		st.cmdSet = true
+		st.setCmd()
 	case *instructions.EntrypointCommand:
 		st.img.Config.Entrypoint = c.CmdLine
 		if c.PrependShell {

@@ -25,11 +25,16 @@ var knownDifferences = map[string]string{}
 // definition stripped of its metadata, compiles the result, and compares.
 // It returns the decompiled Dockerfile, or why the round trip fails.
 func roundTrip(t *testing.T, dt []byte) (string, error) {
+	return roundTripWith(t, dt, nil)
+}
+
+// roundTripWith is roundTrip where the registry holds images too.
+func roundTripWith(t *testing.T, dt []byte, images map[string]dockerspec.DockerOCIImage) (string, error) {
 	// The decompiler is told the target platform, as llb2dockerfile's
 	// --platform tells it: a stage FROM --platform of another one is then
 	// written with it, where the image's own platform would be ambiguous.
 	target := ocispecs.Platform{OS: "linux", Architecture: "amd64"}
-	o := parity.Options{Resolver: dsltest.NewResolver(nil), Caps: parity.AllCaps(), Platform: &target}
+	o := parity.Options{Resolver: dsltest.NewResolver(images), Caps: parity.AllCaps(), Platform: &target}
 	want, err := parity.Dockerfile(t.Context(), dt, o)
 	if err != nil {
 		return "", errRejected{err}
@@ -327,4 +332,170 @@ func TestShellOfAHeredocRoundTrip(t *testing.T) {
 	out, err := roundTrip(t, []byte(df))
 	require.NoError(t, err, "decompiled:\n%s", out)
 	require.Contains(t, out, "SHELL [\"/bin/sh\",\"-e\",\"-c\"]\n")
+}
+
+// roundTripEach round-trips each Dockerfile of cases, by name, and checks
+// that the decompiled one holds want.
+func roundTripEach(t *testing.T, cases map[string]string, want string) {
+	t.Helper()
+	for name, df := range cases {
+		t.Run(name, func(t *testing.T) {
+			out, err := roundTrip(t, []byte(df))
+			require.NoError(t, err, "decompiled:\n%s", out)
+			require.Contains(t, out, want)
+		})
+	}
+}
+
+// A stage only an ONBUILD trigger names is kept by the frontend, which
+// builds it when the trigger runs, by name, index, or from below (the
+// shape of BuildKit's testOnBuildInheritedStageWithFrom).
+func TestStageATriggerNamesRoundTrip(t *testing.T) {
+	roundTripEach(t, map[string]string{
+		"COPY --from": "FROM alpine AS src\nRUN echo -n 12 > /file\n\nFROM busybox AS base\nONBUILD COPY --from=src /file /out/foo\n\n" +
+			"FROM base AS mid\nRUN cp /out/foo /out/bar\n\nFROM scratch\nCOPY --from=mid /out/bar /\n",
+		"a mount's from, of a later stage": "FROM busybox AS base\nONBUILD RUN --mount=from=src,target=/in cat /in/file\n\n" +
+			"FROM alpine AS src\nRUN echo -n 12 > /file\n\nFROM base\nRUN true\n",
+		"by index": "FROM alpine\nRUN echo -n 12 > /file\n\nFROM busybox AS base\nONBUILD COPY --from=0 /file /foo\n\nFROM base\nRUN cat /foo\n",
+	}, "")
+}
+
+// A mount option written as its default may still be kept in the op:
+// id=default is not the empty id of an ssh mount that names none, and an
+// ssh mount's default target is ssh_agent.N for the N-th ssh mount only.
+func TestMountOptionsAsTheirDefaultRoundTrip(t *testing.T) {
+	roundTripEach(t, map[string]string{
+		"ssh id=default":              "FROM busybox\nRUN --mount=type=ssh,id=default true\n",
+		"ssh id=default, required":    "FROM busybox\nRUN --mount=type=ssh,id=default,required true\n",
+		"ssh id=default second":       "FROM busybox\nRUN --mount=type=ssh,id=x --mount=type=ssh,id=default true\n",
+		"ssh target of another mount": "FROM busybox\nRUN --mount=type=ssh,target=/run/buildkit/ssh_agent.5 true\n",
+		"ssh targets swapped": "FROM busybox\nRUN --mount=type=ssh,id=a,target=/run/buildkit/ssh_agent.1 " +
+			"--mount=type=ssh,id=b,target=/run/buildkit/ssh_agent.0 true\n",
+		"ssh target of the second on the first":    "FROM busybox\nRUN --mount=type=ssh,id=a --mount=type=ssh,id=b,target=/run/buildkit/ssh_agent.0 true\n",
+		"cache uid, gid and mode as their default": "FROM busybox\nRUN --mount=type=cache,target=/c,uid=0 --mount=type=cache,target=/d,mode=0755 true\n",
+	}, "")
+}
+
+// Each form of git address: ADD of one other than http(s) puts the address
+// among the context paths the frontend reads; submodules=false and
+// fetch-by-commit have only the query form; a query's ref, checksum and
+// keep-git-dir are what the history shows, though ADD's flags say them too.
+func TestGitAddressesRoundTrip(t *testing.T) {
+	roundTripEach(t, map[string]string{
+		"scp, ssh and git beside the context": "FROM busybox\nCOPY a /a\nADD git@github.com:org/repo.git#main:dir /scp\n" +
+			"ADD ssh://git@github.com/org/repo.git#v1.0 /ssh\nADD git://github.com/org/repo.git#main /git\n",
+		"submodules=false": "FROM busybox\nADD https://github.com/org/repo.git?keep-git-dir=true&submodules=false /dst\n",
+		"fetch-by-commit": "FROM busybox\n" +
+			"ADD https://github.com/org/repo.git?commit=0123456789abcdef0123456789abcdef01234567&fetch-by-commit= /dst\n",
+		"ref and checksum": "FROM busybox\n" +
+			"ADD https://github.com/org/repo.git?ref=main&checksum=0123456789abcdef0123456789abcdef01234567 /dst\n",
+		"keep-git-dir=false": "FROM busybox\nWORKDIR /w\nADD https://github.com/o/r.git?ref=main&keep-git-dir=false /a\n",
+	}, "")
+}
+
+// One ADD may read git repositories, URLs and paths together; --unpack,
+// --keep-git-dir and a query's keep-git-dir or checksum, which the
+// frontend carries to the git sources after it, are said of them all.
+func TestAddOfSeveralKindsOfSourceRoundTrip(t *testing.T) {
+	const sum = "0123456789abcdef0123456789abcdef01234567"
+	roundTripEach(t, map[string]string{
+		"scp and https git":              "FROM busybox\nCOPY a /a\nADD git@github.com:org/a.git https://github.com/org/b.git#main:x /dst/\n",
+		"a path and git":                 "FROM busybox\nCOPY a /a\nADD a git@github.com:org/a.git /dst/\n",
+		"a path not unpacked and git":    "FROM busybox\nADD --unpack=false a.tar https://github.com/org/a.git#main /dst/\n",
+		"a URL and a path":               "FROM busybox\nADD https://example.com/f.tar a.tar /dst/\n",
+		"a URL and a path, unpacked":     "FROM busybox\nADD --unpack=true https://example.com/f.tar a.tar /dst/\n",
+		"a URL and a path, not unpacked": "FROM busybox\nADD --unpack=false https://example.com/f.tar a.tar /dst/\n",
+		"two URLs":                       "FROM busybox\nADD https://example.com/a.txt https://example.com/b.txt /dst/\n",
+		"git, a URL and a path":          "FROM busybox\nCOPY a /a\nADD git://github.com/org/a.git https://example.com/b.txt c /dst/\n",
+		"--keep-git-dir of two":          "FROM busybox\nADD --keep-git-dir=true https://github.com/org/a.git git@github.com:org/b.git#v1 /dst/\n",
+		"keep-git-dir of the first":      "FROM busybox\nADD https://github.com/org/a.git?keep-git-dir=true git@github.com:org/b.git /dst/\n",
+		"keep-git-dir of the second":     "FROM busybox\nADD https://github.com/org/a.git git@github.com:org/b.git?keep-git-dir=true /dst/\n",
+		"checksum of the first":          "FROM busybox\nADD https://github.com/org/a.git?checksum=" + sum + " git@github.com:org/b.git /dst/\n",
+		"checksum of the second":         "FROM busybox\nADD https://github.com/org/a.git git@github.com:org/b.git?ref=v1&checksum=" + sum + " /dst/\n",
+		"submodules=false and a path":    "FROM busybox\nCOPY a /a\nADD a https://github.com/org/a.git?submodules=false /dst/\n",
+	}, "ADD ")
+}
+
+// ENTRYPOINT clears a CMD inherited from the stage it is FROM, not one its
+// own stage set: where the image lacks the CMD the history set, the stage
+// ended between them (the frontend's dispatchEntrypoint).
+func TestEntrypointClearsAnInheritedCmdRoundTrip(t *testing.T) {
+	roundTripEach(t, map[string]string{
+		"CMD, then ENTRYPOINT in the stage, then FROM it": "FROM busybox AS base\nCMD [\"base-cmd\"]\n\n" +
+			"FROM base AS mid\nCMD [\"mid-cmd\"]\nENTRYPOINT [\"mid-ep\"]\n\nFROM mid\nENTRYPOINT [\"final-ep\"]\n",
+		"ENTRYPOINT, then CMD": "FROM busybox AS base\nCMD [\"base-cmd\"]\n\n" +
+			"FROM base AS mid\nENTRYPOINT [\"mid-ep\"]\nCMD [\"mid-cmd\"]\n\nFROM mid\nENTRYPOINT [\"final-ep\"]\n",
+		"the base image's CMD": "FROM example/app:1 AS mid\nENTRYPOINT [\"a\"]\nCMD [\"c\"]\n\nFROM mid\nENTRYPOINT [\"b\"]\n",
+		"with a step after":    "FROM busybox AS base\nENV X=1\nCMD [\"c\"]\n\nFROM base\nENV Y=2\nENTRYPOINT [\"e\"]\nRUN env > /env\n",
+		// The stage ends before the ARG: a FROM after it would move A
+		// behind the config env, where the RUNs do not have it.
+		"an ARG and a RUN between": "FROM busybox AS base\nCMD [\"c\"]\nRUN echo 1 > /one\n\n" +
+			"FROM base AS mid\nARG A=1\nRUN echo $A > /two\nENTRYPOINT [\"e\"]\nRUN echo $A > /three\n\nFROM mid\nRUN echo 4 > /four\n",
+	}, "")
+}
+
+// A trigger holding a heredoc is its first line, then each heredoc's body
+// and terminator; written so, after ONBUILD, it reads back the same.
+func TestOnbuildHeredocRoundTrip(t *testing.T) {
+	roundTripEach(t, map[string]string{
+		"RUN":              "FROM busybox\nONBUILD RUN <<EOF\necho hello\nEOF\n",
+		"COPY":             "FROM busybox\nONBUILD COPY <<EOF /etc/motd\nhello\nEOF\n",
+		"two heredocs":     "FROM busybox\nONBUILD RUN <<A <<B\necho a\nA\necho b\nB\n",
+		"<<- with a tab":   "FROM busybox\nONBUILD RUN <<-EOT sh\n\techo tabbed\n\tEOT\n",
+		"then a plain one": "FROM busybox\nONBUILD RUN <<EOF\necho hello\nEOF\nONBUILD RUN echo plain\nLABEL a=b\n",
+	}, "ONBUILD ")
+}
+
+// A base image's trigger that holds a heredoc runs after FROM, and the
+// Dockerfile written does not say it again.
+func TestBaseImageHeredocTriggerRoundTrip(t *testing.T) {
+	img := dsltest.DefaultImage()
+	img.Config.OnBuild = []string{"RUN <<EOF\necho hi > /x\nEOF", "COPY <<EOF /y\nhello\nEOF"}
+	images := map[string]dockerspec.DockerOCIImage{"docker.io/example/triggers:1": img}
+	out, err := roundTripWith(t, []byte("FROM example/triggers:1\nRUN cat /x /y\n"), images)
+	require.NoError(t, err, "decompiled:\n%s", out)
+	require.NotContains(t, out, "<<EOF")
+}
+
+// A CMD a base image's trigger sets is the stage's own: its ENTRYPOINT
+// keeps it, and the ENTRYPOINT of a stage FROM it clears it.
+func TestCmdOfABaseImageTriggerRoundTrip(t *testing.T) {
+	img := dsltest.DefaultImage()
+	img.Config.OnBuild = []string{`CMD ["from-trigger"]`}
+	images := map[string]dockerspec.DockerOCIImage{"docker.io/example/triggers:1": img}
+	for name, df := range map[string]string{
+		"kept":                      "FROM example/triggers:1\nENTRYPOINT [\"e\"]\n",
+		"cleared in the next stage": "FROM example/triggers:1 AS mid\nENTRYPOINT [\"e\"]\n\nFROM mid\nENTRYPOINT [\"f\"]\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			out, err := roundTripWith(t, []byte(df), images)
+			require.NoError(t, err, "decompiled:\n%s", out)
+		})
+	}
+}
+
+// Without a history to place the ENTRYPOINT, the config alone tells that
+// it cleared a CMD of the stage it is FROM: a trigger's CMD, here.
+func TestEntrypointClearsAnInheritedCmdWithoutHistory(t *testing.T) {
+	img := dsltest.DefaultImage()
+	img.Config.OnBuild = []string{`CMD ["from-trigger"]`}
+	target := ocispecs.Platform{OS: "linux", Architecture: "amd64"}
+	o := parity.Options{Resolver: dsltest.NewResolver(map[string]dockerspec.DockerOCIImage{"docker.io/example/triggers:1": img}),
+		Caps: parity.AllCaps(), Platform: &target}
+	df := "FROM example/triggers:1 AS mid\nENTRYPOINT [\"e\"]\n\nFROM mid\nENTRYPOINT [\"f\"]\n"
+	want, err := parity.Dockerfile(t.Context(), []byte(df), o)
+	require.NoError(t, err)
+	var wantImg dockerspec.DockerOCIImage
+	require.NoError(t, json.Unmarshal(want.Image, &wantImg))
+	wantImg.History = nil
+	out, err := decompile.Decompile(t.Context(), &llb.Definition{Def: want.Definition.Def},
+		decompile.Options{Resolver: o.Resolver, Image: &wantImg, Platform: &target})
+	require.NoError(t, err)
+	got, err := parity.Dockerfile(t.Context(), out, o)
+	require.NoError(t, err, "decompiled:\n%s", out)
+	var gotImg dockerspec.DockerOCIImage
+	require.NoError(t, json.Unmarshal(got.Image, &gotImg))
+	require.Equal(t, want.Definition.Def, got.Definition.Def, "decompiled:\n%s", out)
+	require.Equal(t, []string{"f"}, gotImg.Config.Entrypoint, "decompiled:\n%s", out)
+	require.Nil(t, gotImg.Config.Cmd, "decompiled:\n%s", out)
 }

@@ -40,6 +40,10 @@ type frontState struct {
 	// first of them (see markStep).
 	marks []mark
 	set   []string
+	// clean are the places since the stage's own CMD where a FROM would
+	// change no step: the config env, set again, leaves the env as it is
+	// (see entrypointClearedCmd).
+	clean []int
 }
 
 // workdirLine is a WORKDIR line written with the clean path of its mkdir,
@@ -63,6 +67,15 @@ type mark struct {
 // being the next line.
 func (st *frontState) markStep(line int) {
 	st.marks = append(st.marks, mark{line: line, env: slices.Clone(st.env), cfg: slices.Clone(st.img.Config.Env), set: len(st.set)})
+	if st.cmdSet && slices.Equal(reAdded(st.env, st.img.Config.Env), st.env) {
+		st.clean = append(st.clean, line)
+	}
+}
+
+// setCmd records that the stage set its own CMD, which an ENTRYPOINT after
+// it keeps: a FROM between them would not.
+func (st *frontState) setCmd() {
+	st.cmdSet, st.clean = true, nil
 }
 
 // ranStep forgets the places before a RUN: a FROM there would change its

@@ -170,7 +170,7 @@ func (d *decompiler) begin(s *stage) (*frontState, error) {
 			st.setEnv(k, v)
 		}
 		st.envLines, st.envBase, st.parent = nil, nil, s.from.state
-		st.cmdSet = false
+		st.cmdSet, st.clean = false, nil
 		d.out.add("FROM %s%s", s.from.name, as)
 		return st, nil
 	}

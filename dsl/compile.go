@@ -81,6 +81,9 @@ type compiler struct {
 	context       *lateOutput
 	contextPaths  map[string]struct{}
 	named         map[string]*namedCtx
+	// triggerFrom are the stages the triggers being parsed may name: those
+	// of the base stage's ONBUILD instructions (see TriggerFrom).
+	triggerFrom []triggerStage
 	// contextUsed is set once a step reads the build context.
 	contextUsed bool
 	// backslash is the lexer of the default escape character, from
@@ -154,7 +157,9 @@ func (c *compiler) dispatchStage(d *stageState, s Stage, ins []instruction) erro
 		return err
 	}
 	// ONBUILD triggers of the base run first, as the frontend runs them.
+	c.triggerFrom = d.baseTriggerFrom
 	triggers, err := c.triggers(d.image.Config.OnBuild)
+	c.triggerFrom = nil
 	if err != nil {
 		return stepErr(1, "FROM", err)
 	}

@@ -165,21 +165,6 @@ type maintainerIns struct{ name string }
 
 func (*maintainerIns) keyword() string { return "MAINTAINER" }
 
-// OnBuild records a trigger instruction in the image config, as ONBUILD
-// does: s.OnBuild("RUN make") runs `make` in any build that starts FROM
-// this image. The trigger is Dockerfile text.
-func (s Stage) OnBuild(instruction string) Stage { return OnBuild(instruction)(s) }
-
-// OnBuild is the free-function form of [Stage.OnBuild].
-func OnBuild(instruction string) StageOption {
-	at := here()
-	return func(s Stage) Stage { return s.thenAt(at, &onBuildIns{expr: instruction}) }
-}
-
-type onBuildIns struct{ expr string }
-
-func (*onBuildIns) keyword() string { return "ONBUILD" }
-
 // HealthOption is a flag of HEALTHCHECK: [Interval], [Timeout],
 // [StartPeriod], [StartInterval] or [Retries].
 type HealthOption interface {
@@ -517,14 +502,6 @@ func (c *compiler) dispatchVolume(d *stageState, in *volumeIns) error {
 func (c *compiler) dispatchMaintainer(d *stageState, in *maintainerIns) error {
 	d.image.Author = in.name
 	d.commit("MAINTAINER "+in.name, false)
-	return nil
-}
-
-func (c *compiler) dispatchOnBuild(d *stageState, in *onBuildIns) error {
-	if strings.TrimSpace(in.expr) == "" {
-		return fmt.Errorf("empty trigger: %w", ErrInvalid)
-	}
-	d.image.Config.OnBuild = append(d.image.Config.OnBuild, in.expr)
 	return nil
 }
 

@@ -367,9 +367,15 @@ func (cs *copyStep) addSource(d *stageState, src string) error {
 		if !cs.in.add {
 			return fmt.Errorf("source %q: COPY cannot fetch a git repository, use Add: %w", src, ErrInvalid)
 		}
-		st, err := gitSource(gitRef, cs.o, cs.pgName)
+		st, err := gitSource(gitRef, &cs.o, cs.pgName)
 		if err != nil {
 			return fmt.Errorf("source %q: %w", src, err)
+		}
+		// The frontend lists every source of an ADD but an http(s) URL
+		// among the paths it reads from the build context, a git address
+		// too (dispatch, case *instructions.AddCommand).
+		if cs.paths != nil && !strings.HasPrefix(src, "http://") && !strings.HasPrefix(src, "https://") {
+			cs.paths[path.Join("/", filepath.ToSlash(src))] = struct{}{}
 		}
 		cs.add(st, "/", &llb.CopyInfo{Mode: cs.chopt, CreateDestPath: true})
 		return nil

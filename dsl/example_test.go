@@ -64,3 +64,24 @@ func ExampleCompile_errors() {
 	// dsl/example_test.go:58: RUN: empty command: invalid argument
 	// true
 }
+
+// A trigger that copies from a stage names it with TriggerFrom; the stage
+// is built where the trigger runs, in the stage FROM base.
+func ExampleTriggerFrom() {
+	src := dsl.From("alpine").As("src").Run("echo hello > /greeting")
+	base := dsl.From("busybox").As("base").
+		OnBuild("COPY --from=src /greeting /greeting", dsl.TriggerFrom("src", src))
+	app := dsl.FromStage(base).Cmd("cat", "/greeting")
+
+	res, err := dsl.Compile(context.Background(), app, dsl.WithResolver(dsltest.NewResolver(nil)))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, h := range res.Image.History {
+		fmt.Println(h.CreatedBy)
+	}
+	// Output:
+	// COPY /greeting /greeting # buildkit
+	// CMD ["cat" "/greeting"]
+}

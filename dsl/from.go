@@ -200,6 +200,7 @@ func (c *compiler) from(d *stageState, s Stage, root instruction) error {
 		d.platform = base.platform
 		d.image = frontend.Clone(base.image)
 		d.buildArgs = slices.Clone(base.buildArgs)
+		d.baseTriggerFrom = base.triggerFrom
 		d.globalArgs = base.globalArgs
 		if base.escape != 0 {
 			d.escape = base.escape

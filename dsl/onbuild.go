@@ -8,10 +8,84 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
-// ONBUILD triggers are Dockerfile text, in a base image's config or in a
-// base stage. They run as the first steps of a stage built on that base, so
-// this file turns each trigger into the instruction the DSL would record for
-// it, using BuildKit's own parser.
+// ONBUILD: the instruction that records a trigger, and the triggers' run.
+// Triggers are Dockerfile text, in a base image's config or in a base stage.
+// They run as the first steps of a stage built on that base, so this file
+// turns each trigger into the instruction the DSL would record for it,
+// using BuildKit's own parser.
+
+// OnBuild records a trigger instruction in the image config, as ONBUILD
+// does: s.OnBuild("RUN make") runs `make` in any build that starts FROM
+// this image. The trigger is Dockerfile text; a stage of this build that it
+// names (COPY --from=NAME, RUN --mount=from=NAME) is given with
+// [TriggerFrom], and is built only when the trigger runs, in a stage FROM
+// this one, as the frontend keeps every stage a trigger reaches:
+//
+//	ONBUILD COPY --from=src /in /out
+//
+// is s.OnBuild("COPY --from=src /in /out", dsl.TriggerFrom("src", src)).
+func (s Stage) OnBuild(instruction string, opts ...OnBuildOption) Stage {
+	return OnBuild(instruction, opts...)(s)
+}
+
+// OnBuild is the free-function form of [Stage.OnBuild].
+func OnBuild(instruction string, opts ...OnBuildOption) StageOption {
+	at := here()
+	return func(s Stage) Stage {
+		in := &onBuildIns{expr: instruction}
+		for _, o := range opts {
+			o(in)
+		}
+		return s.thenAt(at, in)
+	}
+}
+
+// OnBuildOption is an option of [Stage.OnBuild].
+type OnBuildOption func(*onBuildIns)
+
+// TriggerFrom says which stage of this build a trigger's --from=name
+// means (COPY --from, RUN --mount=from), as a stage name or, for COPY,
+// index does in a Dockerfile. In
+//
+//	FROM alpine AS src
+//	FROM busybox AS base
+//	ONBUILD COPY --from=src /file /foo
+//
+// base is
+//
+//	dsl.From("busybox").As("base").
+//		OnBuild("COPY --from=src /file /foo", dsl.TriggerFrom("src", src))
+//
+// The name matches regardless of case, as the frontend's; s is built only
+// if the trigger runs, in a stage FROM this one, whether or not the target
+// needs it otherwise. A name no TriggerFrom gives and no stage built
+// before has is an image.
+func TriggerFrom(name string, s Stage) OnBuildOption {
+	return func(in *onBuildIns) {
+		in.from = append(in.from, triggerStage{strings.ToLower(name), s})
+	}
+}
+
+type onBuildIns struct {
+	expr string
+	from []triggerStage
+}
+
+type triggerStage struct {
+	name  string
+	stage Stage
+}
+
+func (*onBuildIns) keyword() string { return "ONBUILD" }
+
+func (c *compiler) dispatchOnBuild(d *stageState, in *onBuildIns) error {
+	if strings.TrimSpace(in.expr) == "" {
+		return fmt.Errorf("empty trigger: %w", ErrInvalid)
+	}
+	d.image.Config.OnBuild = append(d.image.Config.OnBuild, in.expr)
+	d.triggerFrom = append(d.triggerFrom, in.from...)
+	return nil
+}
 
 // triggers parses trigger expressions ("RUN make", "COPY . /app").
 func (c *compiler) triggers(exprs []string) ([]instruction, error) {
@@ -212,11 +286,28 @@ func (c *compiler) fromRun(cmd *instructions.RunCommand) (instruction, error) {
 	return in, nil
 }
 
-// stageNamed is the source a trigger's --from names: a stage of this build
-// by its name, or else an image.
+// stageNamed is the source a trigger's --from names: a stage the base
+// stage's ONBUILD gave with TriggerFrom, built now as the frontend builds
+// every stage a trigger reaches, or a stage of this build by its name, or
+// else an image.
 func (c *compiler) stageNamed(name string) (Stage, error) {
+	for _, t := range c.triggerFrom {
+		if t.name == strings.ToLower(name) {
+			if t.stage.n == nil {
+				return Stage{}, fmt.Errorf("--from=%s: TriggerFrom of an empty stage (start one with dsl.From): %w", name, ErrInvalid)
+			}
+			// Building it parses its own base's triggers.
+			saved := c.triggerFrom
+			_, err := c.stage(t.stage)
+			c.triggerFrom = saved
+			if err != nil {
+				return Stage{}, err
+			}
+			return t.stage, nil
+		}
+	}
 	for n, d := range c.stages {
-		if d.name == name && !d.dispatching {
+		if strings.EqualFold(d.name, name) && !d.dispatching { // as the frontend's findStateByName
 			return Stage{n: n}, nil
 		}
 	}

@@ -722,6 +722,120 @@ RUN echo grandchild
 				return dsl.FromStage(child).Run("echo grandchild")
 			}(),
 		},
+		// A stage only a trigger names is built when the trigger runs,
+		// from above or below, by name, or by index for COPY --from (a
+		// mount's from=0 is an image, as outside triggers) (issue 15,
+		// kind 1; the shape of BuildKit's testOnBuildInheritedStageWithFrom).
+		{
+			name: "onbuild-trigger-names-a-stage",
+			dockerfile: `FROM alpine AS src
+RUN echo -n 12 > /file
+
+FROM busybox AS base
+ONBUILD COPY --from=0 /file /out/foo
+ONBUILD RUN --mount=type=bind,from=src,target=/in cp /in/file /bar
+
+FROM base AS mid
+RUN cp /out/foo /out/bar
+
+FROM scratch
+COPY --from=mid /out/bar /
+`,
+			build: func() dsl.Stage {
+				src := dsl.From("alpine").As("src").Run("echo -n 12 > /file")
+				base := dsl.From("busybox").As("base").
+					OnBuild("COPY --from=0 /file /out/foo", dsl.TriggerFrom("0", src)).
+					OnBuild("RUN --mount=type=bind,from=src,target=/in cp /in/file /bar", dsl.TriggerFrom("src", src))
+				mid := dsl.FromStage(base).As("mid").Run("cp /out/foo /out/bar")
+				return dsl.From("scratch").Copy("/out/bar", "/", mid)
+			}(),
+		},
+		{
+			name: "onbuild-trigger-names-a-later-stage",
+			dockerfile: `FROM busybox AS base
+ONBUILD COPY --from=src /file /foo
+
+FROM alpine AS src
+RUN echo -n 12 > /file
+
+FROM base
+RUN cat /foo
+`,
+			build: func() dsl.Stage {
+				src := dsl.From("alpine").As("src").Run("echo -n 12 > /file")
+				base := dsl.From("busybox").As("base").OnBuild("COPY --from=src /file /foo", dsl.TriggerFrom("src", src))
+				return dsl.FromStage(base).Run("cat /foo")
+			}(),
+		},
+		// ADD lists every source but an http(s) URL among the context
+		// paths it reads, a git address too (issue 15, kind 3).
+		{
+			name:    "add-git-addresses-beside-the-context",
+			network: true,
+			dockerfile: `FROM busybox
+COPY a /a
+ADD git@github.com:org/repo.git#main:dir /scp
+ADD ssh://git@github.com/org/repo.git#v1.0 /ssh
+ADD git://github.com/org/repo.git#main /git
+ADD https://github.com/org/repo.git?tag=v1.0&subdir=dir /https
+`,
+			build: dsl.From("busybox").
+				Copy("a", "/a").
+				Add("git@github.com:org/repo.git#main:dir", "/scp").
+				Add("ssh://git@github.com/org/repo.git#v1.0", "/ssh").
+				Add("git://github.com/org/repo.git#main", "/git").
+				Add("https://github.com/org/repo.git?tag=v1.0&subdir=dir", "/https"),
+		},
+		// A query's keep-git-dir or checksum holds for the git sources
+		// after it in the ADD too, as the frontend's dispatchCopy keeps
+		// it (issue 15, kind 3).
+		{
+			name:    "add-git-query-holds-for-later-sources",
+			network: true,
+			dockerfile: `FROM busybox
+ADD https://github.com/org/a.git?keep-git-dir=true git@github.com:org/b.git /keep/
+ADD https://github.com/org/a.git?checksum=0123456789abcdef0123456789abcdef01234567 git@github.com:org/b.git /sum/
+ADD a git://github.com/org/c.git#main https://example.com/d.txt /mixed/
+`,
+			build: dsl.From("busybox").
+				AddPaths([]string{"https://github.com/org/a.git?keep-git-dir=true", "git@github.com:org/b.git"}, "/keep/").
+				AddPaths([]string{"https://github.com/org/a.git?checksum=0123456789abcdef0123456789abcdef01234567", "git@github.com:org/b.git"}, "/sum/").
+				AddPaths([]string{"a", "git://github.com/org/c.git#main", "https://example.com/d.txt"}, "/mixed/"),
+		},
+		// Mount options written as their default (issue 15, kind 2).
+		{
+			name: "ssh-mount-options-as-their-default",
+			dockerfile: `FROM busybox
+RUN --mount=type=ssh,id=default true
+RUN --mount=type=ssh,id=a,target=/run/buildkit/ssh_agent.1 --mount=type=ssh,id=b,target=/run/buildkit/ssh_agent.0 true
+`,
+			build: dsl.From("busybox").
+				Run("true", dsl.SSHMount(dsl.ID("default"))).
+				Run("true", dsl.SSHMount(dsl.ID("a"), dsl.Target("/run/buildkit/ssh_agent.1")), dsl.SSHMount(dsl.ID("b"), dsl.Target("/run/buildkit/ssh_agent.0"))),
+		},
+		// ENTRYPOINT clears the CMD of the stage it is FROM, not its own
+		// (issue 15, kind 4), and a trigger may hold a heredoc (kind 5).
+		{
+			name: "entrypoint-clears-an-inherited-cmd",
+			dockerfile: `FROM busybox AS base
+CMD ["base-cmd"]
+
+FROM base AS mid
+CMD ["mid-cmd"]
+ENTRYPOINT ["mid-ep"]
+
+FROM mid
+ENTRYPOINT ["final-ep"]
+ONBUILD RUN <<EOF
+echo hello
+EOF
+`,
+			build: func() dsl.Stage {
+				base := dsl.From("busybox").As("base").Cmd("base-cmd")
+				mid := dsl.FromStage(base).As("mid").Cmd("mid-cmd").Entrypoint("mid-ep")
+				return dsl.FromStage(mid).Entrypoint("final-ep").OnBuild("RUN <<EOF\necho hello\nEOF")
+			}(),
+		},
 	}
 }
 

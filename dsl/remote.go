@@ -37,8 +37,10 @@ func (cs *copyStep) addHTTP(src string) error {
 var errNotRemote = fmt.Errorf("not a remote source")
 
 // gitSource is the git checkout an ADD of a git URL fetches, with the
-// options the URL and the flags give, as the frontend builds it.
-func gitSource(ref *dfgitutil.GitRef, o copyOpts, name string) (llb.State, error) {
+// options the URL and the flags give, as the frontend builds it. A
+// keep-git-dir or checksum in the URL's query is kept in o, as the
+// frontend's dispatchCopy keeps it for the sources after this one.
+func gitSource(ref *dfgitutil.GitRef, o *copyOpts, name string) (llb.State, error) {
 	opts := []llb.GitOption{llb.WithCustomName(name), llb.GitRef(ref.Ref)}
 	keep := o.keepGitDir
 	if keep != nil && ref.KeepGitDir != nil && *keep != *ref.KeepGitDir {
@@ -46,6 +48,7 @@ func gitSource(ref *dfgitutil.GitRef, o copyOpts, name string) (llb.State, error
 	}
 	if ref.KeepGitDir != nil {
 		keep = ref.KeepGitDir
+		o.keepGitDir = keep
 	}
 	if keep != nil && *keep {
 		opts = append(opts, llb.KeepGitDir())
@@ -56,6 +59,7 @@ func gitSource(ref *dfgitutil.GitRef, o copyOpts, name string) (llb.State, error
 	}
 	if ref.Checksum != "" {
 		sum = ref.Checksum
+		o.checksum = sum
 	}
 	if sum != "" {
 		opts = append(opts, llb.GitChecksum(sum))

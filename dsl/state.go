@@ -36,6 +36,10 @@ type stageState struct {
 	escape rune
 	// inTrigger is set while ONBUILD triggers of the base are dispatched.
 	inTrigger bool
+	// triggerFrom are the stages the stage's own ONBUILD triggers name,
+	// which run in a stage FROM this one; baseTriggerFrom are those of its
+	// base stage.
+	triggerFrom, baseTriggerFrom []triggerStage
 	// dispatching is set while the stage's instructions are dispatched.
 	dispatching bool
 	// buildArgs are the ARGs declared so far, in order.

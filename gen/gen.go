@@ -294,6 +294,9 @@ type generator struct {
 	bases    map[int]base    // see base
 	vars     map[int]string  // stage index → Go variable
 	used     map[string]bool
+	// fires holds the stages whose ONBUILD triggers run in the build: a
+	// stage the target needs is FROM them (see reachable).
+	fires map[int]bool
 }
 
 // build is the build function; its doc comment is in its layout.
@@ -302,7 +305,10 @@ func (g *generator) build() (*jen.Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	order := g.reachable(target)
+	order, err := g.reachable(target)
+	if err != nil {
+		return nil, err
+	}
 	var body []jen.Code
 	if g.hasShared() {
 		var decls []jen.Code
@@ -453,78 +459,6 @@ type mapEnv struct {
 
 func (e mapEnv) Get(k string) (string, bool) { v, ok := e.m[k]; return v, ok }
 func (e mapEnv) Keys() []string              { return e.keys }
-
-// reachable lists, in Dockerfile order, the stages the target needs.
-func (g *generator) reachable(target int) []int {
-	need := map[int]bool{}
-	var visit func(i int)
-	visit = func(i int) {
-		if need[i] {
-			return
-		}
-		need[i] = true
-		for _, d := range g.deps(i) {
-			visit(d)
-		}
-	}
-	visit(target)
-	var order []int
-	for i := range g.stages {
-		if need[i] {
-			order = append(order, i)
-			g.varFor(i)
-		}
-	}
-	return order
-}
-
-// deps are the earlier stages stage i refers to.
-func (g *generator) deps(i int) []int {
-	var out []int
-	add := func(name string) {
-		if j := g.stageIndex(name, i); j >= 0 {
-			out = append(out, j)
-		}
-	}
-	add(g.baseName(i))
-	out = append(out, g.candidates(i)...)
-	for _, cmd := range g.stages[i].Commands {
-		switch c := cmd.(type) {
-		case *instructions.CopyCommand:
-			if c.From != "" {
-				add(c.From)
-			}
-		case *instructions.RunCommand:
-			mounts, _ := runMounts(c) // a mount written raw names an image, if anything
-			for _, m := range mounts {
-				if m.From != "" {
-					add(m.From)
-				}
-			}
-		}
-	}
-	return out
-}
-
-// candidates are the stages a FROM may name through an argument the
-// generator cannot evaluate (FROM stage-$TARGETOS): every earlier named
-// stage, when the base is not a stage or image the generator can tell.
-func (g *generator) candidates(i int) []int {
-	// Only a variable the global ARGs do not define (a predefined one such
-	// as TARGETOS) leaves the choice to build time; with the defaults of
-	// declared ones, the generator decides.
-	b := g.base(i)
-	if !b.unmatched || g.stageIndex(b.name, i) >= 0 {
-		return nil
-	}
-	var out []int
-	for j := 0; j < i; j++ {
-		if g.stages[j].Name != "" {
-			out = append(out, j)
-		}
-	}
-	return out
-}
 
 // varFor names stage i's Go variable after the stage.
 func (g *generator) varFor(i int) string {

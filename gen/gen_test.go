@@ -113,6 +113,9 @@ func TestBadDockerfiles(t *testing.T) {
 		"FROM busybox\nNOPE x\n":                  "Dockerfile:2: unknown instruction: NOPE",
 		"RUN x\n":                                 "Dockerfile:1:",
 		"FROM busybox\nEXPOSE 80/icmp\n":          "Dockerfile:2:",
+		// Triggers that name each other's stage, and both run.
+		"FROM busybox AS a\nONBUILD COPY --from=b /x /x\nFROM busybox AS b\nONBUILD COPY --from=a /y /y\n" +
+			"FROM a AS ca\nFROM b AS cb\nFROM scratch\nCOPY --from=ca /x /x\nCOPY --from=cb /y /y\n": `Dockerfile:2: ONBUILD "COPY --from=b /x /x" names a stage whose own triggers`,
 	} {
 		_, err := gen.Generate([]byte(dockerfile), gen.Options{})
 		require.Error(t, err, "%q", dockerfile)

@@ -187,7 +187,14 @@ func (g *generator) command(i int, cmd instructions.Command) ([]call, error) {
 	case *instructions.MaintainerCommand:
 		return one("Maintainer", jen.Lit(c.Maintainer))
 	case *instructions.OnbuildCommand:
-		return one("OnBuild", jen.Lit(c.Expression))
+		args := []jen.Code{jen.Lit(c.Expression)}
+		if g.fires[i] { // a trigger that never runs here builds nothing
+			names, stages := g.triggerStages(i, c.Expression)
+			for k, name := range names {
+				args = append(args, dsl("TriggerFrom", jen.Lit(name), jen.Id(g.vars[stages[k]])))
+			}
+		}
+		return one("OnBuild", args...)
 	case *instructions.HealthCheckCommand:
 		return g.healthcheck(c)
 	case *instructions.CopyCommand:
@@ -221,6 +228,15 @@ func (g *generator) argArgs(kv instructions.KeyValuePairOptional) []jen.Code {
 // source is a --from: a stage's variable, or an image as a From stage.
 func (g *generator) source(i int, from string) jen.Code {
 	if j := g.stageIndex(from, i); j >= 0 {
+		return jen.Id(g.vars[j])
+	}
+	return dsl("From", jen.Lit(from))
+}
+
+// mountSource is what a mount's from= names: a stage by its name, never by
+// its index, else an image, as the frontend's detectRunMount finds it.
+func (g *generator) mountSource(i int, from string) jen.Code {
+	if j := g.stageIndex(from, i); j >= 0 && strings.EqualFold(g.stages[j].Name, from) {
 		return jen.Id(g.vars[j])
 	}
 	return dsl("From", jen.Lit(from))
@@ -364,7 +380,7 @@ func runMounts(c *instructions.RunCommand) ([]*instructions.Mount, error) {
 func (g *generator) mount(i int, m *instructions.Mount) (jen.Code, error) {
 	var opts []jen.Code
 	if m.From != "" {
-		opts = append(opts, g.source(i, m.From))
+		opts = append(opts, g.mountSource(i, m.From))
 	}
 	if m.Source != "" {
 		opts = append(opts, dsl("Source", jen.Lit(m.Source)))

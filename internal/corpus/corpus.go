@@ -14,6 +14,7 @@ import (
 	"maps"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -96,12 +97,11 @@ func projectDockerfiles(name, module string) ([]Case, error) {
 }
 
 // Cases reads the corpus: the parser's test files,
-// frontend/dockerfile/parser/testfiles/*/Dockerfile, then the
-// `dockerfile := []byte(...)` literals of
-// frontend/dockerfile/dockerfile_*_test.go, taken out with go/ast (for
-// integration.UnixOrWindows(a, b) the Unix one; literals built with fmt are
-// skipped), then the Dockerfiles of the projects, in the order WalkDir
-// finds them, then those of the directories in $SLIPWAY_MORE_DOCKERFILES.
+// frontend/dockerfile/parser/testfiles/*/Dockerfile, then the Dockerfiles
+// of frontend/dockerfile/dockerfile_*_test.go whose text go/ast tells
+// (see integrationDockerfiles), then the Dockerfiles of the projects, in
+// the order WalkDir finds them, then those of the directories in
+// $SLIPWAY_MORE_DOCKERFILES.
 func Cases() ([]Case, error) {
 	dir, err := BuildKitDir()
 	if err != nil {
@@ -176,8 +176,15 @@ func moreDockerfiles(dirs string) ([]Case, error) {
 	return out, nil
 }
 
-// integrationDockerfiles are the `dockerfile := []byte(...)` literals of a
-// test file.
+// integrationDockerfiles are the Dockerfiles of a test file whose text is
+// known without running it: every value assigned to a variable named
+// dockerfile, or named with "dockerfile" in any case (dockerfile2,
+// dockerfileBase, ociDockerfile) when it holds a FROM line, and every such
+// value passed inline to fstest.CreateFile of a Dockerfile. A value is
+// known when it is built from literals, from variables of the same
+// function assigned known values, with integration.UnixOrWindows (the
+// Unix one), []byte, string and fmt.Sprintf or fmt.Appendf; a value built
+// from anything else (a server's address, a port) is skipped.
 func integrationDockerfiles(file string) ([]Case, error) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, file, nil, 0)
@@ -185,37 +192,81 @@ func integrationDockerfiles(file string) ([]Case, error) {
 		return nil, err
 	}
 	var out []Case
-	ast.Inspect(f, func(n ast.Node) bool {
-		as, ok := n.(*ast.AssignStmt)
-		if !ok || len(as.Lhs) != 1 || len(as.Rhs) != 1 {
-			return true
-		}
-		id, ok := as.Lhs[0].(*ast.Ident)
-		if !ok || id.Name != "dockerfile" {
-			return true
-		}
-		call, ok := as.Rhs[0].(*ast.CallExpr)
-		if !ok || len(call.Args) != 1 {
-			return true
-		}
-		if at, ok := call.Fun.(*ast.ArrayType); !ok || fmt.Sprint(at.Elt) != "byte" {
-			return true
-		}
-		s, ok := stringValue(call.Args[0])
-		if !ok {
-			return true
-		}
-		pos := fset.Position(as.Pos())
+	add := func(at token.Pos, s string) {
+		pos := fset.Position(at)
 		out = append(out, Case{Name: fmt.Sprintf("%s:%d", filepath.Base(file), pos.Line), Dockerfile: []byte(s)})
+	}
+	known := map[string]string{} // the known values of a function's variables
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncDecl:
+			known = map[string]string{}
+		case *ast.AssignStmt:
+			if len(n.Lhs) != 1 || len(n.Rhs) != 1 {
+				return true
+			}
+			id, ok := n.Lhs[0].(*ast.Ident)
+			if !ok {
+				return true
+			}
+			s, ok := knownValue(n.Rhs[0], known)
+			if n.Tok == token.ADD_ASSIGN {
+				prev, had := known[id.Name]
+				s, ok = prev+s, ok && had
+			}
+			if !ok {
+				delete(known, id.Name)
+				return true
+			}
+			known[id.Name] = s
+			if id.Name == "dockerfile" || strings.Contains(strings.ToLower(id.Name), "dockerfile") && hasFrom(s) {
+				add(n.Pos(), s)
+			}
+		case *ast.CallExpr:
+			sel, ok := n.Fun.(*ast.SelectorExpr)
+			if !ok || sel.Sel.Name != "CreateFile" || len(n.Args) != 3 {
+				return true
+			}
+			name, ok := stringValue(n.Args[0])
+			if !ok || !strings.Contains(path.Base(name), "Dockerfile") {
+				return true
+			}
+			if isIdent(n.Args[1]) {
+				return true // its assignment is taken, if it is one
+			}
+			if conv, ok := n.Args[1].(*ast.CallExpr); ok && len(conv.Args) == 1 && isIdent(conv.Args[0]) {
+				return true // []byte(dockerfile)
+			}
+			if s, ok := knownValue(n.Args[1], known); ok && hasFrom(s) {
+				add(n.Pos(), s)
+			}
+		}
 		return true
 	})
 	return out, nil
 }
 
-// stringValue evaluates a constant string expression: literals, their
-// concatenations, and integration.UnixOrWindows(a, b) as a.
-func stringValue(e ast.Expr) (string, bool) {
+func isIdent(e ast.Expr) bool { _, ok := e.(*ast.Ident); return ok }
+
+// hasFrom reports whether s has a line that starts with FROM, which tells
+// a Dockerfile from the other values a variable so named holds (its name,
+// its path).
+func hasFrom(s string) bool {
+	for _, l := range strings.Split(s, "\n") {
+		if w, _, _ := strings.Cut(strings.TrimSpace(l), " "); strings.EqualFold(w, "FROM") {
+			return true
+		}
+	}
+	return false
+}
+
+// knownValue evaluates e, a string or []byte expression, where the
+// variables of known have the values it holds: see integrationDockerfiles.
+func knownValue(e ast.Expr, known map[string]string) (string, bool) {
 	switch e := e.(type) {
+	case *ast.Ident:
+		s, ok := known[e.Name]
+		return s, ok
 	case *ast.BasicLit:
 		if e.Kind != token.STRING {
 			return "", false
@@ -226,18 +277,73 @@ func stringValue(e ast.Expr) (string, bool) {
 		if e.Op != token.ADD {
 			return "", false
 		}
-		a, ok1 := stringValue(e.X)
-		b, ok2 := stringValue(e.Y)
+		a, ok1 := knownValue(e.X, known)
+		b, ok2 := knownValue(e.Y, known)
 		return a + b, ok1 && ok2
 	case *ast.ParenExpr:
-		return stringValue(e.X)
+		return knownValue(e.X, known)
 	case *ast.CallExpr:
-		if sel, ok := e.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "UnixOrWindows" && len(e.Args) == 2 {
-			return stringValue(e.Args[0])
-		}
+		return knownCall(e, known)
 	}
 	return "", false
 }
+
+// knownCall evaluates a call knownValue takes: []byte(x), string(x),
+// integration.UnixOrWindows(a, b) as a, fmt.Sprintf(format, args...) and
+// fmt.Appendf(nil, format, args...) of known strings and integer literals.
+func knownCall(e *ast.CallExpr, known map[string]string) (string, bool) {
+	switch fun := e.Fun.(type) {
+	case *ast.ArrayType:
+		if fmt.Sprint(fun.Elt) == "byte" && len(e.Args) == 1 {
+			return knownValue(e.Args[0], known)
+		}
+	case *ast.Ident:
+		if fun.Name == "string" && len(e.Args) == 1 {
+			return knownValue(e.Args[0], known)
+		}
+	case *ast.SelectorExpr:
+		pkg, ok := fun.X.(*ast.Ident)
+		if !ok {
+			return "", false
+		}
+		args := e.Args
+		switch {
+		case fun.Sel.Name == "UnixOrWindows" && len(args) == 2:
+			return knownValue(args[0], known)
+		case pkg.Name == "fmt" && fun.Sel.Name == "Appendf" && len(args) >= 2 && isIdent(args[0]) && args[0].(*ast.Ident).Name == "nil":
+			args = args[1:]
+		case pkg.Name == "fmt" && fun.Sel.Name == "Sprintf" && len(args) >= 1:
+		default:
+			return "", false
+		}
+		format, ok := knownValue(args[0], known)
+		if !ok {
+			return "", false
+		}
+		var vals []any
+		for _, a := range args[1:] {
+			if lit, ok := a.(*ast.BasicLit); ok && lit.Kind == token.INT {
+				n, err := strconv.ParseInt(lit.Value, 0, 64)
+				if err != nil {
+					return "", false
+				}
+				vals = append(vals, n)
+				continue
+			}
+			v, ok := knownValue(a, known)
+			if !ok {
+				return "", false
+			}
+			vals = append(vals, v)
+		}
+		return fmt.Sprintf(format, vals...), true
+	}
+	return "", false
+}
+
+// stringValue evaluates a constant string expression: literals, their
+// concatenations, and integration.UnixOrWindows(a, b) as a.
+func stringValue(e ast.Expr) (string, bool) { return knownValue(e, nil) }
 
 // Logger is the part of testing.TB that CheckFailures uses.
 type Logger interface {
