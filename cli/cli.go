@@ -82,6 +82,7 @@ type options struct {
 	build     buildOptions
 	llb       llbOptions
 	run       runOptions
+	debug     debugOptions
 }
 
 func (o *options) register(fs *flag.FlagSet) {
@@ -97,6 +98,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	o.build.register(fs)
 	o.llb.register(fs)
 	o.run.register(fs)
+	o.debug.register(fs)
 }
 
 // invocation is one parsed command line, handed to a command.
@@ -172,6 +174,9 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 	run, ok := commands[command]
 	if !ok {
 		return cmdutil.Usagef("unknown command %q (want build, llb or run)", command)
+	}
+	if err := o.debugUsage(command); err != nil {
+		return cmdutil.Usagef("%v", err)
 	}
 	buildArgs, err := parseBuildArgs(o.buildArgs)
 	if err != nil {
