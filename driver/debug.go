@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/solver/errdefs"
@@ -187,5 +188,8 @@ func stepName(s *debugStep) string {
 	if s.name != "" {
 		return s.name
 	}
-	return fmt.Sprintf("%q", s.exec.GetMeta().GetArgs())
+	if args := s.exec.GetMeta().GetArgs(); len(args) > 0 {
+		return strings.Join(args, " ")
+	}
+	return "(unnamed)"
 }
