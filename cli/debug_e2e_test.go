@@ -122,3 +122,64 @@ func TestOnErrorShellAtTerminal(t *testing.T) {
 	require.Equal(t, 1, exit.ExitCode(), "the program exits with the build's failure")
 	require.Contains(t, screen.String(), "exit code: 7")
 }
+
+// lineOf is the line of the file that holds s.
+func lineOf(t *testing.T, file, s string) int {
+	t.Helper()
+	dt, err := os.ReadFile(file)
+	require.NoError(t, err)
+	for i, l := range strings.Split(string(dt), "\n") {
+		if strings.Contains(l, s) {
+			return i + 1
+		}
+	}
+	t.Fatalf("%s has no line with %q", file, s)
+	return 0
+}
+
+// debug FILE:LINE stops at the step that line made: in the builder stage,
+// the first RUN's file is there and the second's is not; at the final
+// stage's last step, its working directory and the file copied from the
+// builder are. A line that makes no step lists the lines that do.
+func TestDebugStopsAtLine(t *testing.T) {
+	env := testenv.Get(t)
+	bin := buildProgram(t, "stages")
+	src := "testdata/stages/main.go"
+	mark := "mark-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	debug := func(args ...string) (string, string, int) {
+		cmd := exec.Command(bin, append([]string{"--addr", env.BuildkitHost, "--progress", "quiet", "debug"}, args...)...)
+		cmd.Dir = t.TempDir()
+		cmd.Env = append(os.Environ(), "STAGES_MARK="+mark)
+		var stdout, stderr testenv.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		if exit, ok := err.(*exec.ExitError); ok {
+			code = exit.ExitCode()
+		} else {
+			require.NoError(t, err)
+		}
+		entries, rerr := os.ReadDir(cmd.Dir)
+		require.NoError(t, rerr)
+		require.Empty(t, entries, "debug writes no output file")
+		return stdout.String(), stderr.String(), code
+	}
+	first := lineOf(t, src, `> /one"`)
+	out, stderr, code := debug("main.go:"+strconv.Itoa(first), "--", "sh", "-c", "cat /one; [ -e /two ] && echo two || echo no-two")
+	require.Equal(t, 0, code, stderr)
+	require.Equal(t, mark+"\nno-two\n", out, "the builder's first RUN ran, its second did not")
+	require.Contains(t, stderr, "opening [\"sh\" \"-c\"")
+
+	out, stderr, code = debug("--", "sh", "-c", "pwd; ls")
+	require.Equal(t, 0, code, stderr)
+	require.Equal(t, "/app\none\nthree\n", out, "the last step, in its working directory")
+
+	out, stderr, code = debug(src+":"+strconv.Itoa(lineOf(t, src, "Copy(")), "test", "-e", "/app/three")
+	require.Equal(t, 1, code, "the COPY's step has no /app/three: %s%s", out, stderr)
+	require.Contains(t, stderr, "test exited with code 1")
+
+	_, stderr, code = debug("main.go:" + strconv.Itoa(lineOf(t, src, "cli.Main(")))
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "makes no step; the lines of main.go that do: ")
+	require.Contains(t, stderr, strconv.Itoa(first))
+}

@@ -86,9 +86,9 @@ func mountOf(m *pb.Mount, from gwclient.Mount) gwclient.Mount {
 }
 
 // open makes the step's container and runs the shell in it until the
-// process exits. A process that exits non-zero is not an error: the
-// shell's last command may have failed.
-func (sh *DebugShell) open(ctx context.Context, gw gwclient.Client, step *debugStep) error {
+// process exits, and returns its exit status. A process that exits
+// non-zero is not an error: the shell's last command may have failed.
+func (sh *DebugShell) open(ctx context.Context, gw gwclient.Client, step *debugStep) (int, error) {
 	ctr, err := gw.NewContainer(ctx, gwclient.NewContainerRequest{
 		Mounts:      step.mounts,
 		Hostname:    step.exec.GetMeta().GetHostname(),
@@ -98,7 +98,7 @@ func (sh *DebugShell) open(ctx context.Context, gw gwclient.Client, step *debugS
 		Constraints: step.op.Constraints,
 	})
 	if err != nil {
-		return fmt.Errorf("creating the container of the step: %w", err)
+		return 0, fmt.Errorf("creating the container of the step: %w", err)
 	}
 	defer ctr.Release(context.WithoutCancel(ctx))
 	args := sh.Args
@@ -160,7 +160,7 @@ func (sh *DebugShell) onFailure(ctx context.Context, gw gwclient.Client, err err
 		return err
 	}
 	sh.notice("opening %s in the failed step %s", shellName(sh.Args), stepName(step))
-	if serr := sh.open(ctx, gw, step); serr != nil {
+	if _, serr := sh.open(ctx, gw, step); serr != nil {
 		sh.notice("no shell: %v", serr)
 	}
 	return err

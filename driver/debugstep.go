@@ -38,10 +38,11 @@ type DebugOptions struct {
 // file system alone, with the image config's working directory,
 // environment and user when it is the stage's last step, else / and the
 // default PATH. A line that made no step is an error that lists the
-// lines of the file that did.
-func (c *Client) Debug(ctx context.Context, s dsl.Stage, o DebugOptions) error {
+// lines of the file that did. Debug returns the process's exit status.
+func (c *Client) Debug(ctx context.Context, s dsl.Stage, o DebugOptions) (int, error) {
 	bo := o.Build
 	bo.Outputs = nil
+	var code int
 	_, err := c.solve(ctx, s, bo, nil, func(ctx context.Context, gw gwclient.Client, r *dsl.Result, _ string, stopDisplay func()) (*gwclient.Result, error) {
 		step, err := stepAt(ctx, gw, r, bo, o.File, o.Line)
 		if err != nil {
@@ -49,12 +50,12 @@ func (c *Client) Debug(ctx context.Context, s dsl.Stage, o DebugOptions) error {
 		}
 		stopDisplay()
 		o.Shell.notice("opening %s at the step %s", shellName(o.Shell.Args), stepName(step))
-		if err := o.Shell.open(ctx, gw, step); err != nil {
+		if code, err = o.Shell.open(ctx, gw, step); err != nil {
 			return nil, err
 		}
 		return gwclient.NewResult(), nil
 	})
-	return err
+	return code, err
 }
 
 // stepAt solves what the step at file:line (the last step for an empty

@@ -27,7 +27,7 @@ func TestDebugStopsAtTheLinesStep(t *testing.T) {
 	look := []string{"sh", "-c", "for f in /one /two; do [ -e $f ] && echo $f; done; echo end"}
 	debug := func(file string, line int) (string, string, error) {
 		var out, notice strings.Builder
-		err := c.Debug(t.Context(), stage, DebugOptions{
+		_, err := c.Debug(t.Context(), stage, DebugOptions{
 			Build: BuildOptions{Progress: "quiet", ProgressOut: &strings.Builder{}},
 			File:  file, Line: line,
 			Shell: DebugShell{Args: look, Stdout: &out, Notice: &notice},

@@ -19,18 +19,19 @@ type Terminal interface {
 	Size() (console.WinSize, error)
 }
 
-// run starts the process in ctr and waits for it: with the terminal in raw
-// mode and its size kept in step, when there is one.
-func (sh *DebugShell) run(ctx context.Context, ctr gwclient.Container, req gwclient.StartRequest) error {
+// run starts the process in ctr and waits for it, with the terminal in raw
+// mode and its size kept in step when there is one, and returns its exit
+// status.
+func (sh *DebugShell) run(ctx context.Context, ctr gwclient.Container, req gwclient.StartRequest) (int, error) {
 	if t := sh.Terminal; t != nil {
 		if err := t.SetRaw(); err != nil {
-			return fmt.Errorf("setting the terminal to raw mode: %w", err)
+			return 0, fmt.Errorf("setting the terminal to raw mode: %w", err)
 		}
 		defer t.Reset()
 	}
 	proc, err := ctr.Start(ctx, req)
 	if err != nil {
-		return fmt.Errorf("starting %s: %w", req.Args[0], err)
+		return 0, fmt.Errorf("starting %s: %w", req.Args[0], err)
 	}
 	if sh.Terminal != nil {
 		stop := sh.followSize(ctx, proc)
@@ -38,13 +39,13 @@ func (sh *DebugShell) run(ctx context.Context, ctr gwclient.Container, req gwcli
 	}
 	code, err := exitCode(proc.Wait())
 	if err != nil {
-		return fmt.Errorf("running %s: %w", req.Args[0], err)
+		return 0, fmt.Errorf("running %s: %w", req.Args[0], err)
 	}
 	if code != 0 && sh.Terminal == nil {
 		// In a log, say so; at a terminal the user saw what happened.
 		sh.notice("%s exited with code %d", req.Args[0], code)
 	}
-	return nil
+	return code, nil
 }
 
 // followSize sends the terminal's size to the process now and on every
