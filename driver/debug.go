@@ -49,13 +49,12 @@ type debugStep struct {
 	mounts []gwclient.Mount
 }
 
-// failedStep reads the failed exec out of a solve error: the op and the
+// failedStep reads the failed exec out of a step's failure: the op and the
 // results its mounts had when the command failed. ok is false when the
-// error comes from no exec op (a failed COPY, a missing base image), or
-// carries no results.
-func failedStep(err error) (step *debugStep, ok bool) {
-	var se *errdefs.SolveError
-	if !errors.As(err, &se) || se.Solve == nil || se.Op == nil {
+// step is not a RUN (a COPY of a missing file) or the error carries no
+// results.
+func failedStep(se *errdefs.SolveError) (step *debugStep, ok bool) {
+	if se.Solve == nil || se.Op == nil {
 		return nil, false
 	}
 	exec := se.Op.GetExec()
@@ -150,10 +149,11 @@ func (nopWriteCloser) Close() error { return nil }
 // stopDisplay ends the progress display first, so the shell has the
 // terminal.
 func (sh *DebugShell) onFailure(ctx context.Context, gw gwclient.Client, err error, stopDisplay func()) error {
-	if sh == nil || err == nil || ctx.Err() != nil {
-		return err
+	var se *errdefs.SolveError
+	if sh == nil || !errors.As(err, &se) || ctx.Err() != nil {
+		return err // no step failed: the build did not get that far
 	}
-	step, ok := failedStep(err)
+	step, ok := failedStep(se)
 	stopDisplay()
 	if !ok {
 		sh.notice("no shell: the step that failed runs no command (only a failed RUN has a container to open)")

@@ -16,7 +16,8 @@ import (
 )
 
 // A failed step that runs no command has no container: OnError says so,
-// runs nothing, and the build's error stays.
+// runs nothing, and the build's error stays. A build that fails before any
+// step runs gets its error alone.
 func TestOnErrorWithoutRunSaysSo(t *testing.T) {
 	c := connect(t)
 	var out, notice strings.Builder
@@ -27,6 +28,15 @@ func TestOnErrorWithoutRunSaysSo(t *testing.T) {
 	})
 	require.ErrorContains(t, err, "no-such-file")
 	require.Equal(t, "no shell: the step that failed runs no command (only a failed RUN has a container to open)\n", notice.String())
+	require.Empty(t, out.String())
+
+	notice.Reset()
+	_, err = c.Build(t.Context(), dsl.From("busybox").Env("", "x"), driver.BuildOptions{
+		Progress: "quiet", ProgressOut: &strings.Builder{},
+		OnError: &driver.DebugShell{Args: []string{"echo", "ran"}, Stdout: &out, Notice: &notice},
+	})
+	require.Error(t, err, "a compile error")
+	require.Empty(t, notice.String(), "no step failed: nothing to say")
 	require.Empty(t, out.String())
 }
 
