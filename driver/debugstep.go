@@ -43,8 +43,14 @@ func (c *Client) Debug(ctx context.Context, s dsl.Stage, o DebugOptions) (int, e
 	bo := o.Build
 	bo.Outputs = nil
 	var code int
+	var notFound error // the step is not in the build: no solve error to explain
 	_, err := c.solve(ctx, s, bo, nil, func(ctx context.Context, gw gwclient.Client, r *dsl.Result, _ string, stopDisplay func()) (*gwclient.Result, error) {
-		step, err := stepAt(ctx, gw, r, bo, o.File, o.Line)
+		t, err := findTarget(r.Definition, o.File, o.Line)
+		if err != nil {
+			notFound = err
+			return nil, err
+		}
+		step, err := stepAt(ctx, gw, r, bo, t)
 		if err != nil {
 			return nil, err
 		}
@@ -55,37 +61,56 @@ func (c *Client) Debug(ctx context.Context, s dsl.Stage, o DebugOptions) (int, e
 		}
 		return gwclient.NewResult(), nil
 	})
+	if notFound != nil {
+		return 0, notFound
+	}
 	return code, err
 }
 
-// stepAt solves what the step at file:line (the last step for an empty
-// file) needs and describes its container.
-func stepAt(ctx context.Context, gw gwclient.Client, r *dsl.Result, o BuildOptions, file string, line int) (*debugStep, error) {
-	def := r.Definition
+// debugTarget is the step Debug opens: output index of the op dgst of the
+// compiled build, which ops holds decoded; last says it is the build's
+// last step.
+type debugTarget struct {
+	ops   map[digest.Digest]*pb.Op
+	dgst  digest.Digest
+	index int64
+	last  bool
+}
+
+// findTarget finds the step at file:line in def, or its last step for an
+// empty file.
+func findTarget(def *llb.Definition, file string, line int) (debugTarget, error) {
+	t := debugTarget{ops: map[digest.Digest]*pb.Op{}}
 	if len(def.Def) == 0 {
-		return nil, errors.New("the build is empty: there is no step to open a shell in")
+		return t, errors.New("the build is empty: there is no step to open a shell in")
 	}
-	ops := map[digest.Digest]*pb.Op{}
 	for _, dt := range def.Def {
 		var op pb.Op
 		if err := op.Unmarshal(dt); err != nil {
-			return nil, fmt.Errorf("reading the compiled build: %w", err)
+			return t, fmt.Errorf("reading the compiled build: %w", err)
 		}
-		ops[digest.FromBytes(dt)] = &op
+		t.ops[digest.FromBytes(dt)] = &op
 	}
-	head := ops[digest.FromBytes(def.Def[len(def.Def)-1])].Inputs
+	head := t.ops[digest.FromBytes(def.Def[len(def.Def)-1])].Inputs
 	if len(head) == 0 {
-		return nil, errors.New("the build is empty: there is no step to open a shell in")
+		return t, errors.New("the build is empty: there is no step to open a shell in")
 	}
-	target, index := digest.Digest(head[0].Digest), head[0].Index
+	t.dgst, t.index, t.last = digest.Digest(head[0].Digest), head[0].Index, true
 	if file != "" {
-		var err error
-		if target, err = findStep(def, file, line); err != nil {
-			return nil, err
+		d, err := findStep(def, file, line)
+		if err != nil {
+			return t, err
 		}
-		index = 0
+		t.dgst, t.index, t.last = d, 0, d == t.dgst
 	}
-	op := ops[target]
+	return t, nil
+}
+
+// stepAt solves what the step t needs and describes its container.
+func stepAt(ctx context.Context, gw gwclient.Client, r *dsl.Result, o BuildOptions, t debugTarget) (*debugStep, error) {
+	def := r.Definition
+	target, index := t.dgst, t.index
+	op := t.ops[target]
 	step := &debugStep{op: op, name: def.Metadata[target].Description["llb.customname"]}
 	refAt := func(d digest.Digest, i int64) (gwclient.Reference, error) {
 		return solveOutput(ctx, gw, o, def, d, i)
@@ -96,7 +121,7 @@ func stepAt(ctx context.Context, gw gwclient.Client, r *dsl.Result, o BuildOptio
 		if err != nil {
 			return nil, err
 		}
-		step.exec = &pb.ExecOp{Meta: fileStepMeta(r, target == digest.Digest(head[0].Digest))}
+		step.exec = &pb.ExecOp{Meta: fileStepMeta(r, t.last)}
 		step.mounts = []gwclient.Mount{{Dest: "/", Ref: ref, MountType: pb.MountType_BIND}}
 		return step, nil
 	}

@@ -45,5 +45,5 @@ func TestDebugStopsAtTheLinesStep(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "/one\nend\n", out, "the last step is the COPY")
 	_, _, err = debug("main.go", 8)
-	require.ErrorContains(t, err, "line 8 makes no step; the lines of main.go that do: 5, 6, 7, 10")
+	require.EqualError(t, err, "finding the step at main.go:8: line 8 makes no step; the lines of main.go that do: 5, 6, 7, 10")
 }
