@@ -1,14 +1,11 @@
 package decompile
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/distribution/reference"
-	"github.com/moby/buildkit/client/llb"
-	"github.com/moby/buildkit/client/llb/sourceresolver"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/slipway-build/slipway/internal/frontend"
@@ -152,24 +149,17 @@ func envGet(env []string, k string) (string, bool) {
 
 // resolveBase asks the resolver for a base image's config.
 func (d *decompiler) resolveBase(ref string, p ocispecs.Platform) (dockerspec.DockerOCIImage, error) {
-	var img dockerspec.DockerOCIImage
 	if d.o.Resolver == nil {
-		return img, fmt.Errorf("image %s: the base image's config is needed to tell its env from the Dockerfile's, and no resolver was given", ref)
+		return dockerspec.DockerOCIImage{}, fmt.Errorf("image %s: the base image's config is needed to tell its env from the Dockerfile's, and no resolver was given", ref)
 	}
-	_, _, dt, err := d.o.Resolver.ResolveImageConfig(d.ctx, ref, sourceresolver.Opt{
-		LogName: "[internal] load metadata for " + ref,
-		ImageOpt: &sourceresolver.ResolveImageOpt{
-			Platform:    &p,
-			ResolveMode: llb.ResolveModeDefault.String(),
-		},
-	})
+	_, _, dt, err := frontend.ResolveBase(d.ctx, d.o.Resolver, ref, p)
 	if err != nil {
-		return img, fmt.Errorf("resolving %s: %w", ref, err)
+		return dockerspec.DockerOCIImage{}, fmt.Errorf("resolving %s: %w", ref, err)
 	}
-	if err := json.Unmarshal(dt, &img); err != nil {
+	img, err := frontend.DecodeBase(dt)
+	if err != nil {
 		return img, fmt.Errorf("image config of %s: %w", ref, err)
 	}
-	img.Created = nil
 	return img, nil
 }
 

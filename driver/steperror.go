@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/buildkit/util/grpcerrors"
 	digest "github.com/opencontainers/go-digest"
 	"google.golang.org/grpc/codes"
@@ -99,16 +100,47 @@ func (l *stepLog) explain(err error) error {
 				b.WriteString("\n    " + line)
 			}
 		}
-		return &StepError{Step: l.names[d], Msg: b.String(), Err: err}
+		srcs := errdefs.Sources(err)
+		for _, src := range srcs {
+			b.WriteString("\n")
+			printSource(&b, src)
+		}
+		return &StepError{Step: l.names[d], Msg: strings.TrimRight(b.String(), "\n"), Sources: srcs, Err: err}
 	}
 	return err
 }
 
+// printSource writes where in the program the failing step was made: the
+// lines around the call with the call marked, as docker build shows a
+// Dockerfile's (BuildKit's own printer), or FILE:LINE alone when the
+// definition does not hold the file.
+func printSource(b *strings.Builder, src *errdefs.Source) {
+	if src.Info == nil {
+		return
+	}
+	if len(src.Info.Data) > 0 {
+		var out strings.Builder
+		if err := src.Print(&out); err == nil && out.Len() > 0 {
+			b.WriteString(out.String())
+			return
+		}
+	}
+	for _, r := range src.Ranges {
+		fmt.Fprintf(b, "%s:%d\n", src.Info.Filename, r.GetStart().GetLine())
+	}
+}
+
 // StepError is a build that failed in one step.
 type StepError struct {
+	// Step is the step's name in the progress display.
 	Step string
-	Msg  string
-	Err  error
+	// Msg is the whole explanation: the step, its error, the last lines
+	// of its output and the source lines that made it.
+	Msg string
+	// Sources are where the step was made, from the definition's source
+	// map: the Go file and line of the builder call.
+	Sources []*errdefs.Source
+	Err     error
 }
 
 func (e *StepError) Error() string { return e.Msg }

@@ -21,6 +21,7 @@ func (s Stage) Arg(name string, def ...string) Stage { return Arg(name, def...)(
 
 // Arg is the free-function form of [Stage.Arg].
 func Arg(name string, def ...string) StageOption {
+	at := here()
 	return func(s Stage) Stage {
 		in := &argIns{name: name}
 		switch len(def) {
@@ -30,7 +31,7 @@ func Arg(name string, def ...string) StageOption {
 		default:
 			in.err = fmt.Errorf("ARG %s has %d defaults, want at most one: %w", name, len(def), ErrInvalid)
 		}
-		return s.then(in)
+		return s.thenAt(at, in)
 	}
 }
 
@@ -67,13 +68,14 @@ func (s Stage) Args(decls ...ArgDecl) Stage { return Args(decls...)(s) }
 
 // Args is the free-function form of [Stage.Args].
 func Args(decls ...ArgDecl) StageOption {
+	at := here()
 	decls = slices.Clone(decls)
 	return func(s Stage) Stage {
 		if len(decls) == 0 {
-			return s.then(&argIns{err: fmt.Errorf("no argument declared: %w", ErrInvalid)})
+			return s.thenAt(at, &argIns{err: fmt.Errorf("no argument declared: %w", ErrInvalid)})
 		}
 		first := decls[0]
-		return s.then(&argIns{name: first.name, def: first.def, err: first.err, more: decls[1:]})
+		return s.thenAt(at, &argIns{name: first.name, def: first.def, err: first.err, more: decls[1:]})
 	}
 }
 

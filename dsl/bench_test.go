@@ -3,6 +3,7 @@ package dsl_test
 import (
 	"maps"
 	"testing"
+	"time"
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
@@ -87,6 +88,65 @@ func BenchmarkFrontendMarshal(b *testing.B) {
 			for b.Loop() {
 				frontend(b, tc, resolver, caps, true)
 			}
+		})
+	}
+}
+
+// BenchmarkSourceLocations measures what recording where each builder call
+// was made costs: every parity case built and compiled, with recording off
+// (the anchor) and on, alternating within each iteration so that both see
+// the same load on a shared machine. "compile" builds the stages once,
+// outside the loop; "build+compile" builds them in it too, so that the
+// recording itself is measured. It reports off-ns, on-ns and their ratio.
+func BenchmarkSourceLocations(b *testing.B) {
+	caps := parity.AllCaps()
+	resolver := dsltest.NewResolver(baseImages())
+	compileAll := func(b *testing.B, cases []parityCase) {
+		for _, tc := range cases {
+			if tc.network {
+				continue
+			}
+			opts := []dsl.CompileOption{dsl.WithResolver(resolver), dsl.WithBuildArgs(tc.buildArgs), dsl.WithCaps(*caps)}
+			if tc.platform != nil {
+				opts = append(opts, dsl.WithPlatform(*tc.platform))
+			}
+			if _, err := dsl.Compile(b.Context(), tc.build, opts...); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	defer dsl.RecordSites(true)
+	built := func(on bool) []parityCase {
+		dsl.RecordSites(on)
+		return parityCases()
+	}
+	for _, build := range []bool{false, true} {
+		name := "compile"
+		if build {
+			name = "build+compile"
+		}
+		b.Run(name, func(b *testing.B) {
+			cases := map[bool][]parityCase{false: built(false), true: built(true)}
+			var spent [2]time.Duration
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, on := range []bool{false, true} {
+					start := time.Now()
+					cs := cases[on]
+					if build {
+						cs = built(on)
+					}
+					compileAll(b, cs)
+					if on {
+						spent[1] += time.Since(start)
+					} else {
+						spent[0] += time.Since(start)
+					}
+				}
+			}
+			b.ReportMetric(float64(spent[0].Nanoseconds())/float64(b.N), "off-ns/op")
+			b.ReportMetric(float64(spent[1].Nanoseconds())/float64(b.N), "on-ns/op")
+			b.ReportMetric(float64(spent[1])/float64(spent[0]), "on/off")
 		})
 	}
 }

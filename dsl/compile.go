@@ -118,6 +118,7 @@ func (c *compiler) compile(ctx context.Context, s Stage) (*Result, error) {
 
 // stage dispatches a stage once, after the stages it depends on, so that
 // stages are numbered as they would be in a Dockerfile written in order.
+// Its errors are placed at the builder call they come from.
 func (c *compiler) stage(s Stage) (*stageState, error) {
 	if d, ok := c.stages[s.n]; ok {
 		if d.dispatching {
@@ -131,61 +132,87 @@ func (c *compiler) stage(s Stage) (*stageState, error) {
 	}
 	d := &stageState{lex: c.lexer('\\'), dispatching: true, epoch: c.epoch}
 	c.stages[s.n] = d
-	if err := c.dependencies(d, s, ins); err != nil {
-		return nil, err
-	}
-	if err := c.nameStage(d, ins); err != nil {
-		return nil, err
-	}
-	d.cmdTotal = countSteps(ins[1:])
-	if err := c.from(d, s, ins[0]); err != nil {
-		return nil, err
-	}
-	// ONBUILD triggers of the base run first, as the frontend runs them.
-	triggers, err := c.triggers(d.image.Config.OnBuild)
-	if err != nil {
-		return nil, c.inStage(d, s, fmt.Errorf("instruction 1 (FROM): %w", err))
-	}
-	d.image.Config.OnBuild = nil
-	d.cmdTotal += len(triggers)
-	if err := c.initFromImage(d); err != nil {
-		return nil, c.inStage(d, s, fmt.Errorf("instruction 1 (FROM): %w", err))
-	}
-	d.inTrigger = true
-	for _, in := range triggers {
-		if err := c.dispatch(d, in); err != nil {
-			return nil, c.inStage(d, s, fmt.Errorf("instruction 1 (FROM): ONBUILD %s: %w", in.keyword(), err))
-		}
-	}
-	d.inTrigger = false
-	for i, in := range ins[1:] {
-		if err := c.dispatch(d, in); err != nil {
-			return nil, c.inStage(d, s, fmt.Errorf("instruction %d (%s): %w", i+2, in.keyword(), err))
-		}
+	if err := c.dispatchStage(d, s, ins); err != nil {
+		return nil, place(s, d.name, err)
 	}
 	d.dispatching = false
 	return d, nil
 }
 
-// inStage names the stage in an error from a stage other than the one
-// being compiled, which needs no name.
-func (c *compiler) inStage(d *stageState, s Stage, err error) error {
-	if s.n == c.target {
+// dispatchStage dispatches the instructions of stage s.
+func (c *compiler) dispatchStage(d *stageState, s Stage, ins []instruction) error {
+	if err := c.dependencies(s, ins); err != nil {
 		return err
 	}
-	return fmt.Errorf("stage %s: %w", d.name, err)
+	if err := c.nameStage(d, ins); err != nil {
+		return err
+	}
+	d.cmdTotal = countSteps(ins[1:])
+	at := sources(s.n, len(ins))
+	d.at = at[0]
+	if err := c.from(d, s, ins[0]); err != nil {
+		return err
+	}
+	// ONBUILD triggers of the base run first, as the frontend runs them.
+	triggers, err := c.triggers(d.image.Config.OnBuild)
+	if err != nil {
+		return stepErr(1, "FROM", err)
+	}
+	d.image.Config.OnBuild = nil
+	d.cmdTotal += len(triggers)
+	if err := c.initFromImage(d); err != nil {
+		return stepErr(1, "FROM", err)
+	}
+	d.inTrigger = true
+	for _, in := range triggers {
+		if err := c.dispatch(d, in); err != nil {
+			return stepErr(1, "FROM", fmt.Errorf("ONBUILD %s: %w", in.keyword(), err))
+		}
+	}
+	d.inTrigger = false
+	for i, in := range ins[1:] {
+		d.at = at[i+1]
+		if err := c.dispatch(d, in); err != nil {
+			return stepErr(i+2, in.keyword(), err)
+		}
+	}
+	d.at = noSource
+	return nil
+}
+
+// sources are the source map constraints of the instructions of the
+// stage whose tip is tip, which has total instructions; noSource for an
+// instruction whose site is unknown.
+func sources(tip *node, total int) []llb.ConstraintsOpt {
+	out := make([]llb.ConstraintsOpt, total)
+	for n := tip; n != nil; n = n.parent {
+		out[n.depth-1] = noSource
+		if r := resolve(n.at); r != nil {
+			out[n.depth-1] = r.opt
+		}
+	}
+	return out
+}
+
+// noSource is the constraint of an op whose builder call's site is
+// unknown: it adds nothing.
+var noSource = (*llb.SourceMap)(nil).Location(nil)
+
+// inStage places an error of stage s at the builder call it comes from.
+func (c *compiler) inStage(d *stageState, s Stage, err error) error {
+	return place(s, d.name, err)
 }
 
 // dependencies dispatches the stages the instructions of s refer to,
 // before s, so they are numbered first.
-func (c *compiler) dependencies(d *stageState, s Stage, ins []instruction) error {
+func (c *compiler) dependencies(s Stage, ins []instruction) error {
 	for i, in := range ins {
 		for _, dep := range dependenciesOf(in) {
 			if dep.n == nil {
-				return c.inStage(d, s, fmt.Errorf("instruction %d (%s): refers to an empty stage (start one with dsl.From): %w", i+1, in.keyword(), ErrInvalid))
+				return stepErr(i+1, in.keyword(), fmt.Errorf("refers to an empty stage (start one with dsl.From): %w", ErrInvalid))
 			}
 			if _, err := c.stage(dep); err != nil {
-				return err
+				return reachedFrom(s, i+1, in.keyword(), err)
 			}
 		}
 	}
@@ -195,15 +222,17 @@ func (c *compiler) dependencies(d *stageState, s Stage, ins []instruction) error
 // nameStage names a stage by its As, or by its index as the frontend
 // names an unnamed one.
 func (c *compiler) nameStage(d *stageState, ins []instruction) error {
-	for _, in := range ins {
+	asPos := 0
+	for i, in := range ins {
 		if a, ok := in.(*asIns); ok {
 			d.name = a.name
+			asPos = i + 1
 		}
 	}
 	if d.name == "" {
 		d.name = "stage-" + strconv.Itoa(c.nextIndex)
 	} else if !validStageName(d.name) {
-		return fmt.Errorf("stage name %q: must start with a letter and hold only lowercase letters, digits, '-', '_' and '.': %w", d.name, ErrInvalid)
+		return argError(asPos, "AS", "stage name %q: must start with a letter and hold only lowercase letters, digits, '-', '_' and '.'", d.name)
 	}
 	c.nextIndex++
 	return nil

@@ -22,9 +22,10 @@ func (s Stage) Label(key, value string, more ...string) Stage { return Label(key
 
 // Label is the free-function form of [Stage.Label].
 func Label(key, value string, more ...string) StageOption {
+	at := here()
 	return func(s Stage) Stage {
 		pairs, err := pairsOf(key, value, more)
-		return s.then(&labelIns{pairs: pairs, err: err})
+		return s.thenAt(at, &labelIns{pairs: pairs, err: err})
 	}
 }
 
@@ -54,7 +55,8 @@ func (s Stage) Expose(ports ...string) Stage { return Expose(ports...)(s) }
 
 // Expose is the free-function form of [Stage.Expose].
 func Expose(ports ...string) StageOption {
-	return func(s Stage) Stage { return s.then(&exposeIns{ports: append([]string(nil), ports...)}) }
+	at := here()
+	return func(s Stage) Stage { return s.thenAt(at, &exposeIns{ports: append([]string(nil), ports...)}) }
 }
 
 type exposeIns struct{ ports []string }
@@ -69,7 +71,8 @@ func (s Stage) User(user string) Stage { return User(user)(s) }
 
 // User is the free-function form of [Stage.User].
 func User(user string) StageOption {
-	return func(s Stage) Stage { return s.then(&userIns{user: user}) }
+	at := here()
+	return func(s Stage) Stage { return s.thenAt(at, &userIns{user: user}) }
 }
 
 type userIns struct{ user string }
@@ -83,8 +86,9 @@ func (s Stage) Entrypoint(args ...string) Stage { return Entrypoint(args...)(s) 
 
 // Entrypoint is the free-function form of [Stage.Entrypoint].
 func Entrypoint(args ...string) StageOption {
+	at := here()
 	return func(s Stage) Stage {
-		return s.then(&entrypointIns{args: append([]string(nil), args...)})
+		return s.thenAt(at, &entrypointIns{args: append([]string(nil), args...)})
 	}
 }
 
@@ -94,8 +98,9 @@ func (s Stage) EntrypointShell(command string) Stage { return EntrypointShell(co
 
 // EntrypointShell is the free-function form of [Stage.EntrypointShell].
 func EntrypointShell(command string) StageOption {
+	at := here()
 	return func(s Stage) Stage {
-		return s.then(&entrypointIns{args: []string{command}, shell: true})
+		return s.thenAt(at, &entrypointIns{args: []string{command}, shell: true})
 	}
 }
 
@@ -112,7 +117,8 @@ func (s Stage) Shell(args ...string) Stage { return Shell(args...)(s) }
 
 // Shell is the free-function form of [Stage.Shell].
 func Shell(args ...string) StageOption {
-	return func(s Stage) Stage { return s.then(&shellIns{args: append([]string(nil), args...)}) }
+	at := here()
+	return func(s Stage) Stage { return s.thenAt(at, &shellIns{args: append([]string(nil), args...)}) }
 }
 
 type shellIns struct{ args []string }
@@ -125,7 +131,8 @@ func (s Stage) StopSignal(sig string) Stage { return StopSignal(sig)(s) }
 
 // StopSignal is the free-function form of [Stage.StopSignal].
 func StopSignal(sig string) StageOption {
-	return func(s Stage) Stage { return s.then(&stopSignalIns{signal: sig}) }
+	at := here()
+	return func(s Stage) Stage { return s.thenAt(at, &stopSignalIns{signal: sig}) }
 }
 
 type stopSignalIns struct{ signal string }
@@ -137,7 +144,8 @@ func (s Stage) Volume(paths ...string) Stage { return Volume(paths...)(s) }
 
 // Volume is the free-function form of [Stage.Volume].
 func Volume(paths ...string) StageOption {
-	return func(s Stage) Stage { return s.then(&volumeIns{paths: append([]string(nil), paths...)}) }
+	at := here()
+	return func(s Stage) Stage { return s.thenAt(at, &volumeIns{paths: append([]string(nil), paths...)}) }
 }
 
 type volumeIns struct{ paths []string }
@@ -149,7 +157,8 @@ func (s Stage) Maintainer(name string) Stage { return Maintainer(name)(s) }
 
 // Maintainer is the free-function form of [Stage.Maintainer].
 func Maintainer(name string) StageOption {
-	return func(s Stage) Stage { return s.then(&maintainerIns{name: name}) }
+	at := here()
+	return func(s Stage) Stage { return s.thenAt(at, &maintainerIns{name: name}) }
 }
 
 type maintainerIns struct{ name string }
@@ -163,7 +172,8 @@ func (s Stage) OnBuild(instruction string) Stage { return OnBuild(instruction)(s
 
 // OnBuild is the free-function form of [Stage.OnBuild].
 func OnBuild(instruction string) StageOption {
-	return func(s Stage) Stage { return s.then(&onBuildIns{expr: instruction}) }
+	at := here()
+	return func(s Stage) Stage { return s.thenAt(at, &onBuildIns{expr: instruction}) }
 }
 
 type onBuildIns struct{ expr string }
@@ -215,8 +225,9 @@ func (s Stage) Healthcheck(args []string, opts ...HealthOption) Stage {
 
 // Healthcheck is the free-function form of [Stage.Healthcheck].
 func Healthcheck(args []string, opts ...HealthOption) StageOption {
+	at := here()
 	return func(s Stage) Stage {
-		return s.then(newHealth(append([]string{"CMD"}, args...), len(args) == 0, opts))
+		return s.thenAt(at, newHealth(append([]string{"CMD"}, args...), len(args) == 0, opts))
 	}
 }
 
@@ -228,8 +239,9 @@ func (s Stage) HealthcheckShell(command string, opts ...HealthOption) Stage {
 
 // HealthcheckShell is the free-function form of [Stage.HealthcheckShell].
 func HealthcheckShell(command string, opts ...HealthOption) StageOption {
+	at := here()
 	return func(s Stage) Stage {
-		return s.then(newHealth([]string{"CMD-SHELL", command}, strings.TrimSpace(command) == "", opts))
+		return s.thenAt(at, newHealth([]string{"CMD-SHELL", command}, strings.TrimSpace(command) == "", opts))
 	}
 }
 
@@ -239,8 +251,9 @@ func (s Stage) HealthcheckNone() Stage { return HealthcheckNone()(s) }
 
 // HealthcheckNone is the free-function form of [Stage.HealthcheckNone].
 func HealthcheckNone() StageOption {
+	at := here()
 	return func(s Stage) Stage {
-		return s.then(&healthIns{hc: dockerspec.HealthcheckConfig{Test: []string{"NONE"}}})
+		return s.thenAt(at, &healthIns{hc: dockerspec.HealthcheckConfig{Test: []string{"NONE"}}})
 	}
 }
 
@@ -532,8 +545,9 @@ func (s Stage) Cmd(args ...string) Stage { return Cmd(args...)(s) }
 
 // Cmd is the free-function form of [Stage.Cmd].
 func Cmd(args ...string) StageOption {
+	at := here()
 	return func(s Stage) Stage {
-		return s.then(&cmdIns{args: append([]string(nil), args...)})
+		return s.thenAt(at, &cmdIns{args: append([]string(nil), args...)})
 	}
 }
 
@@ -543,8 +557,9 @@ func (s Stage) CmdShell(command string) Stage { return CmdShell(command)(s) }
 
 // CmdShell is the free-function form of [Stage.CmdShell].
 func CmdShell(command string) StageOption {
+	at := here()
 	return func(s Stage) Stage {
-		return s.then(&cmdIns{args: []string{command}, shell: true})
+		return s.thenAt(at, &cmdIns{args: []string{command}, shell: true})
 	}
 }
 

@@ -209,7 +209,7 @@ func (c *compiler) fromNamedContext(d *stageState, key, spec string, platform oc
 	}
 	st, err := llb.Image(resolved, llb.WithCustomName("[context "+key+"] "+ref), llb.Platform(platform)).WithImageConfig(dt)
 	if err != nil {
-		return fmt.Errorf("instruction 1 (FROM): named context %s: %w", key, err)
+		return stepErr(1, "FROM", fmt.Errorf("named context %s: %w", key, err))
 	}
 	d.state = st.Platform(platform)
 	d.image = img

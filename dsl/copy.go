@@ -128,7 +128,8 @@ func (s Stage) CopyPaths(srcs []string, dest string, opts ...CopyOption) Stage {
 
 // CopyPaths is the free-function form of [Stage.CopyPaths].
 func CopyPaths(srcs []string, dest string, opts ...CopyOption) StageOption {
-	return func(s Stage) Stage { return s.then(newCopy(false, srcs, dest, opts)) }
+	at := here()
+	return func(s Stage) Stage { return s.thenAt(at, newCopy(false, srcs, dest, opts)) }
 }
 
 // Add is COPY with ADD's extras: a local archive is extracted (unless
@@ -147,7 +148,8 @@ func (s Stage) AddPaths(srcs []string, dest string, opts ...CopyOption) Stage {
 
 // AddPaths is the free-function form of [Stage.AddPaths].
 func AddPaths(srcs []string, dest string, opts ...CopyOption) StageOption {
-	return func(s Stage) Stage { return s.then(newCopy(true, srcs, dest, opts)) }
+	at := here()
+	return func(s Stage) Stage { return s.thenAt(at, newCopy(true, srcs, dest, opts)) }
 }
 
 func newCopy(add bool, srcs []string, dest string, opts []CopyOption) *copyIns {
@@ -470,12 +472,12 @@ func (c *compiler) applyCopy(d *stageState, cs *copyStep) {
 		// A fixed progress-group ID (the frontend's is random) keeps the
 		// LLB's bytes the same on every compile.
 		pgID := digest.FromString(d.name + "\x00" + cs.pgName).Encoded()[:25]
-		layer := llb.Scratch().File(cs.a, llb.Platform(d.platform), llb.WithCustomName(cs.pgName), llb.ProgressGroup(pgID, cs.pgName, true))
+		layer := llb.Scratch().File(cs.a, llb.Platform(d.platform), llb.WithCustomName(cs.pgName), llb.ProgressGroup(pgID, cs.pgName, true), d.source())
 		d.state = d.state.WithOutput(llb.Merge([]llb.State{d.state, layer},
 			llb.ProgressGroup(pgID, cs.pgName, false), llb.WithCustomName(linkName)).Output())
 		return
 	}
-	d.state = d.state.File(cs.a, llb.WithCustomName(cs.pgName))
+	d.state = d.state.File(cs.a, llb.WithCustomName(cs.pgName), d.source())
 }
 
 func addCopy(a *llb.FileAction, src llb.State, p, dest string, opts []llb.CopyOption) *llb.FileAction {

@@ -1,6 +1,9 @@
 package dsl_test
 
 import (
+	"fmt"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,6 +32,12 @@ func parseDef(t *testing.T, def *llb.Definition) (map[digest.Digest]*pb.Op, *pb.
 	require.NotNil(t, last, "empty definition")
 	require.Len(t, last.Inputs, 1, "the last op returns the result")
 	return ops, ops[digest.Digest(last.Inputs[0].Digest)]
+}
+
+// line is the line it is called from.
+func line() int {
+	_, _, n, _ := runtime.Caller(1)
+	return n
 }
 
 // input returns the op feeding input i of op.
@@ -147,87 +156,108 @@ func TestCompileErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		stage dsl.Stage
+		line  int // of the failing call; 0 for none
 		want  string
 	}{
-		{"zero stage", dsl.Stage{}, "empty stage"},
-		{"empty run", dsl.From("alpine").Run("  "), "instruction 2 (RUN): empty command"},
-		{"empty exec", dsl.From("alpine").RunExec(nil), "instruction 2 (RUN): empty command"},
-		{"bad reference", dsl.From("Not A Ref"), `instruction 1 (FROM): image reference "Not A Ref"`},
-		{"empty reference", dsl.From(""), "instruction 1 (FROM): empty image reference"},
-		{"empty env key", dsl.From("alpine").Env("", "x"), "instruction 2 (ENV): empty variable name"},
-		{"env key with =", dsl.From("alpine").Env("A=B", "x"), `instruction 2 (ENV): variable name "A=B"`},
-		{"odd env pairs", dsl.From("alpine").Env("A", "1", "B"), `instruction 2 (ENV): key "B" has no value`},
-		{"bad expansion", dsl.From("alpine").Env("A", "${B"), `instruction 2 (ENV): value of A "${B"`},
-		{"empty workdir", dsl.From("alpine").Workdir(""), "instruction 2 (WORKDIR): empty path"},
-		{"invalid port", dsl.From("alpine").Expose("80/icmp"), `instruction 2 (EXPOSE): invalid port "80/icmp": invalid proto: icmp`},
-		{"port out of range", dsl.From("alpine").Expose("70000"), `instruction 2 (EXPOSE): invalid port "70000"`},
-		{"reversed port range", dsl.From("alpine").Expose("90-80"), `instruction 2 (EXPOSE): invalid port "90-80"`},
-		{"no port", dsl.From("alpine").Expose(), "instruction 2 (EXPOSE): no port given"},
-		{"bad signal", dsl.From("alpine").StopSignal("SIGNOPE"), `instruction 2 (STOPSIGNAL): signal "SIGNOPE"`},
-		{"empty user", dsl.From("alpine").User(""), "instruction 2 (USER): empty user"},
-		{"empty volume", dsl.From("alpine").Volume("/a", ""), "instruction 2 (VOLUME): empty path"},
-		{"empty shell", dsl.From("alpine").Shell(), "instruction 2 (SHELL): empty shell"},
-		{"negative retries", dsl.From("alpine").HealthcheckShell("true", dsl.Retries(-1)), "instruction 2 (HEALTHCHECK): retries cannot be negative (-1)"},
-		{"tiny interval", dsl.From("alpine").HealthcheckShell("true", dsl.Interval(time.Microsecond)), "instruction 2 (HEALTHCHECK): interval 1µs is less than 1ms"},
-		{"empty healthcheck", dsl.From("alpine").Healthcheck(nil), "instruction 2 (HEALTHCHECK): empty command"},
-		{"odd label pairs", dsl.From("alpine").Label("a", "1", "b"), `instruction 2 (LABEL): key "b" has no value`},
-		{"empty onbuild", dsl.From("alpine").OnBuild(" "), "instruction 2 (ONBUILD): empty trigger"},
-		{"two arg defaults", dsl.From("alpine").Arg("V", "1", "2"), "instruction 2 (ARG): ARG V has 2 defaults, want at most one"},
-		{"empty arg name", dsl.From("alpine").Arg(""), "instruction 2 (ARG): empty argument name"},
-		{"no args", dsl.From("alpine").Args(), "instruction 2 (ARG): no argument declared"},
-		{"bad second arg", dsl.From("alpine").Args(dsl.ArgOf("A"), dsl.ArgOf("B", "1", "2")), "instruction 2 (ARG): ARG B has 2 defaults"},
-		{"bad arg default", dsl.From("alpine").Arg("V", "${X"), `instruction 2 (ARG): default of V "${X"`},
-		{"bad chmod", dsl.From("alpine").Copy("a", "/a", dsl.Chmod("0999")), `instruction 2 (COPY): --chmod "0999": it should be an octal string`},
-		{"chmod too big", dsl.From("alpine").Copy("a", "/a", dsl.Chmod("17777")), `instruction 2 (COPY): --chmod "17777"`},
-		{"empty copy source", dsl.From("alpine").Copy("", "/a"), "instruction 2 (COPY): empty source path"},
-		{"no copy sources", dsl.From("alpine").CopyPaths(nil, "/a"), "instruction 2 (COPY): no source given"},
-		{"chown name with link", dsl.From("alpine").Copy("a", "/a", dsl.Chown("app"), dsl.Link()), "instruction 2 (COPY): --chown=app: user and group names can't be resolved when used with --link"},
-		{"copy url", dsl.From("alpine").Copy("https://example.com/x.tgz", "/x"), `instruction 2 (COPY): source "https://example.com/x.tgz": COPY cannot fetch a URL, use Add`},
-		{"copy git", dsl.From("alpine").Copy("https://github.com/moby/buildkit.git#v0.34.2", "/x"), "COPY cannot fetch a git repository, use Add"},
-		{"checksum on copy", dsl.From("alpine").Copy("a", "/x", dsl.Checksum("sha256:00")), "instruction 2 (COPY): --checksum is only for Add"},
-		{"checksum on local", dsl.From("alpine").Add("a.tgz", "/x", dsl.Checksum("sha256:00")), "--checksum needs a URL or git source"},
-		{"checksum two sources", dsl.From("alpine").AddPaths([]string{"https://a/x", "https://a/y"}, "/x", dsl.Checksum("sha256:00")), "--checksum needs exactly one source"},
-		{"bad checksum", dsl.From("alpine").Add("https://example.com/x.tgz", "/x", dsl.Checksum("md5:1")), `--checksum "md5:1"`},
-		{"keep-git-dir disagrees", dsl.From("alpine").Add("https://github.com/moby/buildkit.git?keep-git-dir=true", "/x", dsl.KeepGitDir(false)), "--keep-git-dir disagrees"},
-		{"bad stage name", dsl.From("alpine").As("Builder"), `stage name "Builder": must start with a letter`},
-		{"error in a source stage", dsl.From("alpine").Copy("/x", "/x", dsl.From("golang").As("builder").Run("")), "stage builder: instruction 3 (RUN): empty command"},
-		{"error in a base stage", dsl.FromStage(dsl.From("alpine").Workdir("")).Run("true"), "stage stage-0: instruction 2 (WORKDIR): empty path"},
-		{"bad trigger", dsl.FromStage(dsl.From("alpine").OnBuild("FROM x")).Run("true"), "instruction 1 (FROM): ONBUILD FROM x"},
-		{"unparsable trigger", dsl.FromStage(dsl.From("alpine").OnBuild("RUN --mount=type=nope x")).Run("true"), "instruction 1 (FROM): ONBUILD RUN --mount=type=nope x"},
-		{"failing trigger", dsl.FromStage(dsl.From("alpine").OnBuild("VOLUME $NOPE")).Run("true"), "instruction 1 (FROM): ONBUILD VOLUME: empty path"},
-		{"zero stage as copy source", dsl.From("alpine").Copy("/x", "/x", dsl.Stage{}), "instruction 2 (COPY): refers to an empty stage"},
-		{"unknown network", dsl.From("alpine").Run("x", dsl.Network("bridge")), `instruction 2 (RUN): network "bridge": want default, none or host`},
-		{"unknown security", dsl.From("alpine").Run("x", dsl.Security("root")), `instruction 2 (RUN): security "root"`},
-		{"mount over root", dsl.From("alpine").Run("x", dsl.CacheMount("/")), `instruction 2 (RUN): mount 1 (type=cache): target "/": cannot mount over /`},
-		{"mount without target at /", dsl.From("alpine").Run("x", dsl.BindMount("")), `instruction 2 (RUN): mount 1 (type=bind): target "": cannot mount over /`},
-		{"bad sharing", dsl.From("alpine").Run("x", dsl.CacheMount("/c", dsl.Sharing("public"))), `mount 1 (type=cache): sharing "public"`},
-		{"sharing on bind", dsl.From("alpine").Run("x", dsl.BindMount("/c", dsl.Sharing("locked"))), "mount 1 (type=bind): sharing is only for cache mounts"},
-		{"uid on tmpfs", dsl.From("alpine").Run("x", dsl.TmpfsMount("/t", dsl.UID(1))), "mount 1 (type=tmpfs): mode, uid and gid are not allowed for tmpfs mounts"},
-		{"size on cache", dsl.From("alpine").Run("x", dsl.CacheMount("/c", dsl.Size(1))), "mount 1 (type=cache): size is only for tmpfs mounts"},
-		{"required bind", dsl.From("alpine").Run("x", dsl.BindMount("/c", dsl.Required())), "mount 1 (type=bind): required is only for secret and ssh mounts"},
-		{"secret without id", dsl.From("alpine").Run("x", dsl.SecretMount("")), "mount 1 (type=secret): a secret needs an id or a target"},
-		{"secret from stage", dsl.From("alpine").Run("x", dsl.SecretMount("s", dsl.From("busybox"))), "mount 1 (type=secret): a secret mount has no source stage"},
-		{"ssh with source", dsl.From("alpine").Run("x", dsl.SSHMount(dsl.Source("/x"))), "mount 1 (type=ssh): an ssh mount has no source"},
-		{"bad platform", dsl.From("alpine", dsl.Platform("linux/")), `instruction 1 (FROM): --platform "linux/"`},
-		{"empty platform", dsl.From("alpine", dsl.Platform("$NOPE")), `instruction 1 (FROM): --platform "$NOPE" is empty`},
-		{"two global defaults", dsl.From("alpine", dsl.GlobalArg("V", "1", "2")), "instruction 1 (FROM): global ARG V has 2 defaults"},
-		{"two global defaults of a FromNamed", dsl.FromNamed("$B", []dsl.Stage{dsl.From("alpine").As("b")}, dsl.GlobalArg("B", "b", "c")), "instruction 1 (FROM): global ARG B has 2 defaults"},
-		{"bad global name", dsl.From("alpine", dsl.GlobalArg("A B")), `instruction 1 (FROM): global ARG name "A B"`},
-		{"ref of unset global", dsl.From("$NOPE"), "instruction 1 (FROM): empty image reference"},
-		{"script without name", dsl.From("alpine").RunScript("", "#!/bin/sh\ntrue\n"), `instruction 2 (RUN): script name ""`},
-		{"empty script", dsl.From("alpine").RunScript("EOF", " "), "instruction 2 (RUN): empty command"},
-		{"inline without name", dsl.From("alpine").CopyInline("", "x", "/x"), "instruction 2 (COPY): inline file with no name"},
-		{"empty mount flag", dsl.From("alpine").Run("x", dsl.MountFlag("")), `instruction 2 (RUN): mount 1 (""): not a --mount value`},
-		{"bad mount flag", dsl.From("alpine").Run("x", dsl.MountFlag("type=$NOPE,target=/x")), `instruction 2 (RUN): mount 1 ("type=$NOPE,target=/x"): unsupported mount type ""`},
-		{"mount flag with newline", dsl.From("alpine").Run("x", dsl.MountFlag("type=cache,target=/x\nRUN y")), "not a --mount value"},
-		{"empty candidate", dsl.FromNamed("x-$TARGETOS", []dsl.Stage{{}}), "instruction 1 (FROM): candidate 1 is an empty stage"},
-		{"bad named reference", dsl.FromNamed("x-${A", []dsl.Stage{dsl.From("alpine").As("x")}), `instruction 1 (FROM): reference "x-${A"`},
-		{"error after good steps", dsl.From("alpine").Run("ok").Cmd("x").Run(""), "instruction 4 (RUN): empty command"},
+		{"zero stage", dsl.Stage{}, 0, "empty stage"},
+		{"empty run", dsl.From("alpine").Run("  "), line(), "RUN: empty command"},
+		{"empty exec", dsl.From("alpine").RunExec(nil), line(), "RUN: empty command"},
+		{"bad reference", dsl.From("Not A Ref"), line(), `FROM: image reference "Not A Ref"`},
+		{"empty reference", dsl.From(""), line(), "FROM: empty image reference"},
+		{"empty env key", dsl.From("alpine").Env("", "x"), line(), "ENV: empty variable name"},
+		{"env key with =", dsl.From("alpine").Env("A=B", "x"), line(), `ENV: variable name "A=B"`},
+		{"odd env pairs", dsl.From("alpine").Env("A", "1", "B"), line(), `ENV: key "B" has no value`},
+		{"bad expansion", dsl.From("alpine").Env("A", "${B"), line(), `ENV: value of A "${B"`},
+		{"empty workdir", dsl.From("alpine").Workdir(""), line(), "WORKDIR: empty path"},
+		{"invalid port", dsl.From("alpine").Expose("80/icmp"), line(), `EXPOSE: invalid port "80/icmp": invalid proto: icmp`},
+		{"port out of range", dsl.From("alpine").Expose("70000"), line(), `EXPOSE: invalid port "70000"`},
+		{"reversed port range", dsl.From("alpine").Expose("90-80"), line(), `EXPOSE: invalid port "90-80"`},
+		{"no port", dsl.From("alpine").Expose(), line(), "EXPOSE: no port given"},
+		{"bad signal", dsl.From("alpine").StopSignal("SIGNOPE"), line(), `STOPSIGNAL: signal "SIGNOPE"`},
+		{"empty user", dsl.From("alpine").User(""), line(), "USER: empty user"},
+		{"empty volume", dsl.From("alpine").Volume("/a", ""), line(), "VOLUME: empty path"},
+		{"empty shell", dsl.From("alpine").Shell(), line(), "SHELL: empty shell"},
+		{"negative retries", dsl.From("alpine").HealthcheckShell("true", dsl.Retries(-1)), line(), "HEALTHCHECK: retries cannot be negative (-1)"},
+		{"tiny interval", dsl.From("alpine").HealthcheckShell("true", dsl.Interval(time.Microsecond)), line(), "HEALTHCHECK: interval 1µs is less than 1ms"},
+		{"empty healthcheck", dsl.From("alpine").Healthcheck(nil), line(), "HEALTHCHECK: empty command"},
+		{"odd label pairs", dsl.From("alpine").Label("a", "1", "b"), line(), `LABEL: key "b" has no value`},
+		{"empty onbuild", dsl.From("alpine").OnBuild(" "), line(), "ONBUILD: empty trigger"},
+		{"two arg defaults", dsl.From("alpine").Arg("V", "1", "2"), line(), "ARG: ARG V has 2 defaults, want at most one"},
+		{"empty arg name", dsl.From("alpine").Arg(""), line(), "ARG: empty argument name"},
+		{"no args", dsl.From("alpine").Args(), line(), "ARG: no argument declared"},
+		{"bad second arg", dsl.From("alpine").Args(dsl.ArgOf("A"), dsl.ArgOf("B", "1", "2")), line(), "ARG: ARG B has 2 defaults"},
+		{"bad arg default", dsl.From("alpine").Arg("V", "${X"), line(), `ARG: default of V "${X"`},
+		{"bad chmod", dsl.From("alpine").Copy("a", "/a", dsl.Chmod("0999")), line(), `COPY: --chmod "0999": it should be an octal string`},
+		{"chmod too big", dsl.From("alpine").Copy("a", "/a", dsl.Chmod("17777")), line(), `COPY: --chmod "17777"`},
+		{"empty copy source", dsl.From("alpine").Copy("", "/a"), line(), "COPY: empty source path"},
+		{"no copy sources", dsl.From("alpine").CopyPaths(nil, "/a"), line(), "COPY: no source given"},
+		{"chown name with link", dsl.From("alpine").Copy("a", "/a", dsl.Chown("app"), dsl.Link()), line(), "COPY: --chown=app: user and group names can't be resolved when used with --link"},
+		{"copy url", dsl.From("alpine").Copy("https://example.com/x.tgz", "/x"), line(), `COPY: source "https://example.com/x.tgz": COPY cannot fetch a URL, use Add`},
+		{"copy git", dsl.From("alpine").Copy("https://github.com/moby/buildkit.git#v0.34.2", "/x"), line(), "COPY cannot fetch a git repository, use Add"},
+		{"checksum on copy", dsl.From("alpine").Copy("a", "/x", dsl.Checksum("sha256:00")), line(), "COPY: --checksum is only for Add"},
+		{"checksum on local", dsl.From("alpine").Add("a.tgz", "/x", dsl.Checksum("sha256:00")), line(), "--checksum needs a URL or git source"},
+		{"checksum two sources", dsl.From("alpine").AddPaths([]string{"https://a/x", "https://a/y"}, "/x", dsl.Checksum("sha256:00")), line(), "--checksum needs exactly one source"},
+		{"bad checksum", dsl.From("alpine").Add("https://example.com/x.tgz", "/x", dsl.Checksum("md5:1")), line(), `--checksum "md5:1"`},
+		{"keep-git-dir disagrees", dsl.From("alpine").Add("https://github.com/moby/buildkit.git?keep-git-dir=true", "/x", dsl.KeepGitDir(false)), line(), "--keep-git-dir disagrees"},
+		{"bad stage name", dsl.From("alpine").As("Builder"), line(), `stage name "Builder": must start with a letter`},
+		{"error in a source stage", dsl.From("alpine").Copy("/x", "/x", dsl.From("golang").As("builder").Run("")), line(), "RUN: empty command: invalid argument (stage builder, reached from COPY at dsl/dsl_test.go:"},
+		{"error in a base stage", dsl.FromStage(dsl.From("alpine").Workdir("")).Run("true"), line(), "WORKDIR: empty path: invalid argument (stage stage-0, reached from FROM at dsl/dsl_test.go:"},
+		{"bad trigger", dsl.FromStage(dsl.From("alpine").OnBuild("FROM x")).Run("true"), line(), "FROM: ONBUILD FROM x"},
+		{"unparsable trigger", dsl.FromStage(dsl.From("alpine").OnBuild("RUN --mount=type=nope x")).Run("true"), line(), "FROM: ONBUILD RUN --mount=type=nope x"},
+		{"failing trigger", dsl.FromStage(dsl.From("alpine").OnBuild("VOLUME $NOPE")).Run("true"), line(), "FROM: ONBUILD VOLUME: empty path"},
+		{"zero stage as copy source", dsl.From("alpine").Copy("/x", "/x", dsl.Stage{}), line(), "COPY: refers to an empty stage"},
+		{"unknown network", dsl.From("alpine").Run("x", dsl.Network("bridge")), line(), `RUN: network "bridge": want default, none or host`},
+		{"unknown security", dsl.From("alpine").Run("x", dsl.Security("root")), line(), `RUN: security "root"`},
+		{"mount over root", dsl.From("alpine").Run("x", dsl.CacheMount("/")), line(), `RUN: mount 1 (type=cache): target "/": cannot mount over /`},
+		{"mount without target at /", dsl.From("alpine").Run("x", dsl.BindMount("")), line(), `RUN: mount 1 (type=bind): target "": cannot mount over /`},
+		{"bad sharing", dsl.From("alpine").Run("x", dsl.CacheMount("/c", dsl.Sharing("public"))), line(), `mount 1 (type=cache): sharing "public"`},
+		{"sharing on bind", dsl.From("alpine").Run("x", dsl.BindMount("/c", dsl.Sharing("locked"))), line(), "mount 1 (type=bind): sharing is only for cache mounts"},
+		{"uid on tmpfs", dsl.From("alpine").Run("x", dsl.TmpfsMount("/t", dsl.UID(1))), line(), "mount 1 (type=tmpfs): mode, uid and gid are not allowed for tmpfs mounts"},
+		{"size on cache", dsl.From("alpine").Run("x", dsl.CacheMount("/c", dsl.Size(1))), line(), "mount 1 (type=cache): size is only for tmpfs mounts"},
+		{"required bind", dsl.From("alpine").Run("x", dsl.BindMount("/c", dsl.Required())), line(), "mount 1 (type=bind): required is only for secret and ssh mounts"},
+		{"secret without id", dsl.From("alpine").Run("x", dsl.SecretMount("")), line(), "mount 1 (type=secret): a secret needs an id or a target"},
+		{"secret from stage", dsl.From("alpine").Run("x", dsl.SecretMount("s", dsl.From("busybox"))), line(), "mount 1 (type=secret): a secret mount has no source stage"},
+		{"ssh with source", dsl.From("alpine").Run("x", dsl.SSHMount(dsl.Source("/x"))), line(), "mount 1 (type=ssh): an ssh mount has no source"},
+		{"bad platform", dsl.From("alpine", dsl.Platform("linux/")), line(), `FROM: --platform "linux/"`},
+		{"empty platform", dsl.From("alpine", dsl.Platform("$NOPE")), line(), `FROM: --platform "$NOPE" is empty`},
+		{"two global defaults", dsl.From("alpine", dsl.GlobalArg("V", "1", "2")), line(), "FROM: global ARG V has 2 defaults"},
+		{"two global defaults of a FromNamed", dsl.FromNamed("$B", []dsl.Stage{dsl.From("alpine").As("b")}, dsl.GlobalArg("B", "b", "c")), line(), "FROM: global ARG B has 2 defaults"},
+		{"bad global name", dsl.From("alpine", dsl.GlobalArg("A B")), line(), `FROM: global ARG name "A B"`},
+		{"ref of unset global", dsl.From("$NOPE"), line(), "FROM: empty image reference"},
+		{"script without name", dsl.From("alpine").RunScript("", "#!/bin/sh\ntrue\n"), line(), `RUN: script name ""`},
+		{"empty script", dsl.From("alpine").RunScript("EOF", " "), line(), "RUN: empty command"},
+		{"inline without name", dsl.From("alpine").CopyInline("", "x", "/x"), line(), "COPY: inline file with no name"},
+		{"empty mount flag", dsl.From("alpine").Run("x", dsl.MountFlag("")), line(), `RUN: mount 1 (""): not a --mount value`},
+		{"bad mount flag", dsl.From("alpine").Run("x", dsl.MountFlag("type=$NOPE,target=/x")), line(), `RUN: mount 1 ("type=$NOPE,target=/x"): unsupported mount type ""`},
+		{"mount flag with newline", dsl.From("alpine").Run("x", dsl.MountFlag("type=cache,target=/x\nRUN y")), line(), "not a --mount value"},
+		{"empty candidate", dsl.FromNamed("x-$TARGETOS", []dsl.Stage{{}}), line(), "FROM: candidate 1 is an empty stage"},
+		{"bad named reference", dsl.FromNamed("x-${A", []dsl.Stage{dsl.From("alpine").As("x")}), line(), `FROM: reference "x-${A"`},
+		{"error after good steps", dsl.From("alpine").Run("ok").Cmd("x").Run(""), line(), "RUN: empty command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := dsl.Compile(t.Context(), tc.stage, dsl.WithResolver(dsltest.NewResolver(nil)))
 			require.Error(t, err)
 			require.Contains(t, err.Error(), tc.want)
+			require.NotContains(t, err.Error(), "\n", "one line")
+			if tc.line == 0 {
+				return
+			}
+			at := fmt.Sprintf("dsl/dsl_test.go:%d: ", tc.line)
+			require.True(t, strings.HasPrefix(err.Error(), at), "%q does not start with %q", err, at)
+		})
+		// The same stage, reached through a COPY made on another line:
+		// the error names both places.
+		t.Run(tc.name+"/reached", func(t *testing.T) {
+			if tc.line == 0 {
+				return
+			}
+			_, err := dsl.Compile(t.Context(), dsl.From("scratch").Copy("/x", "/x", tc.stage), dsl.WithResolver(dsltest.NewResolver(nil)))
+			copyLine := line() - 1
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tc.want)
+			at := fmt.Sprintf("dsl/dsl_test.go:%d: ", tc.line)
+			require.True(t, strings.HasPrefix(err.Error(), at), "%q does not start with %q", err, at)
+			require.True(t, strings.HasSuffix(err.Error(), fmt.Sprintf(" COPY at dsl/dsl_test.go:%d)", copyLine)), "%q names the COPY", err)
 		})
 	}
 }
@@ -241,7 +271,7 @@ func TestSourceDateEpochMustBeSeconds(t *testing.T) {
 func TestCompileNeedsResolverForImages(t *testing.T) {
 	t.Parallel()
 	_, err := dsl.Compile(t.Context(), dsl.From("alpine"))
-	require.ErrorContains(t, err, `FROM): image "alpine": no image resolver`)
+	require.ErrorContains(t, err, `dsl/dsl_test.go:273: FROM: image "alpine": no image resolver`)
 
 	// scratch needs none.
 	res, err := dsl.Compile(t.Context(), dsl.From("scratch").Cmd("/app"))
@@ -316,7 +346,7 @@ func TestFromLLBEscapeHatch(t *testing.T) {
 	require.Contains(t, res.Image.Config.Env, "MERGED=1", "the given config is the base config")
 
 	_, err := dsl.Compile(t.Context(), dsl.FromLLB(a, img, img))
-	require.ErrorContains(t, err, "instruction 1 (FROM): FromLLB takes at most one image config, got 2")
+	require.ErrorContains(t, err, "FROM: FromLLB takes at most one image config, got 2")
 }
 
 func TestIgnorePatternsLimitTheContext(t *testing.T) {

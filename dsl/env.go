@@ -18,9 +18,10 @@ func (s Stage) Env(key, value string, more ...string) Stage { return Env(key, va
 
 // Env is the free-function form of [Stage.Env].
 func Env(key, value string, more ...string) StageOption {
+	at := here()
 	return func(s Stage) Stage {
 		pairs, err := pairsOf(key, value, more)
-		return s.then(&envIns{pairs: pairs, err: err})
+		return s.thenAt(at, &envIns{pairs: pairs, err: err})
 	}
 }
 
@@ -42,8 +43,9 @@ func (s Stage) Workdir(path string) Stage { return Workdir(path)(s) }
 
 // Workdir is the free-function form of [Stage.Workdir].
 func Workdir(path string) StageOption {
+	at := here()
 	return func(s Stage) Stage {
-		return s.then(&workdirIns{path: path})
+		return s.thenAt(at, &workdirIns{path: path})
 	}
 }
 
@@ -127,6 +129,7 @@ func (c *compiler) dispatchWorkdir(d *stageState, in *workdirIns) error {
 		d.state = d.state.File(llb.Mkdir(wd, 0o755, mkdirOpts...),
 			llb.WithCustomName(d.prefix(name)),
 			llb.Platform(d.platform),
+			d.source(),
 		)
 		withLayer = true
 	}

@@ -222,7 +222,7 @@ func (c *compiler) globalEpoch(s Stage) (string, bool, error) {
 			}
 			args, err := c.metaArgs(&stageState{lex: lex}, from.globals)
 			if err != nil {
-				return "", false, fmt.Errorf("instruction 1 (FROM): %w", err)
+				return "", false, place(s, "", stepErr(1, "FROM", err))
 			}
 			v, ok := args.Get("SOURCE_DATE_EPOCH")
 			return v, ok, nil

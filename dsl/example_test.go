@@ -52,8 +52,8 @@ func ExampleStage_With() {
 	// /src
 }
 
-// Builder calls never fail; Compile reports a bad argument with the
-// instruction it belongs to.
+// Builder calls never fail; Compile reports a bad argument at the line of
+// the call that made it, relative to the module root, as go vet does.
 func ExampleCompile_errors() {
 	img := dsl.From("alpine").Env("GREETING", "hello").Run("")
 
@@ -61,6 +61,6 @@ func ExampleCompile_errors() {
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, dsl.ErrInvalid))
 	// Output:
-	// instruction 3 (RUN): empty command: invalid argument
+	// dsl/example_test.go:58: RUN: empty command: invalid argument
 	// true
 }

@@ -1,14 +1,12 @@
 package dsl
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
-	"github.com/moby/buildkit/client/llb/sourceresolver"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/slipway-build/slipway/internal/frontend"
@@ -169,7 +167,7 @@ func (c *compiler) from(d *stageState, s Stage, root instruction) error {
 	if root, ok := root.(*fromIns); ok && root.err != nil {
 		// Before a FromNamed chooses: a candidate does not make a bad
 		// FROM option good.
-		return c.inStage(d, s, fmt.Errorf("instruction 1 (FROM): %w", root.err))
+		return c.inStage(d, s, stepErr(1, "FROM", root.err))
 	}
 	if root, ok := root.(*fromIns); ok && len(root.candidates) > 0 {
 		chosen, err := c.choose(d, root)
@@ -221,7 +219,7 @@ func (c *compiler) from(d *stageState, s Stage, root instruction) error {
 		c.localContext(d, root.name, c.platform)
 	case *fromLLBIns:
 		if root.err != nil {
-			return c.inStage(d, s, fmt.Errorf("instruction 1 (FROM): %w", root.err))
+			return c.inStage(d, s, stepErr(1, "FROM", root.err))
 		}
 		d.state = root.state
 		d.platform = c.platform
@@ -278,7 +276,7 @@ func (c *compiler) choose(d *stageState, from *fromIns) (*Stage, error) {
 	}
 	globals, err := c.metaArgs(d, from.globals)
 	if err != nil {
-		return nil, fmt.Errorf("instruction 1 (FROM): %w", err)
+		return nil, stepErr(1, "FROM", err)
 	}
 	name, err := expandWith(lex, from.ref, globals)
 	if err != nil {
@@ -326,7 +324,7 @@ func validStageName(name string) bool {
 func (c *compiler) resolveBase(d *stageState, from *fromIns) error {
 	globals, err := c.metaArgs(d, from.globals)
 	if err != nil {
-		return fmt.Errorf("instruction 1 (FROM): %w", err)
+		return stepErr(1, "FROM", err)
 	}
 	d.globalArgs = globals
 	platform := c.platform
@@ -377,29 +375,22 @@ func (c *compiler) fromImage(d *stageState, from *fromIns, word string, platform
 	if c.opt.resolver == nil {
 		return argError(1, "FROM", "image %q: no image resolver (use dsl.WithResolver)", from.ref)
 	}
-	resolved, dgst, dt, err := c.opt.resolver.ResolveImageConfig(c.ctx, name, sourceresolver.Opt{
-		LogName: "[internal] load metadata for " + name,
-		ImageOpt: &sourceresolver.ResolveImageOpt{
-			Platform:    &platform,
-			ResolveMode: llb.ResolveModeDefault.String(),
-		},
-	})
+	resolved, dgst, dt, err := frontend.ResolveBase(c.ctx, c.opt.resolver, name, platform)
 	if err != nil {
-		return fmt.Errorf("instruction 1 (FROM): resolving %s: %w", from.ref, err)
+		return stepErr(1, "FROM", fmt.Errorf("resolving %s: %w", from.ref, err))
 	}
 	if resolved != ref.String() {
 		if ref, err = parseImageRef(resolved); err != nil {
-			return fmt.Errorf("instruction 1 (FROM): resolver returned reference %q: %w", resolved, err)
+			return stepErr(1, "FROM", fmt.Errorf("resolver returned reference %q: %w", resolved, err))
 		}
 	}
-	var img dockerspec.DockerOCIImage
-	if err := json.Unmarshal(dt, &img); err != nil {
-		return fmt.Errorf("instruction 1 (FROM): image config of %s: %w", from.ref, err)
+	img, err := frontend.DecodeBase(dt)
+	if err != nil {
+		return stepErr(1, "FROM", fmt.Errorf("image config of %s: %w", from.ref, err))
 	}
-	img.Created = nil
 	if dgst != "" {
 		if ref, err = ref.withDigest(dgst); err != nil {
-			return fmt.Errorf("instruction 1 (FROM): pinning %s: %w", from.ref, err)
+			return stepErr(1, "FROM", fmt.Errorf("pinning %s: %w", from.ref, err))
 		}
 	}
 	d.image = img
@@ -411,7 +402,7 @@ func (c *compiler) fromImage(d *stageState, from *fromIns, word string, platform
 	pinned := ref.String()
 	d.state = imageSource(ref,
 		describe("FROM "+from.ref, d.prefix("FROM "+pinned)),
-		llb.Platform(platform),
+		llb.Platform(platform), d.source(),
 	)
 	return nil
 }

@@ -1,10 +1,12 @@
 package dsl
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"maps"
+	"slices"
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
@@ -14,10 +16,9 @@ import (
 
 // marshal is st.SetMarshalDefaults(defaults...).Marshal(ctx, co...), the
 // same definition, built with less copying: each op's metadata is copied
-// once instead of twice, and there is no source map to collect while none
-// of the ops has source locations. A state whose ops carry some (a FromLLB state
-// can) is left to llb. It also returns the digest of the definition's last
-// op.
+// once instead of twice. A state with a source map still to be marshaled
+// (one made of an llb.State, which only a FromLLB state can carry) is left
+// to llb. It also returns the digest of the definition's last op.
 func marshal(ctx context.Context, st llb.State, defaults []llb.ConstraintsOpt, co ...llb.ConstraintsOpt) (*llb.Definition, digest.Digest, error) {
 	c := llb.NewConstraints(append(append([]llb.ConstraintsOpt{}, defaults...), co...)...)
 	def := &llb.Definition{
@@ -32,6 +33,7 @@ func marshal(ctx context.Context, st llb.State, defaults []llb.ConstraintsOpt, c
 		ctx: ctx, c: c, def: def,
 		marked:    map[llb.Vertex]struct{}{},
 		locations: map[string]*pb.Locations{},
+		index:     map[*llb.SourceMap]int{},
 	}
 	if err := m.vertex(out.Vertex(ctx, c)); err != nil {
 		return nil, "", err
@@ -70,7 +72,7 @@ func marshal(ctx context.Context, st llb.State, defaults []llb.ConstraintsOpt, c
 		}
 	}
 	def.Metadata[dgst] = md
-	def.Source = &pb.Source{Locations: m.locations}
+	def.Source = &pb.Source{Locations: m.locations, Infos: m.infos}
 	return def, dgst, nil
 }
 
@@ -81,12 +83,17 @@ type marshaler struct {
 	c      *llb.Constraints
 	def    *llb.Definition
 	marked map[llb.Vertex]struct{}
-	// located is set when an op has source locations.
+	// located is set when a source map has a state to marshal.
 	located bool
-	// locations has an empty entry for each distinct op, as llb's source
-	// map collector makes when no op has source locations; it is also the
-	// set of ops already in the definition.
+	// locations has an entry for each distinct op, as llb's source map
+	// collector makes, with the locations of every vertex of that digest;
+	// it is also the set of ops already in the definition.
 	locations map[string]*pb.Locations
+	// maps are the source maps in the order first seen, index their
+	// positions, and infos what the definition says of them.
+	maps  []*llb.SourceMap
+	index map[*llb.SourceMap]int
+	infos []*pb.SourceInfo
 }
 
 func (m *marshaler) vertex(v llb.Vertex) error {
@@ -103,18 +110,62 @@ func (m *marshaler) vertex(v llb.Vertex) error {
 		return err
 	}
 	m.marked[v] = struct{}{}
-	if len(sls) > 0 {
-		m.located = true
-	}
 	if opMeta != nil {
 		m.def.Metadata[dgst] = mergeMetadata(m.def.Metadata[dgst], opMeta)
 	}
-	if _, ok := m.locations[string(dgst)]; ok {
-		return nil
+	locs, seen := m.locations[string(dgst)]
+	if !seen {
+		locs = &pb.Locations{}
+		m.locations[string(dgst)] = locs
+		m.def.Def = append(m.def.Def, dt)
 	}
-	m.locations[string(dgst)] = &pb.Locations{}
-	m.def.Def = append(m.def.Def, dt)
+	for _, sl := range sls {
+		locs.Locations = append(locs.Locations, &pb.Location{SourceIndex: int32(m.sourceIndex(sl.SourceMap)), Ranges: sl.Ranges})
+	}
 	return nil
+}
+
+// sourceIndex is the position of a source map in the definition, as llb's
+// collector numbers them: the same pointer, or an equal map, is the same
+// source.
+func (m *marshaler) sourceIndex(sm *llb.SourceMap) int {
+	if i, ok := m.index[sm]; ok {
+		return i
+	}
+	i := slices.IndexFunc(m.maps, func(o *llb.SourceMap) bool { return sameSource(o, sm) })
+	if i < 0 {
+		i = len(m.maps)
+		m.maps = append(m.maps, sm)
+		info := &pb.SourceInfo{Data: sm.Data, Filename: sm.Filename, Language: sm.Language}
+		switch {
+		case sm.Definition != nil:
+			info.Definition = sm.Definition.ToPB()
+		case sm.State != nil:
+			m.located = true // llb marshals the state
+		}
+		m.infos = append(m.infos, info)
+	}
+	m.index[sm] = i
+	return i
+}
+
+// sameSource is llb's equality of source maps: name, language and data,
+// and the last op of their definitions.
+func sameSource(a, b *llb.SourceMap) bool {
+	if a.Filename != b.Filename || a.Language != b.Language || !bytes.Equal(a.Data, b.Data) {
+		return false
+	}
+	if a.Definition != nil && b.Definition != nil {
+		da, db := a.Definition.Def, b.Definition.Def
+		if len(da) != len(db) && len(da) != 0 {
+			return false
+		}
+		if len(da) == 0 || len(db) == 0 {
+			return len(da) == len(db)
+		}
+		return bytes.Equal(da[len(da)-1], db[len(db)-1])
+	}
+	return true
 }
 
 // mergeMetadata is llb's mergeMetadata(m1, llb.NewOpMetadata(m2)), without

@@ -65,7 +65,7 @@ func (c *compiler) fromOCILayout(d *stageState, key, spec string, platform ocisp
 		llb.Platform(platform),
 	).WithImageConfig(dt)
 	if err != nil {
-		return fmt.Errorf("instruction 1 (FROM): named context %s: %w", key, err)
+		return stepErr(1, "FROM", fmt.Errorf("named context %s: %w", key, err))
 	}
 	d.platform = platform
 	d.state = st.Platform(platform)
@@ -84,10 +84,10 @@ func (c *compiler) contextConfig(key, ref, shown string, opt sourceresolver.Opt)
 	}
 	resolved, _, dt, err := c.opt.resolver.ResolveImageConfig(c.ctx, ref, opt)
 	if err != nil {
-		return "", nil, img, fmt.Errorf("instruction 1 (FROM): named context %s: resolving %s: %w", key, shown, err)
+		return "", nil, img, stepErr(1, "FROM", fmt.Errorf("named context %s: resolving %s: %w", key, shown, err))
 	}
 	if err := json.Unmarshal(dt, &img); err != nil {
-		return "", nil, img, fmt.Errorf("instruction 1 (FROM): named context %s: image config of %s: %w", key, shown, err)
+		return "", nil, img, stepErr(1, "FROM", fmt.Errorf("named context %s: image config of %s: %w", key, shown, err))
 	}
 	img.Created = nil
 	return resolved, dt, img, nil

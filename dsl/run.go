@@ -23,8 +23,9 @@ func (s Stage) Run(command string, opts ...RunOption) Stage { return Run(command
 
 // Run is the free-function form of [Stage.Run].
 func Run(command string, opts ...RunOption) StageOption {
+	at := here()
 	return func(s Stage) Stage {
-		return s.then(newRun([]string{command}, true, opts))
+		return s.thenAt(at, newRun([]string{command}, true, opts))
 	}
 }
 
@@ -35,8 +36,9 @@ func (s Stage) RunExec(args []string, opts ...RunOption) Stage { return RunExec(
 
 // RunExec is the free-function form of [Stage.RunExec].
 func RunExec(args []string, opts ...RunOption) StageOption {
+	at := here()
 	return func(s Stage) Stage {
-		return s.then(newRun(append([]string(nil), args...), false, opts))
+		return s.thenAt(at, newRun(append([]string(nil), args...), false, opts))
 	}
 }
 
@@ -56,10 +58,11 @@ func (s Stage) RunScript(name, script string, opts ...RunOption) Stage {
 
 // RunScript is the free-function form of [Stage.RunScript].
 func RunScript(name, script string, opts ...RunOption) StageOption {
+	at := here()
 	return func(s Stage) Stage {
 		in := newRun([]string{script}, true, opts)
 		in.script, in.scriptName = true, name
-		return s.then(in)
+		return s.thenAt(at, in)
 	}
 }
 
@@ -139,7 +142,7 @@ func (c *compiler) dispatchRun(d *stageState, in *runIns) error {
 		return err
 	}
 	opts = append(opts, mounts...)
-	opts = append(opts, describe(display, d.prefix(name)))
+	opts = append(opts, describe(display, d.prefix(name)), d.source())
 	d.state = d.state.Run(opts...).Root()
 	d.commit(d.runHistory(args)+" # buildkit", true)
 	return nil

@@ -40,6 +40,9 @@ type stageState struct {
 	dispatching bool
 	// buildArgs are the ARGs declared so far, in order.
 	buildArgs []buildArg
+	// at places the ops of the instruction being dispatched at its
+	// builder call, in the definition's source map.
+	at llb.ConstraintsOpt
 }
 
 func (d *stageState) expand(word string) (string, error) {
@@ -154,4 +157,13 @@ func quoteList(args []string) string {
 func jsonArray(args []string) string {
 	dt, _ := json.Marshal(args) // []string always encodes
 	return string(dt)
+}
+
+// source is the source map constraint of the ops of the instruction being
+// dispatched.
+func (d *stageState) source() llb.ConstraintsOpt {
+	if d.at == nil {
+		return noSource
+	}
+	return d.at
 }

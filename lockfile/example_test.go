@@ -80,5 +80,5 @@ func Example() {
 	//     }
 	//   }
 	// }
-	// instruction 1 (FROM): resolving busybox: image docker.io/library/busybox:latest for platform linux/amd64 is not in the lock file app.lock.json; add it with: app --update-lock --lock app.lock.json llb
+	// lockfile/example_test.go:55: FROM: resolving busybox: image docker.io/library/busybox:latest for platform linux/amd64 is not in the lock file app.lock.json; add it with: app --update-lock --lock app.lock.json llb
 }

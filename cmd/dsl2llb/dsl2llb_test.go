@@ -300,7 +300,7 @@ func TestErrors(t *testing.T) {
 		{"lock not JSON", []string{"--lock", notJSON, redisPkg}, 1, []string{"dsl2llb: " + redisPkg + ": lock file " + notJSON + ": not valid JSON: line 3, column 3: invalid character 'o'"}},
 		{"bad digest", []string{"--lock", malformed, redisPkg}, 1, []string{"lock file " + malformed + `: images["docker.io/library/alpine:latest"]["linux/amd64"].digest: "sha256:nope" is not a valid digest`}},
 		{"missing reference", []string{"--lock", onlyAlpine, "--platform", "linux/arm64", redisPkg, "-variant", "debian"}, 1, []string{
-			"dsl2llb: " + redisPkg + ": instruction 1 (FROM): resolving debian:bookworm-slim: image docker.io/library/debian:bookworm-slim for platform linux/arm64 is not in the lock file " + onlyAlpine +
+			"dsl2llb: " + redisPkg + ": examples/redis/main.go:35: FROM: resolving debian:bookworm-slim: image docker.io/library/debian:bookworm-slim for platform linux/arm64 is not in the lock file " + onlyAlpine +
 				"; add it with: dsl2llb --update-lock --lock " + onlyAlpine + " --platform linux/arm64 " + redisPkg + " -variant debian\n",
 		}},
 	} {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
@@ -19,6 +21,10 @@ type op struct {
 	op     *pb.Op
 	digest digest.Digest
 	meta   llb.OpMetadata
+	// at is where in the program's source the op was made
+	// (examples/app/main.go:15), from the definition's source map; "" if
+	// the map does not say.
+	at string
 }
 
 func decode(def *llb.Definition) ([]op, error) {
@@ -29,9 +35,34 @@ func decode(def *llb.Definition) ([]op, error) {
 			return nil, fmt.Errorf("decoding op %d of the definition: %w", i, err)
 		}
 		d := digest.FromBytes(dt)
-		ops = append(ops, op{op: &o, digest: d, meta: def.Metadata[d]})
+		ops = append(ops, op{op: &o, digest: d, meta: def.Metadata[d], at: sourceOf(def.Source, d)})
 	}
 	return ops, nil
+}
+
+// sourceOf is where the source map places the op of digest d: FILE:LINE,
+// FILE:FIRST-LAST for a range of lines, several places separated by ", ".
+func sourceOf(src *pb.Source, d digest.Digest) string {
+	if src == nil || src.Locations[d.String()] == nil {
+		return ""
+	}
+	var places []string
+	for _, l := range src.Locations[d.String()].Locations {
+		if l == nil || int(l.SourceIndex) >= len(src.Infos) || l.SourceIndex < 0 {
+			continue
+		}
+		file := src.Infos[l.SourceIndex].GetFilename()
+		for _, r := range l.Ranges {
+			place := file + ":" + strconv.Itoa(int(r.GetStart().GetLine()))
+			if end := r.GetEnd().GetLine(); end > r.GetStart().GetLine() {
+				place += "-" + strconv.Itoa(int(end))
+			}
+			if !slices.Contains(places, place) {
+				places = append(places, place)
+			}
+		}
+	}
+	return strings.Join(places, ", ")
 }
 
 // formatPB writes the protobuf stream llb.WriteTo writes, with the
@@ -46,17 +77,20 @@ func formatPB(def *llb.Definition) ([]byte, error) {
 	return dt, nil
 }
 
-// jsonOp is the shape `buildctl debug dump-llb` prints for an op, plus the
-// image config on the last one.
+// jsonOp is the shape `buildctl debug dump-llb` prints for an op, plus
+// where in the program the op was made and the image config on the last
+// one.
 type jsonOp struct {
 	Op          *pb.Op
 	Digest      digest.Digest
 	OpMetadata  *pb.OpMetadata
+	Location    string          `json:",omitempty"`
 	ImageConfig json.RawMessage `json:",omitempty"`
 }
 
-// formatJSON writes one JSON object per op, as dump-llb does; the last op's
-// object also has the image config, decoded, as ImageConfig.
+// formatJSON writes one JSON object per op, as dump-llb does, with the Go
+// line that made it as Location; the last op's object also has the image
+// config, decoded, as ImageConfig.
 func formatJSON(def *llb.Definition) ([]byte, error) {
 	ops, err := decode(def)
 	if err != nil {
@@ -65,7 +99,7 @@ func formatJSON(def *llb.Definition) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	for i, o := range ops {
-		j := jsonOp{Op: o.op, Digest: o.digest, OpMetadata: o.meta.ToPB()}
+		j := jsonOp{Op: o.op, Digest: o.digest, OpMetadata: o.meta.ToPB(), Location: o.at}
 		if cfg := o.meta.Description[dsl.ImageConfigKey]; i == len(ops)-1 && cfg != "" {
 			if !json.Valid([]byte(cfg)) {
 				return nil, fmt.Errorf("the image config in the definition is not valid JSON")
@@ -81,8 +115,8 @@ func formatJSON(def *llb.Definition) ([]byte, error) {
 
 // formatDot writes a Graphviz graph: one node per op, labelled with the
 // step name the build gave it ("[stage-0 2/3] RUN apk add --update redis"),
-// which names the instruction it came from, and edges from inputs to the
-// ops that use them.
+// which names the instruction it came from, and the Go line that made it,
+// and edges from inputs to the ops that use them.
 func formatDot(def *llb.Definition) ([]byte, error) {
 	ops, err := decode(def)
 	if err != nil {
@@ -92,6 +126,9 @@ func formatDot(def *llb.Definition) ([]byte, error) {
 	b.WriteString("digraph llb {\n  rankdir=TB;\n  node [fontname=\"monospace\" fontsize=10];\n  edge [fontname=\"monospace\" fontsize=9];\n")
 	for i, o := range ops {
 		label, shape := dotLabel(o, i == len(ops)-1)
+		if o.at != "" {
+			label += "\n" + o.at
+		}
 		fmt.Fprintf(&b, "  %s [label=%s shape=%s];\n", dotQuote(o.digest.String()), dotQuote(label), dotQuote(shape))
 	}
 	for _, o := range ops {
