@@ -4,11 +4,13 @@ go 1.26.8
 
 require (
 	github.com/containerd/containerd/v2 v2.4.2 // its local content store: an OCI layout context goes to the daemon through the session as one, as buildx sends it
+	github.com/containerd/console v1.0.5 // a debug shell's terminal: raw mode and window size, as buildx uses it; BuildKit already depends on it
 	github.com/containerd/platforms v1.0.0-rc.5
 	github.com/dave/jennifer v1.7.1 // gen writes Go source through it, never by hand
 	github.com/distribution/reference v0.6.0
 	github.com/docker/cli v29.8.2+incompatible
 	github.com/google/go-containerregistry v0.21.7 // the local test registry and the seeding of its base images (internal/cmd)
+	github.com/google/shlex v0.0.0-20191202100458-e7afc7fbc510 // --on-error 'exec CMD...' splits its words as llb.Shlex does, with the same library
 	github.com/moby/buildkit v0.34.2
 	github.com/moby/docker-image-spec v1.3.1
 	github.com/moby/go-archive v0.2.0 // the decompression the frontend uses to read an archive's newest file time for SOURCE_DATE_EPOCH
@@ -65,7 +67,6 @@ require (
 	github.com/cloudflare/circl v1.6.3 // indirect
 	github.com/containerd/accelerated-container-image v1.3.0 // indirect
 	github.com/containerd/cgroups/v3 v3.1.3 // indirect
-	github.com/containerd/console v1.0.5 // indirect
 	github.com/containerd/containerd/api v1.12.0 // indirect
 	github.com/containerd/continuity v0.5.0 // indirect
 	github.com/containerd/errdefs v1.0.0 // indirect
@@ -127,7 +128,6 @@ require (
 	github.com/golang/groupcache v0.0.0-20241129210726-2c02b8208cf8 // indirect
 	github.com/google/certificate-transparency-go v1.3.3 // indirect
 	github.com/google/pprof v0.0.0-20260402051712-545e8a4df936 // indirect
-	github.com/google/shlex v0.0.0-20191202100458-e7afc7fbc510 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.30.0 // indirect
 	github.com/hanwen/go-fuse/v2 v2.9.0 // indirect

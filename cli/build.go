@@ -146,6 +146,9 @@ func (inv *invocation) buildOptions() (driver.BuildOptions, error) {
 	so.ProgressOut = inv.stderr
 	so.Resolver = inv.opts.llb.lock.wrapper()
 	so.Compile = inv.compileOptions()
+	if so.OnError, err = inv.onErrorShell(); err != nil {
+		return so, cmdutil.Usagef("%v", err)
+	}
 	return so, nil
 }
 

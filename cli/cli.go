@@ -12,6 +12,9 @@
 //	prog [flags] [build]            build the image on BuildKit and export it
 //	prog [flags] llb                write the LLB definition (protobuf) to stdout
 //	prog [flags] run [-- ARGS...]   build the image and run it on the daemon
+//	prog [flags] debug [FILE:LINE] [[--] CMD...]
+//	                                build up to the step made at FILE:LINE (the
+//	                                last step without one) and open a shell there
 //
 // Flags (see -h), named and written as buildctl's: --addr with
 // --tlscacert, --tlscert, --tlskey, --tlsservername; --output/-o
@@ -28,6 +31,11 @@
 // image's entrypoint, cmd (or ARGS), env, working directory and user, on the
 // host's network, with stdout and stderr attached (and stdin with -i).
 // Ctrl-C sends the process SIGINT; the program exits with its exit code.
+//
+// --on-error shell (or 'exec CMD...') opens a shell (or runs CMD) in the
+// container of a RUN step that fails, as the command left it, with its
+// mounts, working directory, environment and user; the build still fails.
+// debug opens the same shell at any step, by its Go line.
 //
 // By default build writes an OCI archive named after the program
 // (redis.oci.tar for a program in a folder named redis) and prints how to
@@ -82,6 +90,7 @@ type options struct {
 	build     buildOptions
 	llb       llbOptions
 	run       runOptions
+	debug     debugOptions
 }
 
 func (o *options) register(fs *flag.FlagSet) {
@@ -97,6 +106,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	o.build.register(fs)
 	o.llb.register(fs)
 	o.run.register(fs)
+	o.debug.register(fs)
 }
 
 // invocation is one parsed command line, handed to a command.
@@ -119,6 +129,7 @@ var commands = map[string]func(context.Context, *invocation) error{
 	"build": runBuild,
 	"llb":   runLLB,
 	"run":   runRun,
+	"debug": runDebug,
 }
 
 // Run is Main without the exit: it parses args with fs (the program's own
@@ -129,7 +140,7 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 	o.register(fs)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s [flags] [build|llb|run [-- ARGS...]]\n\ncommands:\n  build  build the image and export it (default)\n  llb    write the LLB definition to stdout\n  run    build the image and run it on the daemon; ARGS replace its CMD\n\nflags:\n", programName())
+		fmt.Fprintf(stderr, "usage: %s [flags] [build|llb|run [-- ARGS...]|debug [FILE:LINE] [[--] CMD...]]\n\ncommands:\n  build  build the image and export it (default)\n  llb    write the LLB definition to stdout\n  run    build the image and run it on the daemon; ARGS replace its CMD\n  debug  build up to the step made at FILE:LINE (the last step without one) and open a shell, or run CMD, there\n\nflags:\n", programName())
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -150,7 +161,7 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 			return cmdutil.Reported(err)
 		}
 		cmdArgs = fs.Args()
-		if len(cmdArgs) > 0 && command != "run" {
+		if len(cmdArgs) > 0 && command != "run" && command != "debug" {
 			return cmdutil.Usagef("unexpected argument %q", fs.Arg(0))
 		}
 	}
@@ -171,7 +182,10 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 	}
 	run, ok := commands[command]
 	if !ok {
-		return cmdutil.Usagef("unknown command %q (want build, llb or run)", command)
+		return cmdutil.Usagef("unknown command %q (want build, llb, run or debug)", command)
+	}
+	if err := o.debugUsage(command); err != nil {
+		return cmdutil.Usagef("%v", err)
 	}
 	buildArgs, err := parseBuildArgs(o.buildArgs)
 	if err != nil {

@@ -65,6 +65,10 @@ type BuildOptions struct {
 	// http(s) URL, which dsl.Context(NAME), FROM NAME and a copy from it
 	// read.
 	Contexts map[string]string
+	// OnError, if set, opens a process in the container of a RUN step that
+	// fails, before the build returns the failure: a shell, or a command
+	// whose output goes to the log. See DebugShell.
+	OnError *DebugShell
 }
 
 // CacheEntry is one cache backend: its type (registry, local, inline, or

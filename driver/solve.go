@@ -49,7 +49,8 @@ func (c *Client) solve(ctx context.Context, s dsl.Stage, o BuildOptions, entries
 			if err != nil {
 				return nil, err
 			}
-			return then(ctx, gw, r, contextID, p.stopDisplay)
+			res, err := then(ctx, gw, r, contextID, p.stopDisplay)
+			return res, o.OnError.onFailure(ctx, gw, err, p.stopDisplay)
 		}, p.statuses)
 		return err
 	})
