@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/moby/buildkit/client/llb"
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipway-build/slipway/dsl"
@@ -63,7 +64,7 @@ func TestTargetsPushTagsAndIndex(t *testing.T) {
 		}
 	}
 	require.ElementsMatch(t, []string{"linux/amd64", "linux/386"}, archs)
-	require.Contains(t, stderr, "#1 [multi] ", "steps are named by their target")
+	require.Contains(t, stderr, "[multi] exporting to image", "steps are named by their target")
 	require.Contains(t, stderr, "[tagged] [stage-0 2/2] RUN echo "+m)
 }
 
@@ -115,4 +116,52 @@ func countSteps(plain, s string) int {
 		}
 	}
 	return len(steps)
+}
+
+// run TARGET and llb TARGET work on one target, with its own settings and
+// --set over them.
+func TestTargetRunAndLLB(t *testing.T) {
+	env := testenv.Get(t)
+	p := Program{Targets: []Target{
+		{Name: "a", Build: dsl.From("busybox").Arg("MSG").Env("MSG", "$MSG").Cmd("sh", "-c", "echo a says $MSG"), Args: map[string]string{"MSG": "declared"}},
+		{Name: "b", Build: dsl.From("busybox").Cmd("echo", "from b")},
+	}}
+	stdout, stderr, code := runProgram(t, p, "--addr", env.BuildkitHost, "--progress", "quiet", "run", "a")
+	require.Equal(t, 0, code, stderr)
+	require.Equal(t, "a says declared\n", stdout)
+	stdout, stderr, code = runProgram(t, p, "--addr", env.BuildkitHost, "--progress", "quiet", "--set", "a.args.MSG=set", "run", "a")
+	require.Equal(t, 0, code, stderr)
+	require.Equal(t, "a says set\n", stdout)
+
+	stdout, stderr, code = runProgram(t, p, "--addr", env.BuildkitHost, "llb", "b")
+	require.Equal(t, 0, code, stderr)
+	def, err := llb.ReadFrom(strings.NewReader(stdout))
+	require.NoError(t, err)
+	require.NotEmpty(t, def.Def)
+	var found bool
+	for _, md := range def.Metadata {
+		if cfg, ok := md.Description["containerimage.config"]; ok {
+			require.Contains(t, cfg, `"Cmd":["echo","from b"]`)
+			found = true
+		}
+	}
+	require.True(t, found, "the image config rides in the definition")
+}
+
+// Targets that copy the same context share the copy and the steps after
+// it: one step each in the solve status, whatever the targets.
+func TestTargetsShareTheContext(t *testing.T) {
+	env := testenv.Get(t)
+	ctxDir := t.TempDir()
+	m := marker()
+	require.NoError(t, os.WriteFile(filepath.Join(ctxDir, "f"), []byte(m), 0o644))
+	shared := dsl.From("busybox").Copy(".", "/ctx/").Run("cat /ctx/f > /seen")
+	var p Program
+	for i := range 3 {
+		p.Targets = append(p.Targets, Target{Name: fmt.Sprintf("t%d", i), Build: shared.Run(fmt.Sprintf("echo %d > /own", i)), Outputs: []string{"type=cacheonly"}})
+	}
+	_, stderr, code := runProgram(t, p, "--addr", env.BuildkitHost, "--progress", "plain", "--context", ctxDir, "build")
+	require.Equal(t, 0, code, stderr)
+	require.Equal(t, 1, countSteps(stderr, "RUN cat /ctx/f"), stderr)
+	require.Equal(t, 1, countSteps(stderr, "load build context"), stderr)
 }

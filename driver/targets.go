@@ -98,6 +98,8 @@ func (c *Client) BuildTargets(ctx context.Context, targets []Target, o TargetsOp
 		defer close(displayDone)
 		// The display drains the channel whatever happens to the build.
 		warnings, _ = g.display.UpdateFrom(context.WithoutCancel(ctx), g.statuses)
+		for range g.statuses { // a display that stopped early must not block a target
+		}
 	}()
 
 	runCtx, cancel := context.WithCancel(ctx)

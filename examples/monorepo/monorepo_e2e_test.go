@@ -79,7 +79,7 @@ func TestMonorepo(t *testing.T) {
 
 	failing := map[string]string{"greet/fail_test.go": "package greet\n\nimport \"testing\"\n\nfunc TestFails(t *testing.T) { t.Fatal(\"failing on purpose\") }\n"}
 
-	t.Run("a failing test fails the group, the images are still written", func(t *testing.T) {
+	t.Run("a failing test fails the group and the images are still written", func(t *testing.T) {
 		src := sources(t, failing)
 		out := t.TempDir()
 		progress, err := build(t, src, out)
