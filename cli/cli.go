@@ -165,21 +165,6 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 			return cmdutil.Usagef("unexpected argument %q", fs.Arg(0))
 		}
 	}
-	var platform *ocispecs.Platform
-	var targets []ocispecs.Platform
-	if o.platform != "" {
-		for _, v := range strings.Split(o.platform, ",") {
-			p, err := platforms.Parse(strings.TrimSpace(v))
-			if err != nil {
-				return cmdutil.Usagef("--platform %q: %v", v, err)
-			}
-			targets = append(targets, p)
-		}
-		platform = &targets[0]
-	}
-	if len(targets) > 1 && command != "build" {
-		return cmdutil.Usagef("--platform %q: several platforms are for build only", o.platform)
-	}
 	run, ok := commands[command]
 	if !ok {
 		return cmdutil.Usagef("unknown command %q (want build, llb, run or debug)", command)
@@ -187,19 +172,44 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 	if err := o.debugUsage(command); err != nil {
 		return cmdutil.Usagef("%v", err)
 	}
+	inv, err := o.invocation(command, cmdArgs, build, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	return run(ctx, inv)
+}
+
+// invocation is the parsed command line of one build: its platforms, build
+// arguments and the stage --target names.
+func (o options) invocation(command string, cmdArgs []string, build func() dsl.Stage, stdout, stderr io.Writer) (*invocation, error) {
+	var platform *ocispecs.Platform
+	var targets []ocispecs.Platform
+	if o.platform != "" {
+		for _, v := range strings.Split(o.platform, ",") {
+			p, err := platforms.Parse(strings.TrimSpace(v))
+			if err != nil {
+				return nil, cmdutil.Usagef("--platform %q: %v", v, err)
+			}
+			targets = append(targets, p)
+		}
+		platform = &targets[0]
+	}
+	if len(targets) > 1 && command != "build" {
+		return nil, cmdutil.Usagef("--platform %q: several platforms are for build only", o.platform)
+	}
 	buildArgs, err := parseBuildArgs(o.buildArgs)
 	if err != nil {
-		return cmdutil.Usagef("%v", err)
+		return nil, cmdutil.Usagef("%v", err)
 	}
 	stage := build
 	if o.target != "" {
 		s, err := dsl.TargetStage(build(), o.target)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		stage = func() dsl.Stage { return s }
 	}
-	return run(ctx, &invocation{opts: o, stage: stage, platform: platform, platforms: targets, buildArgs: buildArgs, args: cmdArgs, stdout: stdout, stderr: stderr})
+	return &invocation{opts: o, stage: stage, platform: platform, platforms: targets, buildArgs: buildArgs, args: cmdArgs, stdout: stdout, stderr: stderr}, nil
 }
 
 // parseBuildArgs reads --build-arg values as docker build does: KEY=VALUE,

@@ -69,6 +69,8 @@ type BuildOptions struct {
 	// fails, before the build returns the failure: a shell, or a command
 	// whose output goes to the log. See DebugShell.
 	OnError *DebugShell
+	// member is set when the build is one of several (BuildTargets).
+	member *groupMember
 }
 
 // CacheEntry is one cache backend: its type (registry, local, inline, or
@@ -151,6 +153,9 @@ func (c *Client) Build(ctx context.Context, s dsl.Stage, o BuildOptions) (*Resul
 	// build has no result.
 	if err := o.contextsStillThere(compiled, perPlatform); err != nil {
 		return nil, err
+	}
+	if o.member != nil && o.member.keep(exports) {
+		exports = nil // the group writes them when every target is done
 	}
 	for _, e := range exports {
 		if err := e.commit(); err != nil {

@@ -31,17 +31,9 @@ type progress struct {
 
 // newProgress makes the display o asks for: its mode, on ProgressOut.
 func newProgress(o BuildOptions, steps *stepLog) (*progress, error) {
-	out := o.ProgressOut
-	if out == nil {
-		out = os.Stderr
-	}
-	mode := o.Progress
-	if mode == progressui.DefaultMode {
-		mode = progressui.AutoMode
-	}
-	display, err := progressui.NewDisplay(out, mode)
+	display, out, mode, err := openDisplay(o.ProgressOut, o.Progress)
 	if err != nil {
-		return nil, fmt.Errorf("progress display %q: %w", mode, err)
+		return nil, err
 	}
 	return &progress{
 		display:     display,
@@ -54,6 +46,22 @@ func newProgress(o BuildOptions, steps *stepLog) (*progress, error) {
 		stop:        make(chan struct{}),
 		displayDone: make(chan struct{}),
 	}, nil
+}
+
+// openDisplay makes BuildKit's display in mode (auto when empty) on out
+// (stderr when nil), and returns the writer and the mode it chose.
+func openDisplay(out io.Writer, mode progressui.DisplayMode) (progressui.Display, io.Writer, progressui.DisplayMode, error) {
+	if out == nil {
+		out = os.Stderr
+	}
+	if mode == progressui.DefaultMode {
+		mode = progressui.AutoMode
+	}
+	display, err := progressui.NewDisplay(out, mode)
+	if err != nil {
+		return progressui.Display{}, nil, "", fmt.Errorf("progress display %q: %w", mode, err)
+	}
+	return display, out, mode, nil
 }
 
 // stopDisplay ends the display and waits for it to flush; the updates

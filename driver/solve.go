@@ -56,6 +56,10 @@ func (c *Client) solve(ctx context.Context, s dsl.Stage, o BuildOptions, entries
 	})
 	eg.Go(p.forward)
 	eg.Go(func() error {
+		if o.member != nil { // one of several targets: the group's display
+			o.member.relay(p)
+			return nil
+		}
 		p.show(egctx)
 		return nil
 	})

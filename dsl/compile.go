@@ -111,10 +111,10 @@ func (c *compiler) compile(ctx context.Context, s Stage) (*Result, error) {
 		return nil, err
 	}
 	if c.contextUsed {
-		c.context.Output = mainContext(c.contextPaths, c.opt.ignore).Output()
+		c.context.Output = mainContext(c.contextPaths, c.opt.ignore, c.opt.localOptions()...).Output()
 	}
 	for name, nc := range c.named {
-		nc.out.Output = namedContext(name, nc.paths, c.opt.namedIgnore[name]).Output()
+		nc.out.Output = namedContext(name, nc.paths, c.opt.namedIgnore[name], c.opt.localOptions()...).Output()
 	}
 	return c.finish(ctx, d)
 }

@@ -74,7 +74,7 @@ type namedCtx struct {
 
 // namedContext is a named build context's local source, limited to the
 // paths the build reads from it.
-func namedContext(name string, paths map[string]struct{}, ignore []string) llb.State {
+func namedContext(name string, paths map[string]struct{}, ignore []string, more ...llb.LocalOption) llb.State {
 	opts := []llb.LocalOption{
 		llb.SharedKeyHint("context:" + name),
 		llb.WithCustomName("[context " + name + "] load from client"),
@@ -85,7 +85,7 @@ func namedContext(name string, paths map[string]struct{}, ignore []string) llb.S
 	if include := followPaths(paths); len(include) > 0 {
 		opts = append(opts, llb.FollowPaths(include))
 	}
-	return llb.Local(name, opts...)
+	return llb.Local(name, append(opts, more...)...)
 }
 
 // followPaths turns the paths a build reads into FollowPaths, or nil when
@@ -104,7 +104,7 @@ func followPaths(paths map[string]struct{}) []string {
 
 // mainContext is the build context as the frontend names it, limited to the
 // paths the build copies from it, so a build sends only what it uses.
-func mainContext(paths map[string]struct{}, ignore []string) llb.State {
+func mainContext(paths map[string]struct{}, ignore []string, more ...llb.LocalOption) llb.State {
 	opts := []llb.LocalOption{
 		llb.SharedKeyHint("context"),
 		llb.WithCustomName("[internal] load build context"),
@@ -115,7 +115,7 @@ func mainContext(paths map[string]struct{}, ignore []string) llb.State {
 	if include := followPaths(paths); len(include) > 0 {
 		opts = append(opts, llb.FollowPaths(include))
 	}
-	return llb.Local("context", opts...)
+	return llb.Local("context", append(opts, more...)...)
 }
 
 // namedSpec is the named context a FROM word names, looked up as the

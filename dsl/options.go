@@ -22,6 +22,8 @@ type compileOptions struct {
 	namedSpecs map[string]string
 	// sources answers SOURCE_DATE_EPOCH=NAME of a remote named context.
 	sources SourceResolver
+	// session is the session the local contexts are read from (WithContextSession).
+	session string
 }
 
 // WithCaps tells the compiler what the daemon supports, as the frontend is

@@ -2,9 +2,11 @@
 //
 // Usage:
 //
-//	dsl2llb [flags] PACKAGE [PROGRAM FLAGS...]
+//	dsl2llb [flags] PACKAGE [TARGET] [PROGRAM FLAGS...]
 //
-// PACKAGE is a Go main package whose main calls cli.Main: a path such as
+// PACKAGE is a Go main package whose main calls cli.Main (or
+// cli.Program.Main, a program with several targets, of which TARGET names
+// the one to compile: dsl2llb ./examples/monorepo api): a path such as
 // ./examples/redis, or an import path, resolved as `go build` resolves it
 // from the current directory. dsl2llb builds it with `go build` into
 // $XDG_CACHE_HOME/slipway/dsl2llb (os.UserCacheDir), where an unchanged

@@ -16,6 +16,9 @@ import (
 // can call cli.Main.
 const mainSymbol = "github.com/slipway-build/slipway/cli.Main"
 
+// programSymbol is the entry point of a program with several targets.
+const programSymbol = "github.com/slipway-build/slipway/cli.Program.Main"
+
 // checkProgram reports why the binary at path is not a DSL program: a
 // library package (go build wrote an archive), or a program that never calls
 // cli.Main. It reads the symbol table and does not run anything.
@@ -37,11 +40,11 @@ func checkProgram(path string) error {
 		return fmt.Errorf("reading the symbols of the built program: %w", err)
 	}
 	for _, n := range names {
-		if n == mainSymbol {
+		if n == mainSymbol || n == programSymbol {
 			return nil
 		}
 	}
-	return errors.New("its main does not call cli.Main")
+	return errors.New("its main does not call cli.Main or cli.Program.Main")
 }
 
 func symbols(f io.ReaderAt) ([]string, error) {

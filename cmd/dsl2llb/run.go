@@ -26,15 +26,17 @@ import (
 
 // options are the parsed command line.
 type options struct {
-	output    string
-	format    string
-	platform  string
-	lock      string
-	update    lockfile.UpdateMode
-	pkg       string
-	progArgs  []string // flags for the program itself
-	buildArgs cmdutil.StringList
-	target    string
+	output   string
+	format   string
+	platform string
+	lock     string
+	update   lockfile.UpdateMode
+	pkg      string
+	progArgs []string // flags for the program itself
+	// progTarget is the target of a program with several (cli.Program).
+	progTarget string
+	buildArgs  cmdutil.StringList
+	target     string
 }
 
 var formats = map[string]func(*llb.Definition) ([]byte, error){
@@ -71,6 +73,10 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		return nil, cmdutil.Usagef("write --update-lock=%s, with '=': a bare --update-lock takes no value", o.pkg)
 	}
 	o.progArgs = fs.Args()[1:]
+	// A word before the program's flags names a target of a cli.Program.
+	if len(o.progArgs) > 0 && !strings.HasPrefix(o.progArgs[0], "-") {
+		o.progTarget, o.progArgs = o.progArgs[0], o.progArgs[1:]
+	}
 	if formats[o.format] == nil {
 		return nil, cmdutil.Usagef("unknown --format %q (want pb, json or dot)", o.format)
 	}
@@ -197,6 +203,9 @@ func runProgram(ctx context.Context, bin string, o *options, args []string, stde
 	}
 	progArgs = append(progArgs, o.progArgs...)
 	progArgs = append(progArgs, "llb")
+	if o.progTarget != "" {
+		progArgs = append(progArgs, o.progTarget)
+	}
 
 	addCmd, err := json.Marshal(cmdutil.UpdateLockCommand("dsl2llb", args))
 	if err != nil {

@@ -1,0 +1,270 @@
+package driver
+
+// Several builds solved together: one connection, one session for the
+// build contexts they read, one progress display, every failure reported.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"sync"
+
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/filesync"
+	"github.com/moby/buildkit/util/progress/progressui"
+	"github.com/tonistiigi/fsutil"
+	fstypes "github.com/tonistiigi/fsutil/types"
+
+	"github.com/slipway-build/slipway/dsl"
+)
+
+// Target is one build of several that BuildTargets solves together: a
+// name (it prefixes the target's steps in the progress display and its
+// errors), the stage and its options. Options.Progress, ProgressOut and
+// OnStatus are ignored: TargetsOptions has the shared display.
+type Target struct {
+	Name    string
+	Stage   dsl.Stage
+	Options BuildOptions
+}
+
+// TargetsOptions configure a build of several targets as a whole.
+type TargetsOptions struct {
+	// FailFast cancels the other targets when one fails, and then writes
+	// no target's output file. Without it, the other targets finish and
+	// export, and every failure is reported.
+	FailFast bool
+	// Progress and ProgressOut are the one display all targets share;
+	// every step's name starts with "[TARGET] ", as bake shows them.
+	Progress    progressui.DisplayMode
+	ProgressOut io.Writer
+	// OnStatus, if set, sees every status update, with the names prefixed.
+	OnStatus func(*client.SolveStatus)
+}
+
+// TargetResult is how one target of BuildTargets ended: its result, or
+// its error.
+type TargetResult struct {
+	Name   string
+	Result *Result
+	Err    error
+}
+
+// TargetError is the failure of one target of several.
+type TargetError struct {
+	Target string
+	Err    error
+}
+
+func (e *TargetError) Error() string { return "target " + e.Target + ": " + e.Err.Error() }
+func (e *TargetError) Unwrap() error { return e.Err }
+
+// errCanceledByFailFast is the error of a target that another target's
+// failure canceled.
+var errCanceledByFailFast = errors.New("canceled: another target failed (--fail-fast)")
+
+// BuildTargets solves all targets concurrently over this connection. The
+// build context and the named directory contexts are read from one
+// session that all targets share, so a context is sent once and the steps
+// the targets have in common are the same ops, which the daemon runs once.
+// Each target exports where its Outputs say. The results come in the
+// targets' order; the error joins a *TargetError per failed target. All
+// targets must use the same ContextDir and Contexts.
+func (c *Client) BuildTargets(ctx context.Context, targets []Target, o TargetsOptions) ([]TargetResult, error) {
+	if len(targets) == 0 {
+		return nil, errors.New("building targets: no target given")
+	}
+	for _, t := range targets[1:] {
+		if t.Options.ContextDir != targets[0].Options.ContextDir || !maps.Equal(t.Options.Contexts, targets[0].Options.Contexts) {
+			return nil, fmt.Errorf("targets %s and %s use different build contexts: targets built together share theirs", targets[0].Name, t.Name)
+		}
+	}
+	shared, err := c.contextSession(ctx, targets[0].Options)
+	if err != nil {
+		return nil, err
+	}
+	defer shared.close()
+
+	g, err := newTargetGroup(o)
+	if err != nil {
+		return nil, err
+	}
+	displayDone := make(chan struct{})
+	var warnings []client.VertexWarning
+	go func() {
+		defer close(displayDone)
+		// The display drains the channel whatever happens to the build.
+		warnings, _ = g.display.UpdateFrom(context.WithoutCancel(ctx), g.statuses)
+		for range g.statuses { // a display that stopped early must not block a target
+		}
+	}()
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make([]TargetResult, len(targets))
+	var wg sync.WaitGroup
+	var failOnce sync.Once
+	for i, t := range targets {
+		results[i].Name = t.Name
+		to := t.Options
+		to.Compile = append(append([]dsl.CompileOption{}, to.Compile...), dsl.WithContextSession(shared.id))
+		to.Progress, to.ProgressOut, to.OnStatus = progressui.QuietMode, io.Discard, nil
+		to.member = &groupMember{group: g, name: t.Name}
+		wg.Go(func() {
+			res, err := c.Build(runCtx, t.Stage, to)
+			if err != nil {
+				first := false
+				if o.FailFast {
+					failOnce.Do(func() { first = true; cancel() })
+					if !first && runCtx.Err() != nil && ctx.Err() == nil {
+						err = errCanceledByFailFast
+					}
+				}
+				results[i].Err = &TargetError{Target: t.Name, Err: err}
+				return
+			}
+			results[i].Result = res
+		})
+	}
+	wg.Wait()
+	close(g.statuses)
+	<-displayDone
+	if o.Progress != progressui.QuietMode && o.Progress != progressui.RawJSONMode {
+		printWarnings(g.out, warnings)
+	}
+	return results, g.finish(results)
+}
+
+// groupMember ties one target's build to the group it is built in.
+type groupMember struct {
+	group *targetGroup
+	name  string
+}
+
+// targetGroup is the state the targets of one BuildTargets share.
+type targetGroup struct {
+	display  progressui.Display
+	out      io.Writer
+	onStatus func(*client.SolveStatus)
+	statuses chan *client.SolveStatus
+	failFast bool
+	// held are the output files of finished targets under --fail-fast,
+	// written only when every target succeeded.
+	mu   sync.Mutex
+	held []*export
+}
+
+func newTargetGroup(o TargetsOptions) (*targetGroup, error) {
+	display, out, _, err := openDisplay(o.ProgressOut, o.Progress)
+	if err != nil {
+		return nil, err
+	}
+	return &targetGroup{display: display, out: out, onStatus: o.OnStatus, statuses: make(chan *client.SolveStatus), failFast: o.FailFast}, nil
+}
+
+// relay hands one target's updates to the shared display, each step's
+// name prefixed with the target's, until the target's solve ends.
+func (m *groupMember) relay(p *progress) {
+	defer close(p.displayDone)
+	prefix := "[" + m.name + "] "
+	for st := range p.toDisplay {
+		named := *st
+		named.Vertexes = make([]*client.Vertex, len(st.Vertexes))
+		for i, v := range st.Vertexes {
+			nv := *v
+			nv.Name = prefix + v.Name
+			named.Vertexes[i] = &nv
+		}
+		if m.group.onStatus != nil {
+			m.group.onStatus(&named)
+		}
+		m.group.statuses <- &named
+	}
+}
+
+// keep decides what becomes of a finished target's output files: under
+// --fail-fast they wait for the other targets (keep reports true and takes
+// them); otherwise they are written now.
+func (m *groupMember) keep(exports []*export) bool {
+	g := m.group
+	if !g.failFast {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.held = append(g.held, exports...)
+	return true
+}
+
+// finish writes the held output files when every target succeeded, or
+// removes them, and joins the targets' errors.
+func (g *targetGroup) finish(results []TargetResult) error {
+	var errs []error
+	for _, r := range results {
+		if r.Err == nil {
+			continue
+		}
+		errs = append(errs, r.Err)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, e := range g.held {
+		if len(errs) > 0 {
+			e.discard()
+			continue
+		}
+		if err := e.commit(); err != nil {
+			errs = append(errs, fmt.Errorf("writing %s: %w", e.dest, err))
+		}
+	}
+	g.held = nil
+	return errors.Join(errs...)
+}
+
+// contextSession is the session the targets' contexts are read from.
+type contextSession struct {
+	id    string
+	s     *session.Session
+	done  chan error
+	close func()
+}
+
+// contextSession starts a session on the daemon that serves the build
+// context and the named directory contexts o names, with their ownership
+// reset to root as BuildKit's client does for a solve's own session.
+func (c *Client) contextSession(ctx context.Context, o BuildOptions) (*contextSession, error) {
+	var opt client.SolveOpt
+	if _, err := o.addContexts(&opt); err != nil {
+		return nil, err
+	}
+	dirs := filesync.StaticDirSource{}
+	for name, fs := range opt.LocalMounts {
+		f, err := fsutil.NewFilterFS(fs, &fsutil.FilterOpt{Map: func(_ string, st *fstypes.Stat) fsutil.MapResult {
+			st.Uid, st.Gid = 0, 0
+			return fsutil.MapResultKeep
+		}})
+		if err != nil {
+			return nil, fmt.Errorf("build context %s: %w", name, err)
+		}
+		dirs[name] = f
+	}
+	// The session outlives any one target; it ends when all have.
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s, err := session.NewSession(sctx, "slipway-targets")
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("starting the build session: %w", err)
+	}
+	s.Allow(filesync.NewFSSyncProvider(dirs))
+	cs := &contextSession{id: s.ID(), s: s, done: make(chan error, 1)}
+	go func() { cs.done <- s.Run(sctx, c.bk.Dialer()) }()
+	cs.close = func() {
+		s.Close()
+		cancel()
+		<-cs.done
+	}
+	return cs, nil
+}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/buildkit/client"
+	digest "github.com/opencontainers/go-digest"
+	"github.com/stretchr/testify/require"
+
+	"github.com/slipway-build/slipway/internal/testenv"
+)
+
+// TestMonorepo builds the example's three targets together on the daemon,
+// runs the two images, and then fails its tests on purpose: once with the
+// other targets finishing, once with --fail-fast. The cases share one
+// daemon cache, so only the first compiles the standard library.
+func TestMonorepo(t *testing.T) {
+	env := testenv.Get(t)
+	goroot := runtime.GOROOT()
+	build := func(t *testing.T, src, out string, extra ...string) (string, error) {
+		t.Helper()
+		args := []string{"--addr", env.BuildkitHost, "--progress", "rawjson",
+			"--context", src, "--build-context", "go=" + goroot,
+			"--set", "api.output=type=oci,dest=" + filepath.Join(out, "api.tar"),
+			"--set", "worker.output=type=oci,dest=" + filepath.Join(out, "worker.tar")}
+		args = append(append(args, extra...), "build", "default", "ci")
+		var stderr bytes.Buffer
+		err := Program().Run(t.Context(), flag.NewFlagSet("monorepo", flag.ContinueOnError), args, io.Discard, &stderr)
+		return stderr.String(), err
+	}
+
+	t.Run("shared steps run once and both images run", func(t *testing.T) {
+		src := sources(t, map[string]string{"marker.txt": time.Now().String()})
+		out := t.TempDir()
+		progress, err := build(t, src, out)
+		require.NoError(t, err, tail(progress))
+
+		// The builder's go build is one vertex that ran, not from the
+		// cache, reported under every target that needs it.
+		ran := map[digest.Digest]*client.Vertex{}
+		prefixes := map[string]bool{}
+		for _, v := range vertexes(t, progress) {
+			if !strings.Contains(v.Name, "RUN go build") {
+				continue
+			}
+			prefixes[v.Name[:strings.Index(v.Name, "] ")+1]] = true
+			if v.Completed != nil && !v.Cached {
+				ran[v.Digest] = v
+			}
+		}
+		require.Len(t, ran, 1, "go build ran once")
+		require.Subset(t, keys(prefixes), []string{"[api]", "[worker]", "[test]"})
+
+		require.Equal(t, []string{"api.tar", "worker.tar"}, files(t, out), "the test target exports nothing")
+		api := unpack(t, filepath.Join(out, "api.tar"))
+		port := freePort(t)
+		stop, _ := runContainer(t, api, "/usr/local/bin/api", "-addr", "127.0.0.1:"+strconv.Itoa(port))
+		defer stop()
+		require.Equal(t, "hello from api", get(t, port))
+		worker := unpack(t, filepath.Join(out, "worker.tar"))
+		stopWorker, logs := runContainer(t, worker, "/usr/local/bin/worker", "-jobs", "2")
+		stopWorker()
+		require.Contains(t, logs(), "hello from worker\nprocessed job 1\nprocessed job 2\n")
+	})
+
+	failing := map[string]string{"greet/fail_test.go": "package greet\n\nimport \"testing\"\n\nfunc TestFails(t *testing.T) { t.Fatal(\"failing on purpose\") }\n"}
+
+	t.Run("a failing test fails the group and the images are still written", func(t *testing.T) {
+		src := sources(t, failing)
+		out := t.TempDir()
+		progress, err := build(t, src, out)
+		require.Error(t, err)
+		require.Contains(t, err.Error(), "target test: ", tail(progress))
+		require.NotContains(t, err.Error(), "target api")
+		require.NotContains(t, err.Error(), "target worker")
+		require.Equal(t, []string{"api.tar", "worker.tar"}, files(t, out))
+	})
+
+	t.Run("--fail-fast writes nothing", func(t *testing.T) {
+		src := sources(t, failing)
+		out := t.TempDir()
+		progress, err := build(t, src, out, "--fail-fast")
+		require.Error(t, err)
+		require.Contains(t, err.Error(), "target test: ", tail(progress))
+		require.Empty(t, files(t, out), "no archive and no temporary file")
+	})
+}
+
+// sources copies testdata/src to a new directory, with extra files.
+func sources(t *testing.T, extra map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.CopyFS(dir, os.DirFS("testdata/src")))
+	for name, content := range extra {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
+	}
+	return dir
+}
+
+// vertexes reads the rawjson progress display.
+func vertexes(t *testing.T, progress string) []*client.Vertex {
+	t.Helper()
+	var out []*client.Vertex
+	sc := bufio.NewScanner(strings.NewReader(progress))
+	sc.Buffer(nil, 16<<20)
+	for sc.Scan() {
+		var st client.SolveStatus
+		if json.Unmarshal(sc.Bytes(), &st) != nil {
+			continue // the lines after the display
+		}
+		out = append(out, st.Vertexes...)
+	}
+	require.NoError(t, sc.Err())
+	return out
+}
+
+func tail(s string) string {
+	if len(s) > 4000 {
+		return s[len(s)-4000:]
+	}
+	return s
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func files(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// unpack turns an OCI archive into a runtime bundle with umoci, sharing
+// the host's network.
+func unpack(t *testing.T, archive string) string {
+	t.Helper()
+	dir := t.TempDir()
+	layout := filepath.Join(dir, "layout")
+	require.NoError(t, os.Mkdir(layout, 0o755))
+	run(t, "tar", "-xf", archive, "-C", layout)
+	bundle := filepath.Join(dir, "bundle")
+	run(t, "umoci", "unpack", "--image", layout+":latest", bundle)
+	editConfig(t, bundle, func(cfg map[string]any) {
+		linux := cfg["linux"].(map[string]any)
+		var namespaces []any
+		for _, ns := range linux["namespaces"].([]any) {
+			if ns.(map[string]any)["type"] != "network" {
+				namespaces = append(namespaces, ns)
+			}
+		}
+		linux["namespaces"] = namespaces
+		cfg["process"].(map[string]any)["terminal"] = false
+	})
+	return bundle
+}
+
+func editConfig(t *testing.T, bundle string, edit func(map[string]any)) {
+	t.Helper()
+	p := filepath.Join(bundle, "config.json")
+	dt, err := os.ReadFile(p)
+	require.NoError(t, err)
+	var cfg map[string]any
+	require.NoError(t, json.Unmarshal(dt, &cfg))
+	edit(cfg)
+	dt, err = json.Marshal(cfg)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(p, dt, 0o644))
+}
+
+// runContainer starts the bundle with runc and args as its process, and
+// returns a function that stops and deletes it, and one that reads what
+// it printed.
+func runContainer(t *testing.T, bundle string, args ...string) (stop func(), logs func() string) {
+	t.Helper()
+	editConfig(t, bundle, func(cfg map[string]any) {
+		a := make([]any, len(args))
+		for i, s := range args {
+			a[i] = s
+		}
+		cfg["process"].(map[string]any)["args"] = a
+	})
+	id := "slipway-monorepo-" + strconv.Itoa(os.Getpid()) + "-" + filepath.Base(args[0])
+	logPath := filepath.Join(t.TempDir(), "container.log")
+	logFile, err := os.Create(logPath)
+	require.NoError(t, err)
+	cmd := exec.Command("runc", "run", "--bundle", bundle, id)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	require.NoError(t, cmd.Start())
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	logs = func() string {
+		dt, _ := os.ReadFile(logPath)
+		return string(dt)
+	}
+	stop = func() {
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			exec.Command("runc", "kill", id, "KILL").Run()
+			<-done
+		}
+		exec.Command("runc", "delete", "--force", id).Run()
+		logFile.Close()
+		if t.Failed() {
+			t.Logf("container output:\n%s", logs())
+		}
+	}
+	return stop, logs
+}
+
+// get asks the service for /, retrying while it starts.
+func get(t *testing.T, port int) string {
+	t.Helper()
+	var last error
+	for range 50 {
+		resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/")
+		if err == nil {
+			dt, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(t, err)
+			return strings.TrimSpace(string(dt))
+		}
+		last = err
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("the service did not answer: %v", last)
+	return ""
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func run(t *testing.T, name string, args ...string) {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	require.NoError(t, err, "%s %v: %s", name, args, out)
+}
