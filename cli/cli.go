@@ -177,6 +177,9 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 	if err != nil {
 		return cmdutil.Usagef("%v", err)
 	}
+	if _, err := o.build.attest.sourceDateEpoch(buildArgs); err != nil {
+		return err
+	}
 	stage := build
 	if o.target != "" {
 		s, err := dsl.TargetStage(build(), o.target)
