@@ -12,6 +12,7 @@
 //	prog [flags] [build]            build the image on BuildKit and export it
 //	prog [flags] llb                write the LLB definition (protobuf) to stdout
 //	prog [flags] run [-- ARGS...]   build the image and run it on the daemon
+//	prog [flags] verify             build twice, the second time with no cache, and compare
 //
 // Flags (see -h), named and written as buildctl's: --addr with
 // --tlscacert, --tlscert, --tlskey, --tlsservername; --output/-o
@@ -82,6 +83,7 @@ type options struct {
 	build     buildOptions
 	llb       llbOptions
 	run       runOptions
+	verify    verifyOptions
 }
 
 func (o *options) register(fs *flag.FlagSet) {
@@ -97,6 +99,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	o.build.register(fs)
 	o.llb.register(fs)
 	o.run.register(fs)
+	o.verify.register(fs)
 }
 
 // invocation is one parsed command line, handed to a command.
@@ -116,9 +119,10 @@ type invocation struct {
 
 // commands are the subcommands; build is the default.
 var commands = map[string]func(context.Context, *invocation) error{
-	"build": runBuild,
-	"llb":   runLLB,
-	"run":   runRun,
+	"build":  runBuild,
+	"llb":    runLLB,
+	"run":    runRun,
+	"verify": runVerify,
 }
 
 // Run is Main without the exit: it parses args with fs (the program's own
@@ -129,7 +133,7 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 	o.register(fs)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s [flags] [build|llb|run [-- ARGS...]]\n\ncommands:\n  build  build the image and export it (default)\n  llb    write the LLB definition to stdout\n  run    build the image and run it on the daemon; ARGS replace its CMD\n\nflags:\n", programName())
+		fmt.Fprintf(stderr, "usage: %s [flags] [build|llb|run [-- ARGS...]|verify]\n\ncommands:\n  build  build the image and export it (default)\n  llb    write the LLB definition to stdout\n  run    build the image and run it on the daemon; ARGS replace its CMD\n  verify build twice, the second time with no cache (on --addr2), and compare the digests\n\nflags:\n", programName())
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -171,7 +175,7 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 	}
 	run, ok := commands[command]
 	if !ok {
-		return cmdutil.Usagef("unknown command %q (want build, llb or run)", command)
+		return cmdutil.Usagef("unknown command %q (want build, llb, run or verify)", command)
 	}
 	buildArgs, err := parseBuildArgs(o.buildArgs)
 	if err != nil {
