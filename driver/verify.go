@@ -81,12 +81,58 @@ func (c *Client) Verify(ctx context.Context, s dsl.Stage, o BuildOptions, second
 		bo.Attest = Attestations{}
 		bo.NoCache = o.NoCache || i == 1
 		images[i] = filepath.Join(dir, fmt.Sprint(i+1))
-		bo.Outputs = []Output{{Type: client.ExporterOCI, Dest: images[i], Attrs: map[string]string{"tar": "false"}}}
+		// An archive, unpacked here: a layout directory would be written
+		// through containerd's content store, which logs warnings.
+		archive := images[i] + ".tar"
+		bo.Outputs = []Output{{Type: client.ExporterOCI, Dest: archive}}
 		if _, err := cl.Build(ctx, s, bo); err != nil {
 			return nil, fmt.Errorf("verifying, build %d of 2: %w", i+1, err)
 		}
+		if err := untar(archive, images[i]); err != nil {
+			return nil, fmt.Errorf("verifying, reading build %d: %w", i+1, err)
+		}
 	}
 	return CompareLayouts(images[0], images[1])
+}
+
+// untar unpacks the regular files of an OCI archive into dir.
+func untar(archive, dir string) error {
+	f, err := os.Open(archive)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		p := filepath.Join(dir, filepath.FromSlash(h.Name))
+		if !strings.HasPrefix(p, dir+string(filepath.Separator)) {
+			return fmt.Errorf("%s: entry %s is outside the archive", archive, h.Name)
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		out, err := os.Create(p)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(out, tr)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // CompareLayouts compares the images of two OCI layout directories: the
