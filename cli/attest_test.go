@@ -24,6 +24,7 @@ func TestAttestBadInputExitsTwo(t *testing.T) {
 		{[]string{"--attest", "type=sbom,generator=Not A Ref"}, `--attest "type=sbom,generator=Not A Ref": sbom generator "Not A Ref": not an image reference`},
 		{[]string{"--sbom=generator=scan@sha256:abc"}, `--sbom "generator=scan@sha256:abc": sbom generator "scan@sha256:abc": not an image reference`},
 		{[]string{"--attest", "type=provenance,colour=red"}, `provenance: unknown field "colour" (want mode)`},
+		{[]string{"--sbom=scan-stage=true"}, `--sbom "scan-stage=true": sbom: scan-stage is not supported yet: slipway scans the final image`},
 		{[]string{"--sbom", "--attest-index=false"}, "--attest-index=false: an SBOM attestation always makes an image index"},
 		{[]string{"--source-date-epoch", "yesterday"}, `--source-date-epoch "yesterday": want seconds since 1970`},
 	} {

@@ -153,6 +153,8 @@ func ParseAttest(a Attestations, s string) (Attestations, error) {
 				if v != attestationsDefaultGenerator {
 					g.Generator = v
 				}
+			case "scan-stage", "scan-context":
+				return a, fmt.Errorf("sbom: %s is not supported yet: slipway scans the final image", k)
 			default:
 				return a, fmt.Errorf("sbom: unknown field %q (want generator)", k)
 			}
