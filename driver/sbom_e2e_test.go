@@ -31,7 +31,7 @@ func pushTestScanner(t *testing.T, env *testenv.Env, c *driver.Client) string {
 	t.Helper()
 	ref := env.Image(fmt.Sprintf("slipway-test/scanner:t%d", time.Now().UnixNano()))
 	scanner := dsl.From("busybox").
-		Run("cat > /scan.sh <<'EOF'\n" + testScannerScript + "EOF").
+		Run("cat > /scan.sh <<'EOF'\n"+testScannerScript+"EOF").
 		Entrypoint("/bin/sh", "/scan.sh")
 	_, err := c.Build(t.Context(), scanner, driver.BuildOptions{
 		Progress: "quiet",
