@@ -19,6 +19,7 @@ type buildOptions struct {
 	push         string
 	metadataFile string
 	solve        solveFlags
+	attest       attestFlags
 }
 
 func (o *buildOptions) register(fs *flag.FlagSet) {
@@ -27,6 +28,7 @@ func (o *buildOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.push, "push", "", "push the image to this registry reference")
 	fs.StringVar(&o.metadataFile, "metadata-file", "", "write the build's metadata (image digest, ...) to this file as JSON, as buildctl does")
 	o.solve.register(fs)
+	o.attest.register(fs)
 }
 
 // solveFlags are the flags, in buildctl's syntax, that shape the solve
@@ -164,6 +166,9 @@ func runBuild(ctx context.Context, inv *invocation) error {
 	}
 	so.Outputs = outputs
 	so.Platforms = inv.platforms
+	if err := inv.applyAttest(&so); err != nil {
+		return err
+	}
 	c, err := connect(ctx, inv)
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@
 //	prog [flags] debug [FILE:LINE] [[--] CMD...]
 //	                                build up to the step made at FILE:LINE (the
 //	                                last step without one) and open a shell there
+//	prog [flags] verify             build twice, the second time with no cache, and compare
 //
 // Flags (see -h), named and written as buildctl's: --addr with
 // --tlscacert, --tlscert, --tlskey, --tlsservername; --output/-o
@@ -91,6 +92,7 @@ type options struct {
 	llb       llbOptions
 	run       runOptions
 	debug     debugOptions
+	verify    verifyOptions
 }
 
 func (o *options) register(fs *flag.FlagSet) {
@@ -107,6 +109,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	o.llb.register(fs)
 	o.run.register(fs)
 	o.debug.register(fs)
+	o.verify.register(fs)
 }
 
 // invocation is one parsed command line, handed to a command.
@@ -126,10 +129,11 @@ type invocation struct {
 
 // commands are the subcommands; build is the default.
 var commands = map[string]func(context.Context, *invocation) error{
-	"build": runBuild,
-	"llb":   runLLB,
-	"run":   runRun,
-	"debug": runDebug,
+	"build":  runBuild,
+	"llb":    runLLB,
+	"run":    runRun,
+	"debug":  runDebug,
+	"verify": runVerify,
 }
 
 // Run is Main without the exit: it parses args with fs (the program's own
@@ -140,7 +144,7 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 	o.register(fs)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s [flags] [build|llb|run [-- ARGS...]|debug [FILE:LINE] [[--] CMD...]]\n\ncommands:\n  build  build the image and export it (default)\n  llb    write the LLB definition to stdout\n  run    build the image and run it on the daemon; ARGS replace its CMD\n  debug  build up to the step made at FILE:LINE (the last step without one) and open a shell, or run CMD, there\n\nflags:\n", programName())
+		fmt.Fprintf(stderr, "usage: %s [flags] [build|llb|run [-- ARGS...]|debug [FILE:LINE] [[--] CMD...]|verify]\n\ncommands:\n  build  build the image and export it (default)\n  llb    write the LLB definition to stdout\n  run    build the image and run it on the daemon; ARGS replace its CMD\n  debug  build up to the step made at FILE:LINE (the last step without one) and open a shell, or run CMD, there\n  verify build twice, the second time with no cache (on --addr2), and compare the digests\n\nflags:\n", programName())
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -167,7 +171,7 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 	}
 	run, ok := commands[command]
 	if !ok {
-		return cmdutil.Usagef("unknown command %q (want build, llb, run or debug)", command)
+		return cmdutil.Usagef("unknown command %q (want build, llb, run, debug or verify)", command)
 	}
 	if err := o.debugUsage(command); err != nil {
 		return cmdutil.Usagef("%v", err)
@@ -200,6 +204,9 @@ func (o options) invocation(command string, cmdArgs []string, build func() dsl.S
 	buildArgs, err := parseBuildArgs(o.buildArgs)
 	if err != nil {
 		return nil, cmdutil.Usagef("%v", err)
+	}
+	if _, err := o.build.attest.sourceDateEpoch(buildArgs); err != nil {
+		return nil, err
 	}
 	stage := build
 	if o.target != "" {

@@ -212,6 +212,9 @@ func buildTargets(ctx context.Context, rs []*resolved, o options, po programOpti
 		}
 		so.Outputs = outs
 		so.Platforms = inv.platforms
+		if err := inv.applyAttest(&so); err != nil {
+			return fmt.Errorf("target %s: %w", r.name, err)
+		}
 		targets[i] = driver.Target{Name: r.name, Stage: inv.stage(), Options: so}
 	}
 	mode, err := parseProgress(o.progress)

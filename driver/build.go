@@ -71,6 +71,13 @@ type BuildOptions struct {
 	OnError *DebugShell
 	// member is set when the build is one of several (BuildTargets).
 	member *groupMember
+	// Attest asks for provenance and SBOM attestations (attest.go).
+	Attest Attestations
+	// SourceDateEpoch, if set, is SOURCE_DATE_EPOCH for the exporters:
+	// image times and every layer file's time are set to it
+	// (rewrite-timestamp), so the same build gives the same digest
+	// anywhere. The caller also passes it as a build argument.
+	SourceDateEpoch *int64
 }
 
 // CacheEntry is one cache backend: its type (registry, local, inline, or
@@ -113,6 +120,9 @@ func (r *Result) ImageDigest() string {
 func (c *Client) Build(ctx context.Context, s dsl.Stage, o BuildOptions) (*Result, error) {
 	exports := make([]*export, 0, len(o.Outputs))
 	var entries []client.ExportEntry
+	if err := o.Attest.check(); err != nil {
+		return nil, err
+	}
 	defer func() {
 		for _, e := range exports {
 			e.discard()
@@ -126,6 +136,7 @@ func (c *Client) Build(ctx context.Context, s dsl.Stage, o BuildOptions) (*Resul
 		if err != nil {
 			return nil, err
 		}
+		o.exporterAttrs(&e.entry)
 		exports = append(exports, e)
 		entries = append(entries, e.entry)
 	}

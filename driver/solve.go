@@ -72,7 +72,7 @@ func (c *Client) solve(ctx context.Context, s dsl.Stage, o BuildOptions, entries
 // solveOpt is the session-level part of a build: exports, cache backends,
 // attachables and entitlements.
 func (o BuildOptions) solveOpt(entries []client.ExportEntry) client.SolveOpt {
-	return client.SolveOpt{
+	opt := client.SolveOpt{
 		// Never nil: client.solve copies the cache imports into a clone of
 		// it, and a clone of nil is nil (a panic in BuildKit v0.34.2).
 		FrontendAttrs:       map[string]string{},
@@ -82,6 +82,9 @@ func (o BuildOptions) solveOpt(entries []client.ExportEntry) client.SolveOpt {
 		Session:             append([]session.Attachable{registryAuth()}, o.Session...),
 		AllowedEntitlements: o.Allow,
 	}
+	o.Attest.frontendAttrs(opt.FrontendAttrs)
+	o.epochAttrs(opt.FrontendAttrs)
+	return opt
 }
 
 // registryAuth lets the daemon use this user's registry credentials
