@@ -82,6 +82,7 @@ type options struct {
 	build     buildOptions
 	llb       llbOptions
 	run       runOptions
+	explain   explainOptions
 }
 
 func (o *options) register(fs *flag.FlagSet) {
@@ -97,6 +98,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	o.build.register(fs)
 	o.llb.register(fs)
 	o.run.register(fs)
+	o.explain.register(fs)
 }
 
 // invocation is one parsed command line, handed to a command.
@@ -119,6 +121,9 @@ var commands = map[string]func(context.Context, *invocation) error{
 	"build": runBuild,
 	"llb":   runLLB,
 	"run":   runRun,
+	// explain and plan: explain.go, plan.go.
+	"explain": runExplain,
+	"plan":    runPlan,
 }
 
 // Run is Main without the exit: it parses args with fs (the program's own
@@ -129,7 +134,7 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 	o.register(fs)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s [flags] [build|llb|run [-- ARGS...]]\n\ncommands:\n  build  build the image and export it (default)\n  llb    write the LLB definition to stdout\n  run    build the image and run it on the daemon; ARGS replace its CMD\n\nflags:\n", programName())
+		fmt.Fprintf(stderr, "usage: %s [flags] [build|llb|run [-- ARGS...]|plan|explain]\n\ncommands:\n  build  build the image and export it (default)\n  llb    write the LLB definition to stdout\n  run    build the image and run it on the daemon; ARGS replace its CMD\n  plan   say which steps a build would run, and why, without building\n  explain  say why each step of the last build ran\n\nflags:\n", programName())
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -171,7 +176,7 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 	}
 	run, ok := commands[command]
 	if !ok {
-		return cmdutil.Usagef("unknown command %q (want build, llb or run)", command)
+		return cmdutil.Usagef("unknown command %q (want build, llb, run, plan or explain)", command)
 	}
 	buildArgs, err := parseBuildArgs(o.buildArgs)
 	if err != nil {

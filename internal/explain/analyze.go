@@ -128,7 +128,7 @@ func (a *analysis) line(s *Step, st State, cause, reason string) *Line {
 func (a *analysis) step(s *Step) *Line {
 	l := a.predict(s)
 	a.newKey[s] = l.State
-	if name := s.localName(); name != "" {
+	if name := s.LocalName(); name != "" {
 		return l
 	}
 	if !a.actual {
@@ -171,7 +171,7 @@ func (a *analysis) step(s *Step) *Line {
 // ranInput is the first step s reads that ran in this build.
 func (a *analysis) ranInput(s *Step) *Step {
 	for _, in := range s.Inputs {
-		if r := a.cur.Steps[in.Digest.String()]; r != nil && !r.Cached && in.localName() == "" {
+		if r := a.cur.Steps[in.Digest.String()]; r != nil && !r.Cached && in.LocalName() == "" {
 			return in
 		}
 	}
@@ -181,7 +181,7 @@ func (a *analysis) ranInput(s *Step) *Step {
 // contentHashedRan reports whether an input s reads by content ran.
 func (a *analysis) contentHashedRan(s *Step) bool {
 	for i, in := range s.Inputs {
-		if r := a.cur.Steps[in.Digest.String()]; r != nil && !r.Cached && in.localName() == "" && contentHashed(s, i) {
+		if r := a.cur.Steps[in.Digest.String()]; r != nil && !r.Cached && in.LocalName() == "" && contentHashed(s, i) {
 			return true
 		}
 	}
@@ -190,7 +190,7 @@ func (a *analysis) contentHashedRan(s *Step) bool {
 
 // predict is what the definitions and the context say, without the solve.
 func (a *analysis) predict(s *Step) *Line {
-	if name := s.localName(); name != "" {
+	if name := s.LocalName(); name != "" {
 		l := a.line(s, Transfers, "", "")
 		if a.prev != nil {
 			a.files[s] = diffFiles(a.prev.Contexts[name], a.cur.Contexts[name])
@@ -211,7 +211,7 @@ func (a *analysis) predict(s *Step) *Line {
 	}
 	// The same step as before: it runs if what it reads has a new key.
 	for i, in := range s.Inputs {
-		if in.localName() != "" {
+		if in.LocalName() != "" {
 			if ch := relevant(a.files[in], selectors(s, i)); len(ch) > 0 {
 				return a.line(s, Runs, CauseContext, describeFiles(ch))
 			}
@@ -273,7 +273,7 @@ func (a *analysis) changed(s *Step) *Line {
 		if oin != nil && oin.Digest == in.Digest {
 			continue
 		}
-		if in.localName() != "" {
+		if in.LocalName() != "" {
 			// The same directory, read with other paths.
 			return a.line(s, Depends, CauseInput, "the paths it reads from the context changed: "+in.Label())
 		}

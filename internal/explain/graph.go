@@ -190,8 +190,8 @@ func location(def *pb.Definition, dgst digest.Digest) string {
 	return ""
 }
 
-// localName is the name of a local source ("context"), or "".
-func (s *Step) localName() string {
+// LocalName is the name of a local source ("context"), or "".
+func (s *Step) LocalName() string {
 	name, _ := strings.CutPrefix(s.Op.GetSource().GetIdentifier(), "local://")
 	if name == s.Op.GetSource().GetIdentifier() {
 		return ""
