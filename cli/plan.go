@@ -23,7 +23,7 @@ func runPlan(ctx context.Context, inv *invocation) error {
 	}
 	so.Platforms = inv.platforms
 	var c *driver.Client
-	if !inv.opts.llb.lock.offline() {
+	if !inv.opts.llb.lock.offline() || inv.opts.addr != "" {
 		if c, err = connect(ctx, inv); err != nil {
 			return err
 		}
@@ -51,13 +51,10 @@ func (inv *invocation) plan(ctx context.Context, c *driver.Client, so driver.Bui
 		return nil, err
 	}
 	var res *dsl.Result
-	if lock.offline() || c == nil {
+	if lock.offline() {
 		r, err := lock.resolver(nil)
 		if err != nil {
 			return nil, err
-		}
-		if r == nil {
-			return nil, cmdutil.Usagef("planning without a daemon needs --lock FILE")
 		}
 		res, err = dsl.Compile(ctx, inv.stage(), append(opts, dsl.WithResolver(r), dsl.WithCaps(frontend.AllCaps()))...)
 		if err != nil {
@@ -82,7 +79,17 @@ func (inv *invocation) plan(ctx context.Context, c *driver.Client, so driver.Bui
 	if err := cache.Save(); err != nil {
 		fmt.Fprintf(inv.stderr, "warning: %v\n", err)
 	}
-	return explain.Plan(history, cur)
+	lines, err := explain.Plan(history, cur)
+	if err != nil {
+		return nil, err
+	}
+	if c != nil && len(history) > 0 {
+		// A daemon at hand says whether it still has anything at all.
+		if n, err := c.CachedResults(ctx); err == nil && n == 0 {
+			explain.Emptied(lines)
+		}
+	}
+	return lines, nil
 }
 
 // gateBefore is --fail-on-cache-miss: the build fails, before anything is
@@ -112,8 +119,8 @@ func (inv *invocation) gateAfter(rec *explain.Record) error {
 		return err
 	}
 	for _, s := range g.Steps {
-		if s.LocalName() != "" {
-			continue
+		if s.Op.GetSource() != nil {
+			continue // sources never report cached
 		}
 		if r := rec.Steps[s.Digest.String()]; r != nil && !r.Cached {
 			reason := ""

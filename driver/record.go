@@ -1,6 +1,11 @@
 package driver
 
 import (
+	"context"
+	"fmt"
+
+	"github.com/moby/buildkit/client"
+
 	"github.com/slipway-build/slipway/dsl"
 )
 
@@ -46,4 +51,21 @@ func (o BuildOptions) LocalContextDir(name string) string {
 		return dir
 	}
 	return ""
+}
+
+// CachedResults counts the results the daemon keeps in its cache (the
+// records buildctl du lists as regular): none means every step of the next
+// build runs, whatever the build records say.
+func (c *Client) CachedResults(ctx context.Context) (int, error) {
+	du, err := c.bk.DiskUsage(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reading the daemon's cache: %w", err)
+	}
+	n := 0
+	for _, r := range du {
+		if r.RecordType == client.UsageRecordTypeRegular {
+			n++
+		}
+	}
+	return n, nil
 }

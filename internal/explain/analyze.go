@@ -25,7 +25,8 @@ const (
 	// Depends: the step runs only if a step before it, which runs,
 	// produces something different (BuildKit's content-based cache keys).
 	Depends State = "depends"
-	// Transfers: a local source, which is sent on every build; what
+	// Transfers: a source (the context, a base image), which the daemon
+	// loads or checks on every build and never reports as cached; what
 	// changed in it shows on the steps that read it.
 	Transfers State = "transfers"
 )
@@ -128,7 +129,8 @@ func (a *analysis) line(s *Step, st State, cause, reason string) *Line {
 func (a *analysis) step(s *Step) *Line {
 	l := a.predict(s)
 	a.newKey[s] = l.State
-	if name := s.LocalName(); name != "" {
+	if s.isSource() {
+		l.State = Transfers
 		return l
 	}
 	if !a.actual {

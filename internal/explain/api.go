@@ -75,6 +75,17 @@ func Diff(old, new *pb.Definition) ([]Line, error) {
 	return out, nil
 }
 
+// Emptied turns a plan's cached and depending steps into steps that run:
+// the daemon's cache is empty (pruned), so nothing can hit.
+func Emptied(lines []Line) {
+	for i := range lines {
+		if l := &lines[i]; l.State == Cached || l.State == Depends {
+			l.State, l.Cause, l.Changes = Runs, CauseEvicted, nil
+			l.Reason = "the daemon's cache is empty (pruned): nothing can be reused"
+		}
+	}
+}
+
 // FirstRun is the first step of a plan that runs, or nil.
 func FirstRun(lines []Line) *Line {
 	for i := range lines {
@@ -102,7 +113,7 @@ func Write(w io.Writer, lines []Line, format string, all bool) error {
 	var b strings.Builder
 	n := 0
 	for _, l := range lines {
-		if (l.State == Cached || l.State == Transfers) && !all {
+		if (l.State == Cached || l.State == Transfers && l.Reason == "") && !all {
 			continue
 		}
 		n++
