@@ -12,6 +12,8 @@
 //	prog [flags] [build]            build the image on BuildKit and export it
 //	prog [flags] llb                write the LLB definition (protobuf) to stdout
 //	prog [flags] run [-- ARGS...]   build the image and run it on the daemon
+//	prog [flags] plan               which steps a build would run, and why
+//	prog [flags] explain            why each step of the last build ran
 //
 // Flags (see -h), named and written as buildctl's: --addr with
 // --tlscacert, --tlscert, --tlskey, --tlsservername; --output/-o
@@ -28,6 +30,16 @@
 // image's entrypoint, cmd (or ARGS), env, working directory and user, on the
 // host's network, with stdout and stderr attached (and stdin with -i).
 // Ctrl-C sends the process SIGINT; the program exits with its exit code.
+//
+// Every build keeps a record under the user's cache directory
+// (slipway/records/PROGRAM/TARGET, the last 20). explain compares the last
+// build with the one before it and names, for each step that ran, the first
+// cause; plan compiles the build, hashes its context and predicts which
+// steps will run, offline with --lock (see package internal/explain). Both
+// take --format json and --all (the cached steps too).
+// --fail-on-cache-miss fails a build before anything runs if the plan says
+// a step would run; --fail-on-cache-miss=after fails it if the solve ran
+// any step.
 //
 // By default build writes an OCI archive named after the program
 // (redis.oci.tar for a program in a folder named redis) and prints how to

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
 )
 
 // Explain explains the build cur against the builds before it (history,
@@ -38,7 +39,7 @@ func Plan(history []*Record, cur *Record) ([]Line, error) {
 
 // Diff lists the steps of the definition new that are not in old, each with
 // what changed against its counterpart in old, and the steps of old that
-// are gone (State "removed").
+// are gone: State is "changed", "added" or "removed".
 func Diff(old, new *pb.Definition) ([]Line, error) {
 	og, err := Parse(old)
 	if err != nil {
@@ -58,8 +59,12 @@ func Diff(old, new *pb.Definition) ([]Line, error) {
 	}
 	var out []Line
 	for _, l := range a.run() {
-		if l.State == Cached || l.State == Transfers {
+		if l.State == Cached || l.State == Transfers && l.Reason == "" {
 			continue
+		}
+		l.State = "changed"
+		if l.Cause == CauseNew || a.pairs[ng.ByDigest[digest.Digest(l.Digest)]] == nil && l.Cause == "image" {
+			l.State = "added"
 		}
 		out = append(out, l)
 	}
