@@ -195,7 +195,7 @@ func (a *analysis) predict(s *Step) *Line {
 	if name := s.LocalName(); name != "" {
 		l := a.line(s, Transfers, "", "")
 		if a.prev != nil {
-			a.files[s] = diffFiles(a.prev.Contexts[name], a.cur.Contexts[name])
+			a.files[s] = diffFiles(a.prev.context(name), a.cur.context(name))
 			if n := len(a.files[s]); n > 0 {
 				l.Cause, l.Reason = CauseContext, describeFiles(a.files[s])
 			}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
 
 	"github.com/slipway-build/slipway/internal/atomicfile"
 )
@@ -44,12 +45,32 @@ type Record struct {
 
 	def   *pb.Definition
 	graph *Graph
+	store *Store // where FilesRef lists are read from
 }
 
-// Context is what one local source sent: the files, sorted by path.
+// context is the local source name's files, read from the store when the
+// record keeps them there; nil when unknown.
+func (r *Record) context(name string) *Context {
+	c := r.Contexts[name]
+	if c == nil || c.Files != nil || c.FilesRef == "" || r.store == nil {
+		return c
+	}
+	files, err := r.store.readFiles(c.FilesRef)
+	if err != nil {
+		r.store.warn("skipping the damaged file list %s: %v", c.FilesRef, err)
+		return nil
+	}
+	c.Files = files
+	return c
+}
+
+// Context is what one local source sent: the files, sorted by path. A
+// store keeps the list once per content, beside the records (FilesRef),
+// since most builds send the same files as the one before.
 type Context struct {
-	Dir   string `json:"dir"`
-	Files []File `json:"files"`
+	Dir      string `json:"dir"`
+	Files    []File `json:"files,omitempty"`
+	FilesRef string `json:"filesRef,omitempty"`
 }
 
 // File is one path of a context: a file's content digest, size and mode,
@@ -158,16 +179,25 @@ func (s *Store) Save(r *Record) error {
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return fmt.Errorf("saving the build record: %w", err)
 	}
-	dt, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("encoding the build record: %w", err)
-	}
-	name := r.Time.UTC().Format("20060102T150405.000000000Z") + "-" + strconv.Itoa(os.Getpid()) + ".json"
 	unlock, err := lockDir(s.Dir)
 	if err != nil {
 		return fmt.Errorf("saving the build record: %w", err)
 	}
 	defer unlock()
+	stored := *r
+	stored.Contexts = map[string]*Context{}
+	for n, c := range r.Contexts {
+		ref, err := s.writeFiles(c.Files)
+		if err != nil {
+			return fmt.Errorf("saving the build record: %w", err)
+		}
+		stored.Contexts[n] = &Context{Dir: c.Dir, FilesRef: ref}
+	}
+	dt, err := json.Marshal(&stored)
+	if err != nil {
+		return fmt.Errorf("encoding the build record: %w", err)
+	}
+	name := r.Time.UTC().Format("20060102T150405.000000000Z") + "-" + strconv.Itoa(os.Getpid()) + ".json"
 	if err := atomicfile.Write(filepath.Join(s.Dir, name), dt, 0o644); err != nil {
 		return fmt.Errorf("saving the build record: %w", err)
 	}
@@ -185,7 +215,7 @@ func (s *Store) Save(r *Record) error {
 		}
 		names = names[1:]
 	}
-	return nil
+	return s.removeUnusedFiles(names)
 }
 
 // names are the record files, oldest first.
@@ -235,7 +265,81 @@ func (s *Store) Load() ([]*Record, error) {
 			s.warn("skipping the damaged build record %s: %v", p, err)
 			continue
 		}
+		r.store = s
 		out = append(out, &r)
 	}
 	return out, nil
+}
+
+// filesDir holds the file lists of the records, one per content.
+func (s *Store) filesDir() string { return filepath.Join(s.Dir, "files") }
+
+// writeFiles keeps a file list under its digest, once.
+func (s *Store) writeFiles(files []File) (string, error) {
+	dt, err := json.Marshal(files)
+	if err != nil {
+		return "", err
+	}
+	ref := digest.FromBytes(dt).Encoded()
+	p := filepath.Join(s.filesDir(), ref+".json")
+	if _, err := os.Stat(p); err == nil {
+		now := time.Now()
+		_ = os.Chtimes(p, now, now)
+		return ref, nil
+	}
+	if err := os.MkdirAll(s.filesDir(), 0o755); err != nil {
+		return "", err
+	}
+	return ref, atomicfile.Write(p, dt, 0o644)
+}
+
+func (s *Store) readFiles(ref string) ([]File, error) {
+	if strings.ContainsAny(ref, `/\.`) {
+		return nil, fmt.Errorf("bad file list name %q", ref)
+	}
+	dt, err := os.ReadFile(filepath.Join(s.filesDir(), ref+".json"))
+	if err != nil {
+		return nil, err
+	}
+	var files []File
+	if err := json.Unmarshal(dt, &files); err != nil {
+		return nil, err
+	}
+	if digest.FromBytes(dt).Encoded() != ref {
+		return nil, fmt.Errorf("content does not match its name")
+	}
+	return files, nil
+}
+
+// removeUnusedFiles removes the file lists no kept record names; it runs
+// under the store's lock.
+func (s *Store) removeUnusedFiles(names []string) error {
+	used := map[string]bool{}
+	for _, n := range names {
+		dt, err := os.ReadFile(filepath.Join(s.Dir, n))
+		if err != nil {
+			continue
+		}
+		var r struct {
+			Contexts map[string]*Context `json:"contexts"`
+		}
+		if json.Unmarshal(dt, &r) != nil {
+			continue
+		}
+		for _, c := range r.Contexts {
+			used[c.FilesRef+".json"] = true
+		}
+	}
+	ents, err := os.ReadDir(s.filesDir())
+	if err != nil {
+		return nil
+	}
+	for _, e := range ents {
+		if !used[e.Name()] && !strings.HasPrefix(e.Name(), ".") {
+			if err := os.Remove(filepath.Join(s.filesDir(), e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("removing an old file list: %w", err)
+			}
+		}
+	}
+	return nil
 }

@@ -138,3 +138,37 @@ func TestHashContext(t *testing.T) {
 	require.NoError(t, cache.Save())
 	require.Len(t, LoadStatCache(cache.path).entries, 1)
 }
+
+// File lists are kept once per content beside the records, read back when
+// a comparison needs them, and removed with the last record naming them.
+func TestStoreFileLists(t *testing.T) {
+	t.Parallel()
+	var warned []string
+	s := &Store{Dir: t.TempDir(), Keep: 2, Warn: func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) }}
+	files := func(d string) map[string]*Context {
+		return map[string]*Context{"context": {Dir: "/x", Files: []File{{Path: "a", Digest: d, Size: 1, Mode: 0o644}}}}
+	}
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, d := range []string{"sha256:1", "sha256:1", "sha256:2", "sha256:2"} {
+		r := record(t, base())
+		r.Time = start.Add(time.Duration(i) * time.Second)
+		r.Contexts = files(d)
+		require.NoError(t, s.Save(r))
+		lists, err := os.ReadDir(filepath.Join(s.Dir, "files"))
+		require.NoError(t, err)
+		require.Len(t, lists, map[int]int{0: 1, 1: 1, 2: 2, 3: 1}[i], "after save %d", i)
+	}
+	got, err := s.Load()
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.Equal(t, "sha256:2", got[1].context("context").Files[0].Digest)
+
+	lists, err := os.ReadDir(filepath.Join(s.Dir, "files"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(s.Dir, "files", lists[0].Name()), []byte(`[{"p":"b"}]`), 0o644))
+	got, err = s.Load()
+	require.NoError(t, err)
+	require.Nil(t, got[0].context("context"))
+	require.Len(t, warned, 1)
+	require.Contains(t, warned[0], "content does not match its name")
+}
