@@ -36,7 +36,7 @@
 // build with the one before it and names, for each step that ran, the first
 // cause; plan compiles the build, hashes its context and predicts which
 // steps will run, offline with --lock (see package internal/explain). Both
-// take --format json and --all (the cached steps too).
+// take --format json and --all-steps (the cached steps too).
 // --fail-on-cache-miss fails a build before anything runs if the plan says
 // a step would run; --fail-on-cache-miss=after fails it if the solve ran
 // any step.

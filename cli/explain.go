@@ -30,7 +30,7 @@ type explainOptions struct {
 
 func (o *explainOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.format, "format", "text", "explain and plan: text or json")
-	fs.BoolVar(&o.all, "all", false, "explain and plan: list the cached steps too")
+	fs.BoolVar(&o.all, "all-steps", false, "explain and plan: list the cached steps too")
 	fs.Var(&o.gate, "fail-on-cache-miss", "build: fail before any step runs if the plan says a step would run; =after fails after the solve if any step ran")
 }
 

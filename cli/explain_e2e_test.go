@@ -77,7 +77,7 @@ func (s *story) flags(extra ...string) []string {
 
 func (s *story) lines(args ...string) []explain.Line {
 	s.t.Helper()
-	stdout, stderr, code := s.run(s.flags(append(args, "--format", "json", "--all")...)...)
+	stdout, stderr, code := s.run(s.flags(append(args, "--format", "json", "--all-steps")...)...)
 	require.Equal(s.t, 0, code, stderr)
 	var lines []explain.Line
 	require.NoError(s.t, json.Unmarshal([]byte(stdout), &lines), stdout)
