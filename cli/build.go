@@ -174,8 +174,16 @@ func runBuild(ctx context.Context, inv *invocation) error {
 		return err
 	}
 	defer c.Close()
+	if err := inv.gateBefore(ctx, c, so); err != nil {
+		return err
+	}
+	var rec recorder // the build's record: explain.go
+	rec.watch(&so)
 	res, err := c.Build(ctx, inv.stage(), so)
 	if err != nil {
+		return err
+	}
+	if err := inv.gateAfter(inv.saveRecord(ctx, res, so, &rec)); err != nil {
 		return err
 	}
 	if f := inv.opts.build.metadataFile; f != "" {

@@ -16,6 +16,8 @@
 //	                                build up to the step made at FILE:LINE (the
 //	                                last step without one) and open a shell there
 //	prog [flags] verify             build twice, the second time with no cache, and compare
+//	prog [flags] plan               which steps a build would run, and why
+//	prog [flags] explain            why each step of the last build ran
 //
 // Flags (see -h), named and written as buildctl's: --addr with
 // --tlscacert, --tlscert, --tlskey, --tlsservername; --output/-o
@@ -37,6 +39,15 @@
 // container of a RUN step that fails, as the command left it, with its
 // mounts, working directory, environment and user; the build still fails.
 // debug opens the same shell at any step, by its Go line.
+// Every build keeps a record under the user's cache directory
+// (slipway/records/PROGRAM/TARGET, the last 20). explain compares the last
+// build with the one before it and names, for each step that ran, the first
+// cause; plan compiles the build, hashes its context and predicts which
+// steps will run, offline with --lock (see package internal/explain). Both
+// take --format json and --all-steps (the cached steps too).
+// --fail-on-cache-miss fails a build before anything runs if the plan says
+// a step would run; --fail-on-cache-miss=after fails it if the solve ran
+// any step.
 //
 // By default build writes an OCI archive named after the program
 // (redis.oci.tar for a program in a folder named redis) and prints how to
@@ -93,6 +104,7 @@ type options struct {
 	run       runOptions
 	debug     debugOptions
 	verify    verifyOptions
+	explain   explainOptions
 }
 
 func (o *options) register(fs *flag.FlagSet) {
@@ -110,6 +122,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	o.run.register(fs)
 	o.debug.register(fs)
 	o.verify.register(fs)
+	o.explain.register(fs)
 }
 
 // invocation is one parsed command line, handed to a command.
@@ -129,11 +142,13 @@ type invocation struct {
 
 // commands are the subcommands; build is the default.
 var commands = map[string]func(context.Context, *invocation) error{
-	"build":  runBuild,
-	"llb":    runLLB,
-	"run":    runRun,
-	"debug":  runDebug,
-	"verify": runVerify,
+	"build":   runBuild,
+	"llb":     runLLB,
+	"run":     runRun,
+	"debug":   runDebug,
+	"verify":  runVerify,
+	"explain": runExplain,
+	"plan":    runPlan,
 }
 
 // Run is Main without the exit: it parses args with fs (the program's own
@@ -144,7 +159,7 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 	o.register(fs)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s [flags] [build|llb|run [-- ARGS...]|debug [FILE:LINE] [[--] CMD...]|verify]\n\ncommands:\n  build  build the image and export it (default)\n  llb    write the LLB definition to stdout\n  run    build the image and run it on the daemon; ARGS replace its CMD\n  debug  build up to the step made at FILE:LINE (the last step without one) and open a shell, or run CMD, there\n  verify build twice, the second time with no cache (on --addr2), and compare the digests\n\nflags:\n", programName())
+		fmt.Fprintf(stderr, "usage: %s [flags] [build|llb|run [-- ARGS...]|debug [FILE:LINE] [[--] CMD...]|verify|plan|explain]\n\ncommands:\n  build    build the image and export it (default)\n  llb      write the LLB definition to stdout\n  run      build the image and run it on the daemon; ARGS replace its CMD\n  debug    build up to the step made at FILE:LINE (the last step without one) and open a shell, or run CMD, there\n  verify   build twice, the second time with no cache (on --addr2), and compare the digests\n  plan     say which steps a build would run, and why, without building\n  explain  say why each step of the last build ran\n\nflags:\n", programName())
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -171,7 +186,7 @@ func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.
 	}
 	run, ok := commands[command]
 	if !ok {
-		return cmdutil.Usagef("unknown command %q (want build, llb, run, debug or verify)", command)
+		return cmdutil.Usagef("unknown command %q (want build, llb, run, debug, verify, plan or explain)", command)
 	}
 	if err := o.debugUsage(command); err != nil {
 		return cmdutil.Usagef("%v", err)

@@ -103,13 +103,11 @@ func (p Program) Main() {
 type programOptions struct {
 	sets     cmdutil.StringList
 	failFast bool
-	format   string
 }
 
 func (o *programOptions) register(fs *flag.FlagSet) {
 	fs.Var(&o.sets, "set", "override one target's field: TARGET.FIELD=VALUE, TARGET may be * (fields: tags, push, platform, args.NAME, output, cache-from, cache-to, no-cache, target) (repeatable)")
 	fs.BoolVar(&o.failFast, "fail-fast", false, "cancel the other targets when one fails, and write no output file")
-	fs.StringVar(&o.format, "format", "text", "list's format: text or json")
 }
 
 // Run is Main without the exit, as the package's Run is for one image.
@@ -154,7 +152,7 @@ func (p Program) Run(ctx context.Context, fs *flag.FlagSet, args []string, stdou
 		if err != nil {
 			return err
 		}
-		return p.list(stdout, rs, po.format)
+		return p.list(stdout, rs, o.explain.format)
 	case "llb", "run":
 		if len(names) != 1 {
 			return cmdutil.Usagef("%s takes one target: %s", command, p.known())

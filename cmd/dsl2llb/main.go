@@ -36,6 +36,13 @@
 //	--update-lock      with --lock: resolve the images missing from FILE on
 //	                   the BuildKit daemon and add them; --update-lock=all
 //	                   resolves every image again
+//	--diff OLD         print the steps that differ between the LLB file OLD
+//	                   and the new build, PACKAGE or a second LLB file (NEW
+//	                   or - for stdin), and how: a command as a word diff,
+//	                   env, user, dir, mounts, network, security, platform,
+//	                   a base image's digest, or a step before it that
+//	                   changed; steps added and removed. Offline; --format
+//	                   is then text (default) or json
 //
 // Without --lock, and with --update-lock, base images resolve on a BuildKit
 // daemon, found as every slipway program finds one (BUILDKIT_HOST, the
@@ -51,6 +58,7 @@
 //	dsl2llb --lock redis.lock.json --update-lock ./examples/redis >/dev/null
 //	dsl2llb --lock redis.lock.json -o redis.llb ./examples/redis
 //	dsl2llb --lock redis.lock.json --format dot ./examples/redis | dot -Tsvg >redis.svg
+//	dsl2llb --lock redis.lock.json --diff redis.llb ./examples/redis
 //
 // Exit status: 0 on success, 1 on an error (a package that does not compile,
 // is not a DSL program, or fails to compile its build), 2 on a usage error.

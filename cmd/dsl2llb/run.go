@@ -37,6 +37,7 @@ type options struct {
 	progTarget string
 	buildArgs  cmdutil.StringList
 	target     string
+	diff       string // --diff OLD.llb: diff.go
 }
 
 var formats = map[string]func(*llb.Definition) ([]byte, error){
@@ -55,6 +56,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.lock, "lock", "", "resolve base images from the image lock `FILE` only, offline")
 	fs.StringVar(&o.target, "target", "", "compile the program's stage of this `NAME` (As), as docker build --target")
 	fs.Var(&o.buildArgs, "build-arg", "set a build argument the program declares with Arg: `KEY=VALUE`, or KEY from the environment (repeatable)")
+	fs.StringVar(&o.diff, "diff", "", "print the steps that differ between the LLB file `OLD` and PACKAGE (or a second LLB file)")
 	fs.Var(&o.update, "update-lock", "with --lock: add the images missing from the lock file, resolved on the daemon (=all: every image)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -77,7 +79,13 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	if len(o.progArgs) > 0 && !strings.HasPrefix(o.progArgs[0], "-") {
 		o.progTarget, o.progArgs = o.progArgs[0], o.progArgs[1:]
 	}
-	if formats[o.format] == nil {
+	if o.diff != "" {
+		set := false
+		fs.Visit(func(f *flag.Flag) { set = set || f.Name == "format" })
+		if err := checkDiffFormat(&o, set); err != nil {
+			return nil, err
+		}
+	} else if formats[o.format] == nil {
 		return nil, cmdutil.Usagef("unknown --format %q (want pb, json or dot)", o.format)
 	}
 	if o.platform != "" {
@@ -97,6 +105,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parseArgs(args, stderr)
 	if err != nil {
 		return err
+	}
+	if o.diff != "" {
+		return runDiff(ctx, o, args, stdout, stderr)
 	}
 	bin, err := buildProgram(ctx, o.pkg, stderr)
 	if err != nil {
@@ -118,8 +129,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_, err := stdout.Write(out)
 		return err
 	}
-	if err := atomicfile.Write(o.output, out, 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", o.output, err)
+	return writeOutput(o.output, out)
+}
+
+// writeOutput writes -o FILE whole or not at all.
+func writeOutput(file string, out []byte) error {
+	if err := atomicfile.Write(file, out, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", file, err)
 	}
 	return nil
 }

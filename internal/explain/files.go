@@ -1,0 +1,179 @@
+package explain
+
+// The files a local source sends, found as the session's file sync finds
+// them (fsutil's filter with the source's include, exclude and follow
+// patterns) and hashed with a stat cache.
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	gofs "io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/moby/buildkit/solver/pb"
+	"github.com/tonistiigi/fsutil"
+
+	"github.com/slipway-build/slipway/internal/atomicfile"
+)
+
+// StatCache remembers the content digest of files by path, size,
+// modification time and inode, so that a file that did not change is not
+// read again.
+type StatCache struct {
+	path    string
+	mu      sync.Mutex
+	entries map[string]statEntry
+	dirty   bool
+}
+
+type statEntry struct {
+	Size   int64  `json:"s"`
+	Mtime  int64  `json:"t"`
+	Ino    uint64 `json:"i"`
+	Digest string `json:"d"`
+}
+
+// LoadStatCache reads the stat cache at path; a missing or damaged one is
+// empty. An empty path keeps the cache in memory only.
+func LoadStatCache(path string) *StatCache {
+	c := &StatCache{path: path, entries: map[string]statEntry{}}
+	if path == "" {
+		return c
+	}
+	if dt, err := os.ReadFile(path); err == nil {
+		if json.Unmarshal(dt, &c.entries) != nil {
+			c.entries = map[string]statEntry{}
+		}
+	}
+	return c
+}
+
+// Save writes the cache back if it changed.
+func (c *StatCache) Save() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.dirty || c.path == "" {
+		return nil
+	}
+	dt, err := json.Marshal(c.entries)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(c.path), 0o755); err != nil {
+		return err
+	}
+	if err := atomicfile.Write(c.path, dt, 0o644); err != nil {
+		return fmt.Errorf("saving the stat cache: %w", err)
+	}
+	c.dirty = false
+	return nil
+}
+
+func (c *StatCache) digest(abs string, fi os.FileInfo) (string, error) {
+	key := statEntry{Size: fi.Size(), Mtime: fi.ModTime().UnixNano(), Ino: inode(fi)}
+	c.mu.Lock()
+	e, ok := c.entries[abs]
+	c.mu.Unlock()
+	if ok && e.Size == key.Size && e.Mtime == key.Mtime && e.Ino == key.Ino {
+		return e.Digest, nil
+	}
+	f, err := os.Open(abs)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	key.Digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	c.mu.Lock()
+	c.entries[abs] = key
+	c.dirty = true
+	c.mu.Unlock()
+	return key.Digest, nil
+}
+
+// patterns reads a local source's attribute, a JSON list.
+func patterns(attrs map[string]string, key string) ([]string, error) {
+	v := attrs[key]
+	if v == "" {
+		return nil, nil
+	}
+	var l []string
+	if err := json.Unmarshal([]byte(v), &l); err != nil {
+		return nil, fmt.Errorf("reading %s of the local source: %w", key, err)
+	}
+	return l, nil
+}
+
+// HashContext lists the files of dir that the local source src sends,
+// with their digests, sorted by path.
+func HashContext(ctx context.Context, dir string, src *pb.SourceOp, cache *StatCache) ([]File, error) {
+	if cache == nil {
+		cache = LoadStatCache("")
+	}
+	attrs := src.GetAttrs()
+	var opt fsutil.FilterOpt
+	var err error
+	if opt.IncludePatterns, err = patterns(attrs, pb.AttrIncludePatterns); err != nil {
+		return nil, err
+	}
+	if opt.ExcludePatterns, err = patterns(attrs, pb.AttrExcludePatterns); err != nil {
+		return nil, err
+	}
+	if opt.FollowPaths, err = patterns(attrs, pb.AttrFollowPaths); err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("hashing the context %s: %w", dir, err)
+	}
+	base, err := fsutil.NewFS(abs)
+	if err != nil {
+		return nil, fmt.Errorf("hashing the context %s: %w", dir, err)
+	}
+	fs, err := fsutil.NewFilterFS(base, &opt)
+	if err != nil {
+		return nil, fmt.Errorf("hashing the context %s: %w", dir, err)
+	}
+	var files []File
+	err = fs.Walk(ctx, "", func(p string, d gofs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		f := File{Path: filepath.ToSlash(p), Mode: uint32(fi.Mode())}
+		switch {
+		case fi.Mode().IsRegular():
+			f.Size = fi.Size()
+			if f.Digest, err = cache.digest(filepath.Join(abs, p), fi); err != nil {
+				return err
+			}
+		case fi.Mode()&os.ModeSymlink != 0:
+			target, err := os.Readlink(filepath.Join(abs, p))
+			if err != nil {
+				return err
+			}
+			f.Digest = "link:" + target
+		}
+		files = append(files, f)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hashing the context %s: %w", dir, err)
+	}
+	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	return files, nil
+}
