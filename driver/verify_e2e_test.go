@@ -50,13 +50,14 @@ func TestVerifyMultistageOnTwoDaemons(t *testing.T) {
 	require.Regexp(t, `  /\S+: .*time`, got)
 }
 
-// A step that writes the time makes verify fail, naming the layer the step
+// A step that writes the time (in seconds, a second apart: busybox's date
+// may have no %N) makes verify fail, naming the layer the step
 // made and the file, even with SOURCE_DATE_EPOCH (which fixes file times,
 // not what a step writes).
 func TestVerifyNamesLayerAndFile(t *testing.T) {
 	c := connect(t)
 	epoch := int64(1700000000)
-	stage := dsl.From("busybox").Run("echo same > /same && date +%s%N > /t")
+	stage := dsl.From("busybox").Run("echo same > /same && sleep 1 && date +%s > /t")
 	v, err := c.Verify(t.Context(), stage, driver.BuildOptions{
 		Progress:        "quiet",
 		SourceDateEpoch: &epoch,

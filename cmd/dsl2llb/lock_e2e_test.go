@@ -58,7 +58,7 @@ func TestLockEndToEnd(t *testing.T) {
 		require.Equal(t, string(lockBytes), string(after))
 	})
 
-	t.Run("json is what buildctl debug dump-llb prints", func(t *testing.T) {
+	t.Run("json is what buildctl debug dump-llb prints, with Go locations", func(t *testing.T) {
 		js, stderr, code := dsl2llb(t, "--lock", lockPath, "--format", "json", redisPkg, "-variant", "debian")
 		require.Equal(t, 0, code, stderr)
 		dump := env.BuildctlCmd(t.Context(), "debug", "dump-llb")
@@ -69,13 +69,26 @@ func TestLockEndToEnd(t *testing.T) {
 		got := strings.Split(strings.TrimSuffix(js, "\n"), "\n")
 		want := strings.Split(strings.TrimSuffix(dumpOut.String(), "\n"), "\n")
 		require.Len(t, got, len(want))
+		located := 0
 		for i := range want[:len(want)-1] {
-			require.Equal(t, want[i], got[i], "op %d", i)
+			// dump-llb's object, and the Go line that made the op.
+			var op map[string]json.RawMessage
+			require.NoError(t, json.Unmarshal([]byte(got[i]), &op))
+			if loc, ok := op["Location"]; ok {
+				require.Regexp(t, `^"examples/redis/main\.go:\d+"$`, string(loc))
+				located++
+				delete(op, "Location")
+			}
+			dt, err := json.Marshal(op)
+			require.NoError(t, err)
+			require.JSONEq(t, want[i], string(dt), "op %d", i)
 		}
+		require.NotZero(t, located, "no op carries its Go location")
 		var last map[string]json.RawMessage
 		require.NoError(t, json.Unmarshal([]byte(got[len(got)-1]), &last))
 		require.Contains(t, last, "ImageConfig")
 		delete(last, "ImageConfig")
+		delete(last, "Location")
 		lastDt, err := json.Marshal(last)
 		require.NoError(t, err)
 		require.JSONEq(t, want[len(want)-1], string(lastDt))
