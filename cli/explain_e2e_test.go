@@ -112,6 +112,14 @@ func (s *story) edit(name string, buildFlags []string, plan map[string]explain.S
 	s.t.Helper()
 	s.t.Logf("edit: %s", name)
 	planned := s.lines(append(append([]string{}, buildFlags...), "plan")...)
+	// After a prune the plan can only tell an empty cache (DECISIONS.md
+	// D79), and under ./hack/test other packages build on the same daemon
+	// at once, so its cache is never empty: eviction is for
+	// --fail-on-cache-miss=after and explain, which this edit checks.
+	blind := name == "cache pruned"
+	if blind {
+		plan, planned = nil, nil
+	}
 	for text, st := range plan {
 		require.Equal(s.t, st, findLine(s.t, planned, text).State, "%s: plan of %q: %+v", name, text, planned)
 	}
