@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"flag"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -68,13 +66,13 @@ func TestMonorepo(t *testing.T) {
 		require.Subset(t, keys(prefixes), []string{"[api]", "[worker]", "[test]"})
 
 		require.Equal(t, []string{"api.tar", "worker.tar"}, files(t, out), "the test target exports nothing")
-		api := unpack(t, filepath.Join(out, "api.tar"))
-		port := freePort(t)
-		stop, _ := runContainer(t, api, "/usr/local/bin/api", "-addr", "127.0.0.1:"+strconv.Itoa(port))
+		api := testenv.Unpack(t, filepath.Join(out, "api.tar"))
+		port := testenv.FreePort(t)
+		stop, _ := testenv.RunBundle(t, api, "/usr/local/bin/api", "-addr", "127.0.0.1:"+strconv.Itoa(port))
 		defer stop()
 		require.Equal(t, "hello from api", get(t, port))
-		worker := unpack(t, filepath.Join(out, "worker.tar"))
-		stopWorker, logs := runContainer(t, worker, "/usr/local/bin/worker", "-jobs", "2")
+		worker := testenv.Unpack(t, filepath.Join(out, "worker.tar"))
+		stopWorker, logs := testenv.RunBundle(t, worker, "/usr/local/bin/worker", "-jobs", "2")
 		stopWorker()
 		require.Contains(t, logs(), "hello from worker\nprocessed job 1\nprocessed job 2\n")
 	})
@@ -156,84 +154,6 @@ func files(t *testing.T, dir string) []string {
 	return names
 }
 
-// unpack turns an OCI archive into a runtime bundle with umoci, sharing
-// the host's network.
-func unpack(t *testing.T, archive string) string {
-	t.Helper()
-	dir := t.TempDir()
-	layout := filepath.Join(dir, "layout")
-	require.NoError(t, os.Mkdir(layout, 0o755))
-	run(t, "tar", "-xf", archive, "-C", layout)
-	bundle := filepath.Join(dir, "bundle")
-	run(t, "umoci", "unpack", "--image", layout+":latest", bundle)
-	editConfig(t, bundle, func(cfg map[string]any) {
-		linux := cfg["linux"].(map[string]any)
-		var namespaces []any
-		for _, ns := range linux["namespaces"].([]any) {
-			if ns.(map[string]any)["type"] != "network" {
-				namespaces = append(namespaces, ns)
-			}
-		}
-		linux["namespaces"] = namespaces
-		cfg["process"].(map[string]any)["terminal"] = false
-	})
-	return bundle
-}
-
-func editConfig(t *testing.T, bundle string, edit func(map[string]any)) {
-	t.Helper()
-	p := filepath.Join(bundle, "config.json")
-	dt, err := os.ReadFile(p)
-	require.NoError(t, err)
-	var cfg map[string]any
-	require.NoError(t, json.Unmarshal(dt, &cfg))
-	edit(cfg)
-	dt, err = json.Marshal(cfg)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(p, dt, 0o644))
-}
-
-// runContainer starts the bundle with runc and args as its process, and
-// returns a function that stops and deletes it, and one that reads what
-// it printed.
-func runContainer(t *testing.T, bundle string, args ...string) (stop func(), logs func() string) {
-	t.Helper()
-	editConfig(t, bundle, func(cfg map[string]any) {
-		a := make([]any, len(args))
-		for i, s := range args {
-			a[i] = s
-		}
-		cfg["process"].(map[string]any)["args"] = a
-	})
-	id := "slipway-monorepo-" + strconv.Itoa(os.Getpid()) + "-" + filepath.Base(args[0])
-	logPath := filepath.Join(t.TempDir(), "container.log")
-	logFile, err := os.Create(logPath)
-	require.NoError(t, err)
-	cmd := exec.Command("runc", "run", "--bundle", bundle, id)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	require.NoError(t, cmd.Start())
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	logs = func() string {
-		dt, _ := os.ReadFile(logPath)
-		return string(dt)
-	}
-	stop = func() {
-		select {
-		case <-done:
-		case <-time.After(2 * time.Second):
-			exec.Command("runc", "kill", id, "KILL").Run()
-			<-done
-		}
-		exec.Command("runc", "delete", "--force", id).Run()
-		logFile.Close()
-		if t.Failed() {
-			t.Logf("container output:\n%s", logs())
-		}
-	}
-	return stop, logs
-}
-
 // get asks the service for /, retrying while it starts.
 func get(t *testing.T, port int) string {
 	t.Helper()
@@ -251,18 +171,4 @@ func get(t *testing.T, port int) string {
 	}
 	t.Fatalf("the service did not answer: %v", last)
 	return ""
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func run(t *testing.T, name string, args ...string) {
-	t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	require.NoError(t, err, "%s %v: %s", name, args, out)
 }

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -48,9 +45,13 @@ func TestRedisEndToEnd(t *testing.T) {
 	require.Empty(t, leftovers, "the temporary archive is renamed into place")
 
 	t.Run("image answers PING", func(t *testing.T) {
-		bundle := unpack(t, env, archive)
-		port := freePort(t)
-		stop := runContainer(t, bundle, "redis-server", "--port", strconv.Itoa(port), "--save", "", "--appendonly", "no")
+		bundle := testenv.Unpack(t, archive)
+		testenv.EditBundle(t, bundle, func(cfg map[string]any) {
+			// The image's own command, as docker run would start it.
+			require.Equal(t, []any{"redis-server"}, cfg["process"].(map[string]any)["args"])
+		})
+		port := testenv.FreePort(t)
+		stop, _ := testenv.RunBundle(t, bundle, "redis-server", "--port", strconv.Itoa(port), "--save", "", "--appendonly", "no")
 		defer stop()
 		require.Equal(t, "PONG", ping(t, port))
 	})
@@ -99,85 +100,6 @@ func opDigests(t *testing.T, def [][]byte) map[digest.Digest]*pb.Op {
 	return m
 }
 
-// unpack turns an OCI archive into a runtime bundle with umoci, and makes
-// the container share the host's network so the test can reach it.
-func unpack(t *testing.T, env *testenv.Env, archive string) string {
-	t.Helper()
-	dir := t.TempDir()
-	layout := filepath.Join(dir, "layout")
-	require.NoError(t, os.Mkdir(layout, 0o755))
-	run(t, "tar", "-xf", archive, "-C", layout)
-	bundle := filepath.Join(dir, "bundle")
-	run(t, "umoci", "unpack", "--image", layout+":latest", bundle)
-
-	cfgPath := filepath.Join(bundle, "config.json")
-	dt, err := os.ReadFile(cfgPath)
-	require.NoError(t, err)
-	var cfg map[string]any
-	require.NoError(t, json.Unmarshal(dt, &cfg))
-	linux := cfg["linux"].(map[string]any)
-	var namespaces []any
-	for _, ns := range linux["namespaces"].([]any) {
-		if ns.(map[string]any)["type"] != "network" {
-			namespaces = append(namespaces, ns)
-		}
-	}
-	linux["namespaces"] = namespaces
-	process := cfg["process"].(map[string]any)
-	process["terminal"] = false
-	// The image's own command, as docker run would start it.
-	require.Equal(t, []any{"redis-server"}, process["args"])
-	dt, err = json.Marshal(cfg)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(cfgPath, dt, 0o644))
-	return bundle
-}
-
-// runContainer starts the bundle with runc, overriding the command's
-// arguments as `docker run IMAGE ARGS...` does, and returns a function that
-// stops and deletes the container.
-func runContainer(t *testing.T, bundle string, args ...string) func() {
-	t.Helper()
-	cfgPath := filepath.Join(bundle, "config.json")
-	dt, err := os.ReadFile(cfgPath)
-	require.NoError(t, err)
-	var cfg map[string]any
-	require.NoError(t, json.Unmarshal(dt, &cfg))
-	anyArgs := make([]any, len(args))
-	for i, a := range args {
-		anyArgs[i] = a
-	}
-	cfg["process"].(map[string]any)["args"] = anyArgs
-	dt, err = json.Marshal(cfg)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(cfgPath, dt, 0o644))
-
-	id := "slipway-redis-" + strconv.Itoa(os.Getpid())
-	logPath := filepath.Join(t.TempDir(), "container.log")
-	logFile, err := os.Create(logPath)
-	require.NoError(t, err)
-	cmd := exec.Command("runc", "run", "--bundle", bundle, id)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	require.NoError(t, cmd.Start())
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	return func() {
-		exec.Command("runc", "kill", id, "KILL").Run()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-		}
-		exec.Command("runc", "delete", "--force", id).Run()
-		logFile.Close()
-		if t.Failed() {
-			if out, err := os.ReadFile(logPath); err == nil {
-				t.Logf("container output:\n%s", out)
-			}
-		}
-	}
-}
-
 // ping asks the server with redis-cli, retrying while it starts.
 func ping(t *testing.T, port int) string {
 	t.Helper()
@@ -191,18 +113,4 @@ func ping(t *testing.T, port int) string {
 		time.Sleep(200 * time.Millisecond)
 	}
 	return last
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func run(t *testing.T, name string, args ...string) {
-	t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	require.NoError(t, err, "%s %s:\n%s", name, strings.Join(args, " "), out)
 }
