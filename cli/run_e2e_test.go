@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"net"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -25,7 +24,7 @@ func TestRunServesRedis(t *testing.T) {
 	out, err := exec.Command("go", "build", "-o", bin, "../examples/redis").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 
-	port := strconv.Itoa(freePort(t))
+	port := strconv.Itoa(testenv.FreePort(t))
 	cmd := exec.Command(bin, "--addr", env.BuildkitHost, "--progress", "plain", "-variant", "debian",
 		"run", "--", "redis-server", "--port", port)
 	cmd.Dir = t.TempDir()
@@ -55,12 +54,4 @@ func TestRunServesRedis(t *testing.T) {
 	require.Contains(t, stdout.String(), "Received SIGINT", "redis got the signal")
 	_, err = exec.Command("redis-cli", "-h", "127.0.0.1", "-p", port, "ping").CombinedOutput()
 	require.Error(t, err, "the server is gone")
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

@@ -47,7 +47,7 @@ func startDaemon(t *testing.T, env *testenv.Env, tls *serverTLS, ready func(addr
 	t.Helper()
 	dir := t.TempDir()
 	d := &daemon{
-		addr: "tcp://127.0.0.1:" + strconv.Itoa(freePort(t)),
+		addr: "tcp://127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)),
 		dir:  dir,
 		log:  filepath.Join(dir, "buildkitd.log"),
 	}
@@ -169,14 +169,6 @@ func connectReady(t *testing.T, o driver.ConnectOptions) func(string) error {
 		}
 		return c.Close()
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func readFile(p string) string {
