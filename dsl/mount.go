@@ -170,16 +170,8 @@ func AsEnv(name string) MountOption { return mountOptionFunc(func(m *mountSpec) 
 
 func (c *compiler) mount(d *stageState, spec *mountSpec) (llb.RunOption, error) {
 	m := *spec
-	// Fields are Dockerfile words, as in --mount.
-	for _, f := range []*string{&m.source, &m.target, &m.id} {
-		if m.expanded {
-			break
-		}
-		v, err := d.expand(*f)
-		if err != nil {
-			return nil, fmt.Errorf("%q: %w", *f, err)
-		}
-		*f = v
+	if err := m.expand(d); err != nil {
+		return nil, err
 	}
 	if err := m.check(); err != nil {
 		return nil, err
@@ -222,18 +214,9 @@ func (c *compiler) mount(d *stageState, spec *mountSpec) (llb.RunOption, error) 
 		}
 		mountOpts = append(mountOpts, cache)
 	}
-	// Without a target, the mount is at the working directory, as the
-	// frontend has it: the relative path "" is the directory itself.
-	target := m.target
-	if !system.IsAbsolutePath(filepath.Clean(m.target)) {
-		dir, err := d.state.GetDir(c.ctx)
-		if err != nil {
-			return nil, err
-		}
-		target = filepath.Join("/", dir, m.target)
-	}
-	if target == "/" {
-		return nil, fmt.Errorf("target %q: cannot mount over /: %w", m.target, ErrInvalid)
+	target, err := c.mountTarget(d, &m)
+	if err != nil {
+		return nil, err
 	}
 	if src := path.Join("/", m.source); src != "/" {
 		mountOpts = append(mountOpts, llb.SourcePath(src))
@@ -250,6 +233,40 @@ func (c *compiler) mount(d *stageState, spec *mountSpec) (llb.RunOption, error) 
 		named[path.Join("/", filepath.ToSlash(m.source))] = struct{}{}
 	}
 	return llb.AddMount(target, st, mountOpts...), nil
+}
+
+// expand expands the fields that are Dockerfile words, as in --mount,
+// unless they were expanded already.
+func (m *mountSpec) expand(d *stageState) error {
+	if m.expanded {
+		return nil
+	}
+	for _, f := range []*string{&m.source, &m.target, &m.id} {
+		v, err := d.expand(*f)
+		if err != nil {
+			return fmt.Errorf("%q: %w", *f, err)
+		}
+		*f = v
+	}
+	return nil
+}
+
+// mountTarget is where the mount goes. Without a target, the mount is at
+// the working directory, as the frontend has it: the relative path "" is
+// the directory itself.
+func (c *compiler) mountTarget(d *stageState, m *mountSpec) (string, error) {
+	target := m.target
+	if !system.IsAbsolutePath(filepath.Clean(m.target)) {
+		dir, err := d.state.GetDir(c.ctx)
+		if err != nil {
+			return "", err
+		}
+		target = filepath.Join("/", dir, m.target)
+	}
+	if target == "/" {
+		return "", fmt.Errorf("target %q: cannot mount over /: %w", m.target, ErrInvalid)
+	}
+	return target, nil
 }
 
 // check rejects the options a mount's type does not take.

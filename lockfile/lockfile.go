@@ -133,43 +133,56 @@ func Parse(path string, dt []byte) (*Lock, error) {
 		return nil, fail("images", "want an object, got %s", kind(imagesDt))
 	}
 	for ref, platsDt := range images {
-		refKey := "images[" + strconv.Quote(ref) + "]"
-		if err := checkRef(ref); err != nil {
-			return nil, fail(refKey, "%v", err)
-		}
-		plats, err := object(platsDt)
-		if err != nil {
-			return nil, fail(refKey, "want an object of platforms, got %s", kind(platsDt))
-		}
-		for plat, entryDt := range plats {
-			key := refKey + "[" + strconv.Quote(plat) + "]"
-			if err := checkPlatform(plat); err != nil {
-				return nil, fail(key, "%v", err)
+		if err := l.addRef(ref, platsDt); err != nil {
+			var ke *keyError
+			if errors.As(err, &ke) {
+				return nil, fail(ke.key, "%v", ke.err)
 			}
-			entry, err := object(entryDt)
-			if err != nil {
-				return nil, fail(key, "want an object with digest and config, got %s", kind(entryDt))
-			}
-			for k := range entry {
-				if k != "digest" && k != "config" {
-					return nil, fail(key+"."+k, "unknown key (want digest and config)")
-				}
-			}
-			img, err := parseImage(entry)
-			if err != nil {
-				var ke *keyError
-				if errors.As(err, &ke) {
-					return nil, fail(key+"."+ke.key, "%v", ke.err)
-				}
-				return nil, fail(key, "%v", err)
-			}
-			if l.images[ref] == nil {
-				l.images[ref] = map[string]Image{}
-			}
-			l.images[ref][plat] = img
+			return nil, fail("", "%v", err)
 		}
 	}
 	return l, nil
+}
+
+// addRef adds the platforms of one image reference of the lock file; a
+// *keyError names the key at fault.
+func (l *Lock) addRef(ref string, platsDt json.RawMessage) error {
+	refKey := "images[" + strconv.Quote(ref) + "]"
+	if err := checkRef(ref); err != nil {
+		return &keyError{refKey, err}
+	}
+	plats, err := object(platsDt)
+	if err != nil {
+		return &keyError{refKey, fmt.Errorf("want an object of platforms, got %s", kind(platsDt))}
+	}
+	for plat, entryDt := range plats {
+		key := refKey + "[" + strconv.Quote(plat) + "]"
+		if err := checkPlatform(plat); err != nil {
+			return &keyError{key, err}
+		}
+		entry, err := object(entryDt)
+		if err != nil {
+			return &keyError{key, fmt.Errorf("want an object with digest and config, got %s", kind(entryDt))}
+		}
+		for k := range entry {
+			if k != "digest" && k != "config" {
+				return &keyError{key + "." + k, errors.New("unknown key (want digest and config)")}
+			}
+		}
+		img, err := parseImage(entry)
+		if err != nil {
+			var ke *keyError
+			if errors.As(err, &ke) {
+				return &keyError{key + "." + ke.key, ke.err}
+			}
+			return &keyError{key, err}
+		}
+		if l.images[ref] == nil {
+			l.images[ref] = map[string]Image{}
+		}
+		l.images[ref][plat] = img
+	}
+	return nil
 }
 
 type keyError struct {
