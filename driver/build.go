@@ -116,7 +116,9 @@ func (r *Result) ImageDigest() string {
 // Build compiles the stage against the daemon's view of base images, solves
 // it with BuildKit's progress display, and runs the exports. On failure no
 // output file is left behind, and the error names the failing step with the
-// tail of its output.
+// tail of its output. When the solve fails after the stage compiled, the
+// Result beside the error holds only Compiled and PerPlatform (so that a
+// failed build can be recorded); it has no exporter response.
 func (c *Client) Build(ctx context.Context, s dsl.Stage, o BuildOptions) (*Result, error) {
 	exports := make([]*export, 0, len(o.Outputs))
 	var entries []client.ExportEntry
@@ -157,6 +159,10 @@ func (c *Client) Build(ctx context.Context, s dsl.Stage, o BuildOptions) (*Resul
 		return solveIndex(ctx, gw, s, o, contextID, r, perPlatform)
 	})
 	if err != nil {
+		if compiled != nil {
+			// What was solved, for the failed build's record.
+			return &Result{Compiled: compiled, PerPlatform: perPlatform}, err
+		}
 		return nil, err
 	}
 	// A context directory removed while it was sent may have been read in
