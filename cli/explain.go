@@ -125,7 +125,11 @@ func (r *recorder) steps() map[string]*explain.StepResult {
 // local sources (explain.WithoutSessions); solved maps the digests it
 // changed back to those the solve reports.
 func (inv *invocation) newRecord(ctx context.Context, res *dsl.Result, so driver.BuildOptions, cache *explain.StatCache) (r *explain.Record, solved map[digest.Digest]digest.Digest, err error) {
-	def, solved, err := explain.WithoutSessions(res.Definition.ToPB())
+	contextID, err := so.ContextID()
+	if err != nil {
+		return nil, nil, err
+	}
+	def, solved, err := explain.WithoutSessions(res.Definition.ToPB(), contextID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -146,6 +146,9 @@ func (a *analysis) step(s *Step) *Line {
 		return l
 	}
 	res := a.cur.Steps[s.Digest.String()]
+	if a.cur.Error != "" && res != nil && !res.Cached && (!res.Finished && res.Error == "" || strings.Contains(res.Error, "context canceled")) {
+		res = nil // listed by the solve, then stopped by the failure
+	}
 	if res == nil {
 		if a.cur.Error != "" {
 			l.State, l.Cause, l.Reason, l.Changes = NotReached, "", "", nil

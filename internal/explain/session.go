@@ -14,9 +14,10 @@ import (
 )
 
 // WithoutSessions returns def with the session attribute of its local
-// sources removed (def itself when none has one), and the digest each
-// changed vertex had before, by its new digest.
-func WithoutSessions(def *pb.Definition) (*pb.Definition, map[digest.Digest]digest.Digest, error) {
+// sources removed and, as a build without a shared session has it, their
+// unique ID set to unique (def itself when no source has a session), and
+// the digest each changed vertex had before, by its new digest.
+func WithoutSessions(def *pb.Definition, unique string) (*pb.Definition, map[digest.Digest]digest.Digest, error) {
 	out := &pb.Definition{Metadata: map[string]*pb.OpMetadata{}, Source: def.Source}
 	renamed := map[digest.Digest]digest.Digest{} // old → new
 	for _, dt := range def.Def {
@@ -29,6 +30,9 @@ func WithoutSessions(def *pb.Definition) (*pb.Definition, map[digest.Digest]dige
 		if src := op.GetSource(); src != nil {
 			if _, ok := src.Attrs[pb.AttrLocalSessionID]; ok {
 				delete(src.Attrs, pb.AttrLocalSessionID)
+				if _, ok := src.Attrs[pb.AttrLocalUniqueID]; !ok && unique != "" {
+					src.Attrs[pb.AttrLocalUniqueID] = unique
+				}
 				changed = true
 			}
 		}
