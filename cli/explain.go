@@ -82,10 +82,63 @@ func (inv *invocation) statCache(s *explain.Store) *explain.StatCache {
 	return explain.LoadStatCache(filepath.Join(filepath.Dir(s.Dir), "statcache.json"))
 }
 
-// recorder collects the solve's status for the build's record.
+// recorder collects the solve's status for the build's record, and
+// hashes the build's contexts while the daemon solves it.
 type recorder struct {
 	mu       sync.Mutex
 	vertexes map[string]*client.Vertex
+	pre      *prehashed
+}
+
+// prehashed is the record of the compiled build, made during the solve.
+type prehashed struct {
+	done   chan struct{}
+	res    *dsl.Result
+	cache  *explain.StatCache
+	rec    *explain.Record
+	solved map[digest.Digest]digest.Digest
+	err    error
+}
+
+// prehash makes the record of so's build (its contexts hashed) as soon
+// as the build is compiled, beside the solve, which spends its time
+// waiting on the daemon: a cached rebuild then barely waits for its
+// record.
+func (r *recorder) prehash(ctx context.Context, inv *invocation, so *driver.BuildOptions) {
+	if !inv.opts.explain.record {
+		return
+	}
+	opts := *so
+	var once sync.Once
+	so.OnCompiled = func(res *dsl.Result) {
+		once.Do(func() {
+			p := &prehashed{done: make(chan struct{}), res: res}
+			r.mu.Lock()
+			r.pre = p
+			r.mu.Unlock()
+			go func() {
+				defer close(p.done)
+				s, err := inv.store()
+				if err != nil {
+					p.err = err
+					return
+				}
+				p.cache = inv.statCache(s)
+				p.rec, p.solved, p.err = inv.newRecord(ctx, res, opts, p.cache)
+			}()
+		})
+	}
+}
+
+// prepared waits for prehash's record, if the build got that far.
+func (r *recorder) prepared() *prehashed {
+	r.mu.Lock()
+	p := r.pre
+	r.mu.Unlock()
+	if p != nil {
+		<-p.done
+	}
+	return p
 }
 
 // watch makes so's status updates reach the recorder too.
@@ -182,7 +235,13 @@ func (inv *invocation) saveRecord(ctx context.Context, res *driver.Result, build
 		warn(err)
 		return nil
 	}
-	cache := inv.statCache(s)
+	pre := rec.prepared()
+	var cache *explain.StatCache
+	if pre != nil && pre.cache != nil {
+		cache = pre.cache
+	} else {
+		cache = inv.statCache(s)
+	}
 	builds := []*dsl.Result{res.Compiled}
 	plats := []string{""}
 	if len(res.PerPlatform) > 1 {
@@ -197,7 +256,13 @@ func (inv *invocation) saveRecord(ctx context.Context, res *driver.Result, build
 	now := time.Now()
 	var first *explain.Record
 	for i, b := range builds {
-		r, solved, err := inv.newRecord(ctx, b, so, cache)
+		var r *explain.Record
+		var solved map[digest.Digest]digest.Digest
+		if pre != nil && pre.res == b {
+			r, solved, err = pre.rec, pre.solved, pre.err
+		} else {
+			r, solved, err = inv.newRecord(ctx, b, so, cache)
+		}
 		if err != nil {
 			warn(err)
 			return first

@@ -34,6 +34,9 @@ type BuildOptions struct {
 	ProgressOut io.Writer
 	// OnStatus, if set, sees every status update the daemon sends.
 	OnStatus func(*client.SolveStatus)
+	// OnCompiled, if set, is told the build (the first platform's) as
+	// soon as it is compiled, while the daemon solves it.
+	OnCompiled func(*dsl.Result)
 	// Resolver, if set, chooses where base image configs come from, given
 	// the daemon's resolver: an image lock file, say. Nil means the daemon.
 	Resolver ResolverWrapper
@@ -153,6 +156,9 @@ func (c *Client) Build(ctx context.Context, s dsl.Stage, o BuildOptions) (*Resul
 	}
 	resp, err := c.solve(ctx, s, o, entries, func(ctx context.Context, gw gwclient.Client, r *dsl.Result, contextID string, _ func()) (*gwclient.Result, error) {
 		compiled = r
+		if o.OnCompiled != nil {
+			o.OnCompiled(r)
+		}
 		if perPlatform == nil {
 			return solveResult(ctx, gw, r, o)
 		}
