@@ -174,16 +174,21 @@ func runBuild(ctx context.Context, inv *invocation) error {
 		return err
 	}
 	defer c.Close()
+	if inv.opts.explain.gate == "after" && !inv.opts.explain.record {
+		return cmdutil.Usagef("--fail-on-cache-miss=after reads the build's record: it cannot go with --record=false")
+	}
 	if err := inv.gateBefore(ctx, c, so); err != nil {
 		return err
 	}
 	var rec recorder // the build's record: explain.go
 	rec.watch(&so)
+	rec.prehash(ctx, inv, &so)
 	res, err := c.Build(ctx, inv.stage(), so)
 	if err != nil {
+		inv.saveRecord(ctx, res, err, so, &rec) // explain says why the steps ran
 		return err
 	}
-	if err := inv.gateAfter(inv.saveRecord(ctx, res, so, &rec)); err != nil {
+	if err := inv.gateAfter(inv.saveRecord(ctx, res, nil, so, &rec)); err != nil {
 		return err
 	}
 	if f := inv.opts.build.metadataFile; f != "" {

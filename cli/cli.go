@@ -135,9 +135,12 @@ type invocation struct {
 	// platforms are all of --platform's; platform is the first.
 	platforms []ocispecs.Platform
 	// args are the arguments after the command; only run takes any.
-	args   []string
-	stdout io.Writer
-	stderr io.Writer
+	args []string
+	// recordKey names the build records of a Program's target; "" keeps
+	// them under --target.
+	recordKey string
+	stdout    io.Writer
+	stderr    io.Writer
 }
 
 // commands are the subcommands; build is the default.
@@ -156,7 +159,9 @@ var commands = map[string]func(context.Context, *invocation) error{
 // stdout and messages to stderr.
 func Run(ctx context.Context, fs *flag.FlagSet, args []string, build func() dsl.Stage, stdout, stderr io.Writer) error {
 	var o options
-	o.register(fs)
+	if err := registerFlags(fs, o.register); err != nil {
+		return err
+	}
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: %s [flags] [build|llb|run [-- ARGS...]|debug [FILE:LINE] [[--] CMD...]|verify|plan|explain]\n\ncommands:\n  build    build the image and export it (default)\n  llb      write the LLB definition to stdout\n  run      build the image and run it on the daemon; ARGS replace its CMD\n  debug    build up to the step made at FILE:LINE (the last step without one) and open a shell, or run CMD, there\n  verify   build twice, the second time with no cache (on --addr2), and compare the digests\n  plan     say which steps a build would run, and why, without building\n  explain  say why each step of the last build ran\n\nflags:\n", programName())
@@ -213,7 +218,7 @@ func (o options) invocation(command string, cmdArgs []string, build func() dsl.S
 		}
 		platform = &targets[0]
 	}
-	if len(targets) > 1 && command != "build" {
+	if len(targets) > 1 && command != "build" && command != "explain" {
 		return nil, cmdutil.Usagef("--platform %q: several platforms are for build only", o.platform)
 	}
 	buildArgs, err := parseBuildArgs(o.buildArgs)

@@ -10,9 +10,13 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
+	"time"
 
+	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client"
+	digest "github.com/opencontainers/go-digest"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/slipway-build/slipway/driver"
@@ -26,12 +30,14 @@ type explainOptions struct {
 	format string
 	all    bool
 	gate   gateFlag
+	record bool
 }
 
 func (o *explainOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.format, "format", "text", "the format of explain, plan and list: text or json")
 	fs.BoolVar(&o.all, "all-steps", false, "explain and plan: list the cached steps too")
 	fs.Var(&o.gate, "fail-on-cache-miss", "build: fail before any step runs if the plan says a step would run; =after fails after the solve if any step ran")
+	fs.BoolVar(&o.record, "record", true, "build: keep a record of the build for explain and plan (=false: none, and no context hashing)")
 }
 
 // gateFlag is --fail-on-cache-miss: off, before (the flag alone) or after.
@@ -56,9 +62,14 @@ func (g *gateFlag) Set(v string) error {
 	return nil
 }
 
-// store is the record directory of this program and --target.
+// store is the record directory of this program and --target, or of the
+// Program's target.
 func (inv *invocation) store() (*explain.Store, error) {
-	s, err := explain.DefaultStore(programName(), inv.opts.target)
+	key := inv.opts.target
+	if inv.recordKey != "" {
+		key = inv.recordKey
+	}
+	s, err := explain.DefaultStore(programName(), key)
 	if err != nil {
 		return nil, err
 	}
@@ -71,10 +82,63 @@ func (inv *invocation) statCache(s *explain.Store) *explain.StatCache {
 	return explain.LoadStatCache(filepath.Join(filepath.Dir(s.Dir), "statcache.json"))
 }
 
-// recorder collects the solve's status for the build's record.
+// recorder collects the solve's status for the build's record, and
+// hashes the build's contexts while the daemon solves it.
 type recorder struct {
 	mu       sync.Mutex
 	vertexes map[string]*client.Vertex
+	pre      *prehashed
+}
+
+// prehashed is the record of the compiled build, made during the solve.
+type prehashed struct {
+	done   chan struct{}
+	res    *dsl.Result
+	cache  *explain.StatCache
+	rec    *explain.Record
+	solved map[digest.Digest]digest.Digest
+	err    error
+}
+
+// prehash makes the record of so's build (its contexts hashed) as soon
+// as the build is compiled, beside the solve, which spends its time
+// waiting on the daemon: a cached rebuild then barely waits for its
+// record.
+func (r *recorder) prehash(ctx context.Context, inv *invocation, so *driver.BuildOptions) {
+	if !inv.opts.explain.record {
+		return
+	}
+	opts := *so
+	var once sync.Once
+	so.OnCompiled = func(res *dsl.Result) {
+		once.Do(func() {
+			p := &prehashed{done: make(chan struct{}), res: res}
+			r.mu.Lock()
+			r.pre = p
+			r.mu.Unlock()
+			go func() {
+				defer close(p.done)
+				s, err := inv.store()
+				if err != nil {
+					p.err = err
+					return
+				}
+				p.cache = inv.statCache(s)
+				p.rec, p.solved, p.err = inv.newRecord(ctx, res, opts, p.cache)
+			}()
+		})
+	}
+}
+
+// prepared waits for prehash's record, if the build got that far.
+func (r *recorder) prepared() *prehashed {
+	r.mu.Lock()
+	p := r.pre
+	r.mu.Unlock()
+	if p != nil {
+		<-p.done
+	}
+	return p
 }
 
 // watch makes so's status updates reach the recorder too.
@@ -110,16 +174,29 @@ func (r *recorder) steps() map[string]*explain.StepResult {
 }
 
 // newRecord is the record of a compiled build, its contexts hashed as the
-// build sends them.
-func (inv *invocation) newRecord(ctx context.Context, res *dsl.Result, so driver.BuildOptions, cache *explain.StatCache) (*explain.Record, error) {
-	dt, err := proto.MarshalOptions{Deterministic: true}.Marshal(res.Definition.ToPB())
+// build sends them. The definition is kept without the session of its
+// local sources (explain.WithoutSessions); solved maps the digests it
+// changed back to those the solve reports.
+func (inv *invocation) newRecord(ctx context.Context, res *dsl.Result, so driver.BuildOptions, cache *explain.StatCache) (r *explain.Record, solved map[digest.Digest]digest.Digest, err error) {
+	contextID, err := so.ContextID()
 	if err != nil {
-		return nil, fmt.Errorf("encoding the definition: %w", err)
+		return nil, nil, err
 	}
-	r := &explain.Record{Definition: dt, BuildArgs: inv.buildArgs, Platform: inv.opts.platform, NoCache: so.NoCache}
+	def, solved, err := explain.WithoutSessions(res.Definition.ToPB(), contextID)
+	if err != nil {
+		return nil, nil, err
+	}
+	dt, err := proto.MarshalOptions{Deterministic: true}.Marshal(def)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encoding the definition: %w", err)
+	}
+	r = &explain.Record{Definition: dt, BuildArgs: inv.buildArgs, Platform: inv.opts.platform, NoCache: so.NoCache}
+	if inv.platform != nil {
+		r.Platform = platforms.Format(*inv.platform)
+	}
 	g, err := r.Graph()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, s := range g.Steps {
 		name := s.LocalName()
@@ -133,7 +210,7 @@ func (inv *invocation) newRecord(ctx context.Context, res *dsl.Result, so driver
 		}
 		files, err := explain.HashContext(ctx, dir, src, cache)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if r.Contexts == nil {
 			r.Contexts = map[string]*explain.Context{}
@@ -141,13 +218,15 @@ func (inv *invocation) newRecord(ctx context.Context, res *dsl.Result, so driver
 		abs, _ := filepath.Abs(dir)
 		r.Contexts[name] = &explain.Context{Dir: abs, Files: files}
 	}
-	return r, nil
+	return r, solved, nil
 }
 
-// saveRecord keeps the record of a finished build. It never fails the
-// build: a record that cannot be written is a warning.
-func (inv *invocation) saveRecord(ctx context.Context, res *driver.Result, so driver.BuildOptions, rec *recorder) *explain.Record {
-	if res == nil || res.Compiled == nil || res.Compiled.Definition == nil {
+// saveRecord keeps the record of a build, finished or failed (buildErr),
+// one per platform it built: every record of one build has its time. It
+// never fails the build: a record that cannot be written is a warning. It
+// returns the record of the first platform, nil when none was kept.
+func (inv *invocation) saveRecord(ctx context.Context, res *driver.Result, buildErr error, so driver.BuildOptions, rec *recorder) *explain.Record {
+	if !inv.opts.explain.record || res == nil || res.Compiled == nil || res.Compiled.Definition == nil {
 		return nil
 	}
 	warn := func(err error) { fmt.Fprintf(inv.stderr, "warning: keeping the build record: %v\n", err) }
@@ -156,20 +235,73 @@ func (inv *invocation) saveRecord(ctx context.Context, res *driver.Result, so dr
 		warn(err)
 		return nil
 	}
-	cache := inv.statCache(s)
-	r, err := inv.newRecord(ctx, res.Compiled, so, cache)
-	if err != nil {
-		warn(err)
-		return nil
+	pre := rec.prepared()
+	var cache *explain.StatCache
+	if pre != nil && pre.cache != nil {
+		cache = pre.cache
+	} else {
+		cache = inv.statCache(s)
 	}
-	r.Steps = rec.steps()
-	if err := s.Save(r); err != nil {
-		warn(err)
+	builds := []*dsl.Result{res.Compiled}
+	plats := []string{""}
+	if len(res.PerPlatform) > 1 {
+		builds, plats = nil, nil
+		for _, p := range inv.platforms {
+			if r := res.PerPlatform[platforms.Format(p)]; r != nil && r.Definition != nil {
+				builds, plats = append(builds, r), append(plats, platforms.Format(p))
+			}
+		}
+	}
+	steps := rec.steps()
+	now := time.Now()
+	var first *explain.Record
+	for i, b := range builds {
+		var r *explain.Record
+		var solved map[digest.Digest]digest.Digest
+		if pre != nil && pre.res == b {
+			r, solved, err = pre.rec, pre.solved, pre.err
+		} else {
+			r, solved, err = inv.newRecord(ctx, b, so, cache)
+		}
+		if err != nil {
+			warn(err)
+			return first
+		}
+		if plats[i] != "" {
+			r.Platform = plats[i]
+		}
+		r.Time = now
+		if buildErr != nil {
+			r.Error = buildErr.Error()
+		}
+		// The solve's status covers every platform: each record keeps
+		// its own definition's vertexes.
+		g, err := r.Graph()
+		if err != nil {
+			warn(err)
+			return first
+		}
+		r.Steps = map[string]*explain.StepResult{}
+		for d := range g.ByDigest {
+			st := steps[d.String()]
+			if o, ok := solved[d]; ok {
+				st = steps[o.String()]
+			}
+			if st != nil {
+				r.Steps[d.String()] = st
+			}
+		}
+		if err := s.Save(r); err != nil {
+			warn(err)
+		}
+		if first == nil {
+			first = r
+		}
 	}
 	if err := cache.Save(); err != nil {
 		warn(err)
 	}
-	return r
+	return first
 }
 
 // runExplain explains the last build against the one before it.
@@ -185,12 +317,31 @@ func runExplain(ctx context.Context, inv *invocation) error {
 	if len(records) == 0 {
 		return errors.New("explaining the last build: no build of this program is recorded yet")
 	}
-	lines, err := explain.Explain(records[:len(records)-1], records[len(records)-1])
-	if err != nil {
-		return fmt.Errorf("explaining the last build: %w", err)
+	var lines []explain.Line
+	latest := explain.Latest(records)
+	for _, cur := range latest {
+		l, err := explain.Explain(explain.History(records, cur), cur)
+		if err != nil {
+			return fmt.Errorf("explaining the last build: %w", err)
+		}
+		if len(latest) > 1 {
+			for i := range l {
+				l[i].Platform = cur.Platform
+			}
+		}
+		lines = append(lines, l...)
 	}
 	if err := explain.Write(inv.stdout, lines, inv.opts.explain.format, inv.opts.explain.all); err != nil {
 		return cmdutil.Usagef("--format: %v", err)
 	}
+	if cur := latest[0]; cur.Error != "" && inv.opts.explain.format != "json" {
+		fmt.Fprintf(inv.stdout, "the build failed: %s\n", firstLine(cur.Error))
+	}
 	return nil
+}
+
+// firstLine is s up to its first newline.
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
 }

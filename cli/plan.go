@@ -72,14 +72,14 @@ func (inv *invocation) plan(ctx context.Context, c *driver.Client, so driver.Bui
 		return nil, err
 	}
 	cache := inv.statCache(s)
-	cur, err := inv.newRecord(ctx, res, so, cache)
+	cur, _, err := inv.newRecord(ctx, res, so, cache)
 	if err != nil {
 		return nil, err
 	}
 	if err := cache.Save(); err != nil {
 		fmt.Fprintf(inv.stderr, "warning: %v\n", err)
 	}
-	lines, err := explain.Plan(history, cur)
+	lines, err := explain.Plan(explain.History(history, cur), cur)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +147,7 @@ func (inv *invocation) explainRecord(rec *explain.Record) ([]explain.Line, error
 	if err != nil || len(records) < 2 {
 		return nil, fmt.Errorf("no earlier build")
 	}
-	return explain.Explain(records[:len(records)-1], rec)
+	return explain.Explain(explain.History(records, rec), rec)
 }
 
 func label(l *explain.Line) string {

@@ -40,6 +40,8 @@ import (
 //	prog [flags] list [--format json]      the targets and groups
 //	prog [flags] llb TARGET                one target's LLB definition
 //	prog [flags] run TARGET [-- ARGS...]   build one target and run it
+//	prog [flags] plan TARGET               which of its steps a build would run, and why
+//	prog [flags] explain TARGET            why the steps of its last build ran
 //
 // with the flags of Main, which apply to every target selected, plus
 // --set TARGET.FIELD=VALUE for one target (or * for all) and --fail-fast.
@@ -117,11 +119,12 @@ func (p Program) Run(ctx context.Context, fs *flag.FlagSet, args []string, stdou
 	}
 	var o options
 	var po programOptions
-	o.register(fs)
-	po.register(fs)
+	if err := registerFlags(fs, o.register, po.register); err != nil {
+		return err
+	}
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s [flags] [build [TARGET|GROUP...] | list | llb TARGET | run TARGET [-- ARGS...]]\n\ncommands:\n  build  build the targets together and export them (default: group default, else all)\n  list   list the targets and groups (--format json: as bake --print)\n  llb    write a target's LLB definition to stdout\n  run    build a target and run it on the daemon; ARGS replace its CMD\n\nflags:\n", programName())
+		fmt.Fprintf(stderr, "usage: %s [flags] [build [TARGET|GROUP...] | list | llb TARGET | run TARGET [-- ARGS...] | plan TARGET | explain TARGET]\n\ncommands:\n  build    build the targets together and export them (default: group default, else all)\n  list     list the targets and groups (--format json: as bake --print)\n  llb      write a target's LLB definition to stdout\n  run      build a target and run it on the daemon; ARGS replace its CMD\n  plan     say which steps of a target a build would run, and why, without building\n  explain  say why each step of a target's last build ran\n\nflags:\n", programName())
 		fs.PrintDefaults()
 	}
 	command, names, cmdArgs, err := parseProgramArgs(fs, args)
@@ -153,7 +156,7 @@ func (p Program) Run(ctx context.Context, fs *flag.FlagSet, args []string, stdou
 			return err
 		}
 		return p.list(stdout, rs, o.explain.format)
-	case "llb", "run":
+	case "llb", "run", "explain", "plan":
 		if len(names) != 1 {
 			return cmdutil.Usagef("%s takes one target: %s", command, p.known())
 		}
@@ -170,9 +173,10 @@ func (p Program) Run(ctx context.Context, fs *flag.FlagSet, args []string, stdou
 		if err != nil {
 			return err
 		}
+		inv.recordKey = r.name // the target's own build records
 		return commands[command](ctx, inv)
 	}
-	return cmdutil.Usagef("unknown command %q (want build, list, llb or run)", command)
+	return cmdutil.Usagef("unknown command %q (want build, list, llb, run, plan or explain)", command)
 }
 
 // parseProgramArgs parses the flags, which may come before and after the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"io"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -159,4 +160,23 @@ func TestSelectTargets(t *testing.T) {
 	p.Groups = []Group{{Name: "a", Targets: []string{"b"}}, {Name: "b", Targets: []string{"a"}}}
 	_, err = p.selectTargets([]string{"a"})
 	require.ErrorContains(t, err, "includes itself")
+}
+
+// TestOwnFlagClash: a program's own flag with the name of one of ours is
+// a clear error, not the flag package's panic.
+func TestOwnFlagClash(t *testing.T) {
+	for _, prog := range []string{"single", "program"} {
+		fs := flag.NewFlagSet("prog", flag.ContinueOnError)
+		fs.String("format", "", "the program's own")
+		var stderr bytes.Buffer
+		var err error
+		if prog == "single" {
+			err = Run(t.Context(), fs, []string{"llb"}, func() dsl.Stage { return dsl.From("busybox") }, io.Discard, &stderr)
+		} else {
+			err = Program{Targets: []Target{{Name: "a", Build: dsl.From("busybox")}}}.Run(t.Context(), fs, []string{"list"}, io.Discard, &stderr)
+		}
+		require.Error(t, err, prog)
+		require.Contains(t, err.Error(), "the program declares the flag -format", prog)
+		require.Equal(t, 2, exitCode(err, &stderr), prog)
+	}
 }

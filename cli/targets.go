@@ -185,6 +185,7 @@ func buildTargets(ctx context.Context, rs []*resolved, o options, po programOpti
 		return cmdutil.Usagef("no target to build")
 	}
 	targets := make([]driver.Target, len(rs))
+	records := make([]targetRecord, len(rs)) // each target's build record
 	dests := map[string]string{}
 	outputs := make([][]driver.Output, len(rs))
 	for i, r := range rs {
@@ -215,6 +216,11 @@ func buildTargets(ctx context.Context, rs []*resolved, o options, po programOpti
 		if err := inv.applyAttest(&so); err != nil {
 			return fmt.Errorf("target %s: %w", r.name, err)
 		}
+		inv.recordKey = r.name
+		records[i] = targetRecord{inv: inv, rec: &recorder{}}
+		records[i].rec.watch(&so)
+		records[i].rec.prehash(ctx, inv, &so)
+		records[i].so = so
 		targets[i] = driver.Target{Name: r.name, Stage: inv.stage(), Options: so}
 	}
 	mode, err := parseProgress(o.progress)
@@ -227,6 +233,10 @@ func buildTargets(ctx context.Context, rs []*resolved, o options, po programOpti
 	}
 	defer c.Close()
 	results, err := c.BuildTargets(ctx, targets, driver.TargetsOptions{FailFast: po.failFast, Progress: mode, ProgressOut: stderr})
+	for i, res := range results {
+		t := records[i]
+		t.inv.saveRecord(ctx, res.Result, res.Err, t.so, t.rec)
+	}
 	if o.progress != "quiet" {
 		for i, res := range results {
 			if res.Err != nil || po.failFast && err != nil {
@@ -242,6 +252,13 @@ func buildTargets(ctx context.Context, rs []*resolved, o options, po programOpti
 		}
 	}
 	return err
+}
+
+// targetRecord is what keeps one target's build record.
+type targetRecord struct {
+	inv *invocation
+	so  driver.BuildOptions
+	rec *recorder
 }
 
 // argList turns build arguments into --build-arg values, in name order.

@@ -34,6 +34,9 @@ type BuildOptions struct {
 	ProgressOut io.Writer
 	// OnStatus, if set, sees every status update the daemon sends.
 	OnStatus func(*client.SolveStatus)
+	// OnCompiled, if set, is told the build (the first platform's) as
+	// soon as it is compiled, while the daemon solves it.
+	OnCompiled func(*dsl.Result)
 	// Resolver, if set, chooses where base image configs come from, given
 	// the daemon's resolver: an image lock file, say. Nil means the daemon.
 	Resolver ResolverWrapper
@@ -116,7 +119,9 @@ func (r *Result) ImageDigest() string {
 // Build compiles the stage against the daemon's view of base images, solves
 // it with BuildKit's progress display, and runs the exports. On failure no
 // output file is left behind, and the error names the failing step with the
-// tail of its output.
+// tail of its output. When the solve fails after the stage compiled, the
+// Result beside the error holds only Compiled and PerPlatform (so that a
+// failed build can be recorded); it has no exporter response.
 func (c *Client) Build(ctx context.Context, s dsl.Stage, o BuildOptions) (*Result, error) {
 	exports := make([]*export, 0, len(o.Outputs))
 	var entries []client.ExportEntry
@@ -151,12 +156,19 @@ func (c *Client) Build(ctx context.Context, s dsl.Stage, o BuildOptions) (*Resul
 	}
 	resp, err := c.solve(ctx, s, o, entries, func(ctx context.Context, gw gwclient.Client, r *dsl.Result, contextID string, _ func()) (*gwclient.Result, error) {
 		compiled = r
+		if o.OnCompiled != nil {
+			o.OnCompiled(r)
+		}
 		if perPlatform == nil {
 			return solveResult(ctx, gw, r, o)
 		}
 		return solveIndex(ctx, gw, s, o, contextID, r, perPlatform)
 	})
 	if err != nil {
+		if compiled != nil {
+			// What was solved, for the failed build's record.
+			return &Result{Compiled: compiled, PerPlatform: perPlatform}, err
+		}
 		return nil, err
 	}
 	// A context directory removed while it was sent may have been read in

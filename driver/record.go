@@ -69,3 +69,10 @@ func (c *Client) CachedResults(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// ContextID is the unique ID of the build context's local source, as
+// Build compiles it when the source has no shared session.
+func (o BuildOptions) ContextID() (string, error) {
+	_, id, err := o.buildContext()
+	return id, err
+}

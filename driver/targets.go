@@ -23,8 +23,9 @@ import (
 
 // Target is one build of several that BuildTargets solves together: a
 // name (it prefixes the target's steps in the progress display and its
-// errors), the stage and its options. Options.Progress, ProgressOut and
-// OnStatus are ignored: TargetsOptions has the shared display.
+// errors), the stage and its options. Options.Progress and ProgressOut
+// are ignored: TargetsOptions has the shared display. Options.OnStatus
+// sees the target's own updates, unprefixed (a target's build record).
 type Target struct {
 	Name    string
 	Stage   dsl.Stage
@@ -46,7 +47,8 @@ type TargetsOptions struct {
 }
 
 // TargetResult is how one target of BuildTargets ended: its result, or
-// its error.
+// its error (with, as Build returns it, the part of the result that says
+// what was solved, when the stage compiled).
 type TargetResult struct {
 	Name   string
 	Result *Result
@@ -111,7 +113,7 @@ func (c *Client) BuildTargets(ctx context.Context, targets []Target, o TargetsOp
 		results[i].Name = t.Name
 		to := t.Options
 		to.Compile = append(append([]dsl.CompileOption{}, to.Compile...), dsl.WithContextSession(shared.id))
-		to.Progress, to.ProgressOut, to.OnStatus = progressui.QuietMode, io.Discard, nil
+		to.Progress, to.ProgressOut = progressui.QuietMode, io.Discard
 		to.member = &groupMember{group: g, name: t.Name}
 		wg.Go(func() {
 			res, err := c.Build(runCtx, t.Stage, to)
@@ -123,6 +125,7 @@ func (c *Client) BuildTargets(ctx context.Context, targets []Target, o TargetsOp
 						err = errCanceledByFailFast
 					}
 				}
+				results[i].Result = res // what compiled, if anything: Build
 				results[i].Err = &TargetError{Target: t.Name, Err: err}
 				return
 			}

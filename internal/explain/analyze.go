@@ -29,6 +29,10 @@ const (
 	// loads or checks on every build and never reports as cached; what
 	// changed in it shows on the steps that read it.
 	Transfers State = "transfers"
+	// Failed: the step ran and failed (an explanation of a failed build).
+	Failed State = "failed"
+	// NotReached: the build failed before the step was solved.
+	NotReached State = "not reached"
 )
 
 // The kinds of cause, beside those of Change.Kind.
@@ -53,6 +57,11 @@ type Line struct {
 	Changes  []Change `json:"changes,omitempty"`
 	// Seconds is how long the step took, in an explanation.
 	Seconds float64 `json:"seconds,omitempty"`
+	// Error is the step's error, when it failed.
+	Error string `json:"error,omitempty"`
+	// Platform is the platform of the build the step belongs to, when
+	// one build made several (an explanation lists each one's steps).
+	Platform string `json:"platform,omitempty"`
 }
 
 // analysis compares a build with the ones before it.
@@ -137,10 +146,20 @@ func (a *analysis) step(s *Step) *Line {
 		return l
 	}
 	res := a.cur.Steps[s.Digest.String()]
+	if a.cur.Error != "" && res != nil && !res.Cached && (!res.Finished && res.Error == "" || strings.Contains(res.Error, "context canceled")) {
+		res = nil // listed by the solve, then stopped by the failure
+	}
 	if res == nil {
+		if a.cur.Error != "" {
+			l.State, l.Cause, l.Reason, l.Changes = NotReached, "", "", nil
+			a.newKey[s] = Cached // nothing to say about what follows
+		}
 		return l // not solved: the build stopped before it
 	}
 	l.Seconds = res.Seconds
+	if res.Error != "" {
+		defer func() { l.State, l.Error = Failed, res.Error }()
+	}
 	if res.Cached {
 		l.State, l.Cause, l.Reason, l.Changes = Cached, "", "", nil
 		a.newKey[s] = Cached

@@ -118,17 +118,23 @@ func Write(w io.Writer, lines []Line, format string, all bool) error {
 	var b strings.Builder
 	n := 0
 	for _, l := range lines {
-		if (l.State == Cached || l.State == Transfers && l.Reason == "") && !all {
+		if (l.State == Cached || l.State == NotReached || l.State == Transfers && l.Reason == "") && !all {
 			continue
 		}
 		n++
 		name := l.Step
+		if l.Platform != "" {
+			name = "[" + l.Platform + "] " + name
+		}
 		if l.Location != "" {
 			name += " (" + l.Location + ")"
 		}
 		fmt.Fprintf(&b, "%-9s %s\n", l.State, name)
 		if l.Reason != "" {
 			fmt.Fprintf(&b, "          %s\n", l.Reason)
+		}
+		if l.Error != "" {
+			fmt.Fprintf(&b, "          error: %s\n", l.Error)
 		}
 		for _, c := range l.Changes[min(1, len(l.Changes)):] {
 			fmt.Fprintf(&b, "          also %s\n", c.Text)
@@ -159,4 +165,47 @@ func ReadDefinition(file string) (*pb.Definition, error) {
 		return nil, fmt.Errorf("reading %s: not an LLB definition: %w", file, err)
 	}
 	return &def, nil
+}
+
+// Latest are the records of the newest build in records (oldest first):
+// one per platform it built, which share its time.
+func Latest(records []*Record) []*Record {
+	if len(records) == 0 {
+		return nil
+	}
+	last := records[len(records)-1].Time
+	var out []*Record
+	for _, r := range records {
+		if r.Time.Equal(last) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// History is what cur is explained or planned against: the records of
+// the builds before cur's (all of records for a cur not yet saved, whose
+// Time is zero), ordered so that the one cur is compared with comes last.
+// That is the record of cur's platform in the build before, when that
+// build had it, else that build's last record: a build of several
+// platforms keeps one record per platform.
+func History(records []*Record, cur *Record) []*Record {
+	var out []*Record
+	for _, r := range records {
+		if r != cur && (cur.Time.IsZero() || r.Time.Before(cur.Time)) {
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	prev := out[len(out)-1].Time
+	for i := len(out) - 1; i >= 0 && out[i].Time.Equal(prev); i-- {
+		if out[i].Platform == cur.Platform {
+			r := out[i]
+			out = append(append(out[:i:i], out[i+1:]...), r)
+			break
+		}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package explain
 
 import (
 	"fmt"
+	gofs "io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -98,6 +99,22 @@ func BenchmarkPlanAndExplain(b *testing.B) {
 			lines, err := Explain(history, cur)
 			require.NoError(b, err)
 			require.Nil(b, FirstRun(lines))
+		}
+	})
+	// The floor the warm walk is measured against: a bare WalkDir that
+	// lstats every path, in the same run.
+	b.Run("walk-lstat", func(b *testing.B) {
+		for b.Loop() {
+			n := 0
+			require.NoError(b, filepath.WalkDir(dir, func(p string, d gofs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				_, err = os.Lstat(p)
+				n++
+				return err
+			}))
+			require.Greater(b, n, 10000)
 		}
 	})
 	b.Run("hash-context-warm", func(b *testing.B) {

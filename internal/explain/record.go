@@ -38,6 +38,8 @@ type Record struct {
 	Platform  string            `json:"platform,omitempty"`
 	// NoCache is --no-cache.
 	NoCache bool `json:"noCache,omitempty"`
+	// Error is why the build failed; "" for a build that succeeded.
+	Error string `json:"error,omitempty"`
 	// Contexts are the local sources the build sent, by name ("context").
 	Contexts map[string]*Context `json:"contexts,omitempty"`
 	// Steps are the solve's outcome for each vertex, by digest.
@@ -197,7 +199,13 @@ func (s *Store) Save(r *Record) error {
 	if err != nil {
 		return fmt.Errorf("encoding the build record: %w", err)
 	}
-	name := r.Time.UTC().Format("20060102T150405.000000000Z") + "-" + strconv.Itoa(os.Getpid()) + ".json"
+	// The records of one build's platforms share its time: the platform
+	// tells their files apart.
+	name := r.Time.UTC().Format("20060102T150405.000000000Z") + "-" + strconv.Itoa(os.Getpid())
+	if r.Platform != "" {
+		name += "-" + strings.ReplaceAll(safeName(r.Platform), ",", "+")
+	}
+	name += ".json"
 	if err := atomicfile.Write(filepath.Join(s.Dir, name), dt, 0o644); err != nil {
 		return fmt.Errorf("saving the build record: %w", err)
 	}
