@@ -40,6 +40,8 @@ import (
 //	prog [flags] list [--format json]      the targets and groups
 //	prog [flags] llb TARGET                one target's LLB definition
 //	prog [flags] run TARGET [-- ARGS...]   build one target and run it
+//	prog [flags] debug TARGET [FILE:LINE] [-- CMD...]
+//	                                       a shell (or CMD) at one target's step
 //
 // with the flags of Main, which apply to every target selected, plus
 // --set TARGET.FIELD=VALUE for one target (or * for all) and --fail-fast.
@@ -121,12 +123,15 @@ func (p Program) Run(ctx context.Context, fs *flag.FlagSet, args []string, stdou
 	po.register(fs)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s [flags] [build [TARGET|GROUP...] | list | llb TARGET | run TARGET [-- ARGS...]]\n\ncommands:\n  build  build the targets together and export them (default: group default, else all)\n  list   list the targets and groups (--format json: as bake --print)\n  llb    write a target's LLB definition to stdout\n  run    build a target and run it on the daemon; ARGS replace its CMD\n\nflags:\n", programName())
+		fmt.Fprintf(stderr, "usage: %s [flags] [build [TARGET|GROUP...] | list | llb TARGET | run TARGET [-- ARGS...] | debug TARGET [FILE:LINE] [-- CMD...]]\n\ncommands:\n  build  build the targets together and export them (default: group default, else all)\n  list   list the targets and groups (--format json: as bake --print)\n  llb    write a target's LLB definition to stdout\n  run    build a target and run it on the daemon; ARGS replace its CMD\n  debug  build a target up to the step made at FILE:LINE (its last step without one) and open a shell, or run CMD, there\n\nflags:\n", programName())
 		fs.PrintDefaults()
 	}
 	command, names, cmdArgs, err := parseProgramArgs(fs, args)
 	if err != nil {
 		return err
+	}
+	if err := o.debugUsage(command); err != nil {
+		return cmdutil.Usagef("%v", err)
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -153,8 +158,8 @@ func (p Program) Run(ctx context.Context, fs *flag.FlagSet, args []string, stdou
 			return err
 		}
 		return p.list(stdout, rs, o.explain.format)
-	case "llb", "run":
-		if len(names) != 1 {
+	case "llb", "run", "debug":
+		if len(names) != 1 && (command != "debug" || len(names) != 2) {
 			return cmdutil.Usagef("%s takes one target: %s", command, p.known())
 		}
 		t, ok := p.target(names[0])
@@ -166,13 +171,19 @@ func (p Program) Run(ctx context.Context, fs *flag.FlagSet, args []string, stdou
 			return err
 		}
 		r := rs[0]
+		if command == "debug" { // debug's own arguments: [FILE:LINE] [-- CMD...]
+			if len(names) == 2 && !location.MatchString(names[1]) {
+				return cmdutil.Usagef("debug %s %q: want FILE:LINE, and a command after --", names[0], names[1])
+			}
+			cmdArgs = append(append(names[1:], "--"), cmdArgs...)
+		}
 		inv, err := r.opts.invocation(command, cmdArgs, func() dsl.Stage { return r.stage }, stdout, stderr)
 		if err != nil {
 			return err
 		}
 		return commands[command](ctx, inv)
 	}
-	return cmdutil.Usagef("unknown command %q (want build, list, llb or run)", command)
+	return cmdutil.Usagef("unknown command %q (want build, list, llb, run or debug)", command)
 }
 
 // parseProgramArgs parses the flags, which may come before and after the
@@ -216,7 +227,7 @@ func parseProgramArgs(fs *flag.FlagSet, args []string) (command string, names, c
 		names = append(names, rest[0])
 		rest = rest[1:]
 	}
-	if len(cmdArgs) > 0 && command != "run" {
+	if len(cmdArgs) > 0 && command != "run" && command != "debug" {
 		return "", nil, nil, cmdutil.Usagef("unexpected argument %q", cmdArgs[0])
 	}
 	return command, names, cmdArgs, nil

@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -76,4 +77,24 @@ func TestTargetsOnErrorExecRunsInFirstFailedStep(t *testing.T) {
 			require.Equal(t, []string{"good.tar"}, names)
 		})
 	}
+}
+
+// debug TARGET FILE:LINE -- CMD runs CMD at that target's step made at
+// the line: the step's file is there, the next step's is not.
+func TestTargetDebugStopsAtLine(t *testing.T) {
+	env := testenv.Get(t)
+	m := marker()
+	p := Program{Targets: []Target{
+		{Name: "other", Build: dsl.From("busybox").Run("echo other > /one")},
+		{Name: "app", Build: dsl.From("busybox").
+			Run("echo app " + m + " > /one").
+			Run("echo two > /two")},
+	}}
+	_, _, line, _ := runtime.Caller(0)
+	oneLine := line - 3
+	stdout, stderr, code := runProgram(t, p, "--addr", env.BuildkitHost, "--progress", "plain",
+		"debug", "app", "cli/targets_debug_e2e_test.go:"+strconv.Itoa(oneLine), "--", "sh", "-c", "cat /one; ls /two")
+	require.Equal(t, 1, code, "ls of the absent file fails:\n%s", stderr)
+	require.Contains(t, stdout, "app "+m+"\n", "the step at the line, of the target named:\n%s", stderr)
+	require.NotContains(t, stdout, "/two\n", "not the step after it")
 }
