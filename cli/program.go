@@ -42,6 +42,8 @@ import (
 //	prog [flags] run TARGET [-- ARGS...]   build one target and run it
 //	prog [flags] plan TARGET               which of its steps a build would run, and why
 //	prog [flags] explain TARGET            why the steps of its last build ran
+//	prog [flags] debug TARGET [FILE:LINE] [-- CMD...]
+//	                                       a shell (or CMD) at one target's step
 //
 // with the flags of Main, which apply to every target selected, plus
 // --set TARGET.FIELD=VALUE for one target (or * for all) and --fail-fast.
@@ -124,12 +126,15 @@ func (p Program) Run(ctx context.Context, fs *flag.FlagSet, args []string, stdou
 	}
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s [flags] [build [TARGET|GROUP...] | list | llb TARGET | run TARGET [-- ARGS...] | plan TARGET | explain TARGET]\n\ncommands:\n  build    build the targets together and export them (default: group default, else all)\n  list     list the targets and groups (--format json: as bake --print)\n  llb      write a target's LLB definition to stdout\n  run      build a target and run it on the daemon; ARGS replace its CMD\n  plan     say which steps of a target a build would run, and why, without building\n  explain  say why each step of a target's last build ran\n\nflags:\n", programName())
+		fmt.Fprintf(stderr, "usage: %s [flags] [build [TARGET|GROUP...] | list | llb TARGET | run TARGET [-- ARGS...] | debug TARGET [FILE:LINE] [-- CMD...] | plan TARGET | explain TARGET]\n\ncommands:\n  build    build the targets together and export them (default: group default, else all)\n  list     list the targets and groups (--format json: as bake --print)\n  llb      write a target's LLB definition to stdout\n  run      build a target and run it on the daemon; ARGS replace its CMD\n  debug    build a target up to the step made at FILE:LINE (its last step without one) and open a shell, or run CMD, there\n  plan     say which steps of a target a build would run, and why, without building\n  explain  say why each step of a target's last build ran\n\nflags:\n", programName())
 		fs.PrintDefaults()
 	}
 	command, names, cmdArgs, err := parseProgramArgs(fs, args)
 	if err != nil {
 		return err
+	}
+	if err := o.debugUsage(command); err != nil {
+		return cmdutil.Usagef("%v", err)
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -156,8 +161,8 @@ func (p Program) Run(ctx context.Context, fs *flag.FlagSet, args []string, stdou
 			return err
 		}
 		return p.list(stdout, rs, o.explain.format)
-	case "llb", "run", "explain", "plan":
-		if len(names) != 1 {
+	case "llb", "run", "debug", "explain", "plan":
+		if len(names) != 1 && (command != "debug" || len(names) != 2) {
 			return cmdutil.Usagef("%s takes one target: %s", command, p.known())
 		}
 		t, ok := p.target(names[0])
@@ -169,6 +174,12 @@ func (p Program) Run(ctx context.Context, fs *flag.FlagSet, args []string, stdou
 			return err
 		}
 		r := rs[0]
+		if command == "debug" { // debug's own arguments: [FILE:LINE] [-- CMD...]
+			if len(names) == 2 && !location.MatchString(names[1]) {
+				return cmdutil.Usagef("debug %s %q: want FILE:LINE, and a command after --", names[0], names[1])
+			}
+			cmdArgs = append(append(names[1:], "--"), cmdArgs...)
+		}
 		inv, err := r.opts.invocation(command, cmdArgs, func() dsl.Stage { return r.stage }, stdout, stderr)
 		if err != nil {
 			return err
@@ -176,7 +187,7 @@ func (p Program) Run(ctx context.Context, fs *flag.FlagSet, args []string, stdou
 		inv.recordKey = r.name // the target's own build records
 		return commands[command](ctx, inv)
 	}
-	return cmdutil.Usagef("unknown command %q (want build, list, llb, run, plan or explain)", command)
+	return cmdutil.Usagef("unknown command %q (want build, list, llb, run, debug, plan or explain)", command)
 }
 
 // parseProgramArgs parses the flags, which may come before and after the
@@ -220,7 +231,7 @@ func parseProgramArgs(fs *flag.FlagSet, args []string) (command string, names, c
 		names = append(names, rest[0])
 		rest = rest[1:]
 	}
-	if len(cmdArgs) > 0 && command != "run" {
+	if len(cmdArgs) > 0 && command != "run" && command != "debug" {
 		return "", nil, nil, cmdutil.Usagef("unexpected argument %q", cmdArgs[0])
 	}
 	return command, names, cmdArgs, nil

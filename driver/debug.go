@@ -34,6 +34,11 @@ type DebugShell struct {
 	// Notice, if set, receives one line before the process starts, saying
 	// which step it opens in, and one after, if it could not run.
 	Notice io.Writer
+	// claim, if set, decides whether this failure opens the process: of
+	// several targets built together, only the first failed step does.
+	claim func() bool
+	// target names the target of several whose step the process is in.
+	target string
 }
 
 // DefaultShell is the command DebugShell runs when none is given.
@@ -153,13 +158,20 @@ func (sh *DebugShell) onFailure(ctx context.Context, gw gwclient.Client, err err
 	if sh == nil || !errors.As(err, &se) || ctx.Err() != nil {
 		return err // no step failed: the build did not get that far
 	}
+	if sh.claim != nil && !sh.claim() {
+		return err // another target's failed step has the process
+	}
 	step, ok := failedStep(se)
 	stopDisplay()
 	if !ok {
 		sh.notice("no shell: the step that failed runs no command (only a failed RUN has a container to open)")
 		return err
 	}
-	sh.notice("opening %s in the failed step %s", shellName(sh.Args), stepName(step))
+	name := stepName(step)
+	if sh.target != "" {
+		name = "[" + sh.target + "] " + name // as the display names it
+	}
+	sh.notice("opening %s in the failed step %s", shellName(sh.Args), name)
 	if _, serr := sh.open(ctx, gw, step); serr != nil {
 		sh.notice("no shell: %v", serr)
 	}

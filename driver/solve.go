@@ -50,7 +50,11 @@ func (c *Client) solve(ctx context.Context, s dsl.Stage, o BuildOptions, entries
 				return nil, err
 			}
 			res, err := then(ctx, gw, r, contextID, p.stopDisplay)
-			return res, o.OnError.onFailure(ctx, gw, err, p.stopDisplay)
+			stop := p.stopDisplay
+			if o.member != nil { // the terminal shows the group's display
+				stop = o.member.group.stopDisplay
+			}
+			return res, o.OnError.onFailure(ctx, gw, err, stop)
 		}, p.statuses)
 		return err
 	})

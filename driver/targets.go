@@ -10,6 +10,7 @@ import (
 	"io"
 	"maps"
 	"sync"
+	"sync/atomic"
 
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/session"
@@ -94,36 +95,32 @@ func (c *Client) BuildTargets(ctx context.Context, targets []Target, o TargetsOp
 	if err != nil {
 		return nil, err
 	}
-	displayDone := make(chan struct{})
 	var warnings []client.VertexWarning
+	go g.forward()
 	go func() {
-		defer close(displayDone)
+		defer close(g.displayDone)
 		// The display drains the channel whatever happens to the build.
-		warnings, _ = g.display.UpdateFrom(context.WithoutCancel(ctx), g.statuses)
-		for range g.statuses { // a display that stopped early must not block a target
+		warnings, _ = g.display.UpdateFrom(context.WithoutCancel(ctx), g.toDisplay)
+		for range g.toDisplay { // a display that stopped early must not block a target
 		}
 	}()
 
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	tc := newTargetContexts(ctx, len(targets))
+	defer tc.cancelAll()
 	results := make([]TargetResult, len(targets))
 	var wg sync.WaitGroup
-	var failOnce sync.Once
 	for i, t := range targets {
 		results[i].Name = t.Name
 		to := t.Options
 		to.Compile = append(append([]dsl.CompileOption{}, to.Compile...), dsl.WithContextSession(shared.id))
 		to.Progress, to.ProgressOut = progressui.QuietMode, io.Discard
 		to.member = &groupMember{group: g, name: t.Name}
+		to.OnError = g.onError(to.OnError, tc, i, t.Name)
 		wg.Go(func() {
-			res, err := c.Build(runCtx, t.Stage, to)
+			res, err := c.Build(tc.ctxs[i], t.Stage, to)
 			if err != nil {
-				first := false
-				if o.FailFast {
-					failOnce.Do(func() { first = true; cancel() })
-					if !first && runCtx.Err() != nil && ctx.Err() == nil {
-						err = errCanceledByFailFast
-					}
+				if o.FailFast && !tc.failedFirst(i) && tc.ctxs[i].Err() != nil && ctx.Err() == nil {
+					err = errCanceledByFailFast
 				}
 				results[i].Result = res // what compiled, if anything: Build
 				results[i].Err = &TargetError{Target: t.Name, Err: err}
@@ -134,7 +131,7 @@ func (c *Client) BuildTargets(ctx context.Context, targets []Target, o TargetsOp
 	}
 	wg.Wait()
 	close(g.statuses)
-	<-displayDone
+	<-g.displayDone
 	if o.Progress != progressui.QuietMode && o.Progress != progressui.RawJSONMode {
 		printWarnings(g.out, warnings)
 	}
@@ -152,8 +149,16 @@ type targetGroup struct {
 	display  progressui.Display
 	out      io.Writer
 	onStatus func(*client.SolveStatus)
-	statuses chan *client.SolveStatus
-	failFast bool
+	// statuses are the targets' updates; forward hands them on to
+	// toDisplay until stop is closed (a debug process takes the terminal).
+	statuses, toDisplay chan *client.SolveStatus
+	stop                chan struct{}
+	stopOnce            sync.Once
+	displayDone         chan struct{}
+	// shellClaimed is set by the first target whose failed step opens
+	// --on-error's process.
+	shellClaimed atomic.Bool
+	failFast     bool
 	// held are the output files of finished targets under --fail-fast,
 	// written only when every target succeeded.
 	mu   sync.Mutex
@@ -165,7 +170,101 @@ func newTargetGroup(o TargetsOptions) (*targetGroup, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &targetGroup{display: display, out: out, onStatus: o.OnStatus, statuses: make(chan *client.SolveStatus), failFast: o.FailFast}, nil
+	return &targetGroup{
+		display: display, out: out, onStatus: o.OnStatus,
+		statuses: make(chan *client.SolveStatus), toDisplay: make(chan *client.SolveStatus),
+		stop: make(chan struct{}), displayDone: make(chan struct{}),
+		failFast: o.FailFast,
+	}, nil
+}
+
+// forward hands the targets' updates to the display until it is stopped,
+// then drops them, until every target is done and statuses is closed.
+func (g *targetGroup) forward() {
+	out := g.toDisplay
+	defer func() {
+		if out != nil {
+			close(out)
+		}
+	}()
+	for st := range g.statuses {
+		if out == nil {
+			continue
+		}
+		select {
+		case out <- st:
+		case <-g.stop:
+			close(out)
+			out = nil
+		}
+	}
+}
+
+// stopDisplay ends the shared display and waits for it to flush, for the
+// process --on-error opens in a failed step of one target: the other
+// targets go on building, unseen, and their ends are reported after.
+func (g *targetGroup) stopDisplay() {
+	g.stopOnce.Do(func() { close(g.stop) })
+	<-g.displayDone
+}
+
+// onError is target i's --on-error process, if it asked for one. One
+// process at a time can have the terminal: the first failed step opens
+// it, the other failures are only reported. Under --fail-fast that step's
+// failure is the first, which cancels the other targets and not this one.
+func (g *targetGroup) onError(sh *DebugShell, tc *targetContexts, i int, name string) *DebugShell {
+	if sh == nil {
+		return nil
+	}
+	own := *sh
+	own.target = name
+	own.claim = func() bool {
+		if !g.shellClaimed.CompareAndSwap(false, true) {
+			return false
+		}
+		if g.failFast {
+			tc.failedFirst(i)
+		}
+		return true
+	}
+	return &own
+}
+
+// targetContexts are the contexts the targets are built in, one each, so
+// that --fail-fast cancels every target but the one that failed first,
+// which may be holding a debug process open.
+type targetContexts struct {
+	ctxs    []context.Context
+	cancels []context.CancelFunc
+	once    sync.Once
+}
+
+func newTargetContexts(ctx context.Context, n int) *targetContexts {
+	tc := &targetContexts{ctxs: make([]context.Context, n), cancels: make([]context.CancelFunc, n)}
+	for i := range n {
+		tc.ctxs[i], tc.cancels[i] = context.WithCancel(ctx)
+	}
+	return tc
+}
+
+// failedFirst reports whether target i is the first to fail, and then
+// cancels the others.
+func (tc *targetContexts) failedFirst(i int) (first bool) {
+	tc.once.Do(func() {
+		first = true
+		for j, cancel := range tc.cancels {
+			if j != i {
+				cancel()
+			}
+		}
+	})
+	return first
+}
+
+func (tc *targetContexts) cancelAll() {
+	for _, cancel := range tc.cancels {
+		cancel()
+	}
 }
 
 // relay hands one target's updates to the shared display, each step's

@@ -367,7 +367,7 @@ func (cs *copyStep) addSource(d *stageState, src string) error {
 		if !cs.in.add {
 			return fmt.Errorf("source %q: COPY cannot fetch a git repository, use Add: %w", src, ErrInvalid)
 		}
-		st, err := gitSource(gitRef, &cs.o, cs.pgName)
+		st, err := gitSource(gitRef, &cs.o, cs.pgName, d.source())
 		if err != nil {
 			return fmt.Errorf("source %q: %w", src, err)
 		}
@@ -381,7 +381,7 @@ func (cs *copyStep) addSource(d *stageState, src string) error {
 		return nil
 	}
 	if isHTTPSource(src) {
-		return cs.addHTTP(src)
+		return cs.addHTTP(d, src)
 	}
 	return cs.addLocal(d, src)
 }

@@ -202,6 +202,7 @@ func TestCompileErrors(t *testing.T) {
 		{"bad stage name", dsl.From("alpine").As("Builder"), line(), `stage name "Builder": must start with a letter`},
 		{"error in a source stage", dsl.From("alpine").Copy("/x", "/x", dsl.From("golang").As("builder").Run("")), line(), "RUN: empty command: invalid argument (stage builder, reached from COPY at dsl/dsl_test.go:"},
 		{"error in a base stage", dsl.FromStage(dsl.From("alpine").Workdir("")).Run("true"), line(), "WORKDIR: empty path: invalid argument (stage stage-0, reached from FROM at dsl/dsl_test.go:"},
+		{"error in a chosen stage", dsl.FromNamed("$B", []dsl.Stage{dsl.From("alpine").As("b").Workdir("")}, dsl.GlobalArg("B", "b")).Run("true"), line(), "WORKDIR: empty path: invalid argument (stage b, reached from FROM at dsl/dsl_test.go:"},
 		{"bad trigger", dsl.FromStage(dsl.From("alpine").OnBuild("FROM x")).Run("true"), line(), "FROM: ONBUILD FROM x"},
 		{"unparsable trigger", dsl.FromStage(dsl.From("alpine").OnBuild("RUN --mount=type=nope x")).Run("true"), line(), "FROM: ONBUILD RUN --mount=type=nope x"},
 		{"failing trigger", dsl.FromStage(dsl.From("alpine").OnBuild("VOLUME $NOPE")).Run("true"), line(), "FROM: ONBUILD VOLUME: empty path"},
@@ -271,7 +272,7 @@ func TestSourceDateEpochMustBeSeconds(t *testing.T) {
 func TestCompileNeedsResolverForImages(t *testing.T) {
 	t.Parallel()
 	_, err := dsl.Compile(t.Context(), dsl.From("alpine"))
-	require.ErrorContains(t, err, `dsl/dsl_test.go:273: FROM: image "alpine": no image resolver`)
+	require.ErrorContains(t, err, fmt.Sprintf(`dsl/dsl_test.go:%d: FROM: image "alpine": no image resolver`, line()-1))
 
 	// scratch needs none.
 	res, err := dsl.Compile(t.Context(), dsl.From("scratch").Cmd("/app"))

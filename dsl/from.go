@@ -170,7 +170,7 @@ func (c *compiler) from(d *stageState, s Stage, root instruction) error {
 		return c.inStage(d, s, stepErr(1, "FROM", root.err))
 	}
 	if root, ok := root.(*fromIns); ok && len(root.candidates) > 0 {
-		chosen, err := c.choose(d, root)
+		chosen, err := c.choose(d, s, root)
 		if err != nil {
 			return c.inStage(d, s, err)
 		}
@@ -269,8 +269,10 @@ func (c *compiler) metaArgs(d *stageState, decls []globalArg) (*llb.EnvList, err
 }
 
 // choose is the candidate of a FromNamed whose name the reference expands
-// to, compiled; nil means the reference names an image.
-func (c *compiler) choose(d *stageState, from *fromIns) (*Stage, error) {
+// to, compiled; nil means the reference names an image. An error of the
+// candidate names the FromNamed of s that reached it, as one of a
+// FromStage's base does.
+func (c *compiler) choose(d *stageState, s Stage, from *fromIns) (*Stage, error) {
 	lex := d.lex
 	if from.escape != 0 {
 		lex = c.lexer(from.escape)
@@ -290,7 +292,7 @@ func (c *compiler) choose(d *stageState, from *fromIns) (*Stage, error) {
 		}
 		if n := stageName(cand); n != "" && strings.EqualFold(n, name) {
 			if _, err := c.stage(cand); err != nil {
-				return nil, err
+				return nil, reachedFrom(s, 1, "FROM", err)
 			}
 			return &cand, nil
 		}

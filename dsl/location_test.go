@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/moby/buildkit/solver/pb"
@@ -87,6 +88,11 @@ func TestErrorsOfAnotherStage(t *testing.T) {
 
 	err = compileErr(t, dsl.FromStage(builder()).Run("true"))
 	require.Equal(t, at(builderLine)+fmt.Sprintf("RUN: empty command: invalid argument (stage builder, reached from FROM at dsl/location_test.go:%d)", line()-1), err)
+
+	// A FromNamed names the stage it chose as a FromStage does.
+	err = compileErr(t, dsl.FromNamed("$BASE", []dsl.Stage{dsl.From("alpine").As("other"), builder()},
+		dsl.GlobalArg("BASE", "builder")).Run("true"))
+	require.Equal(t, at(builderLine)+fmt.Sprintf("RUN: empty command: invalid argument (stage builder, reached from FROM at dsl/location_test.go:%d)", line()-2), err)
 }
 
 func TestSourceMapOfEachOp(t *testing.T) {
@@ -149,4 +155,33 @@ func TestSourceMapIsStable(t *testing.T) {
 		}
 		require.True(t, bytes.Equal(first, dt), "the same bytes on every compile")
 	}
+}
+
+// TestSourceMapOfRemoteSources: an ADD's fetch of a URL and checkout of a
+// git repository are placed at the ADD's call, as its copy is.
+func TestSourceMapOfRemoteSources(t *testing.T) {
+	t.Parallel()
+	s := dsl.From("alpine").
+		AddPaths([]string{"https://example.com/a.tgz", "https://github.com/moby/buildkit.git#v0.34.2"}, "/src/")
+	addLine := line() - 1
+	res := compile(t, s)
+	ops, _ := parseDef(t, res.Definition)
+	want := []*pb.Range{{Start: &pb.Position{Line: int32(addLine)}, End: &pb.Position{Line: int32(addLine)}}}
+	found := map[string]bool{}
+	for dg, op := range ops {
+		src := op.GetSource()
+		if src == nil {
+			continue
+		}
+		scheme, _, _ := strings.Cut(src.Identifier, "://")
+		if scheme != "https" && scheme != "git" {
+			continue
+		}
+		locs := res.Definition.Source.Locations[dg.String()]
+		require.NotNil(t, locs, "%s has no source location", src.Identifier)
+		require.Len(t, locs.Locations, 1, src.Identifier)
+		require.Equal(t, want, locs.Locations[0].Ranges, src.Identifier)
+		found[scheme] = true
+	}
+	require.Equal(t, map[string]bool{"https": true, "git": true}, found, "the fetch and the checkout")
 }

@@ -12,8 +12,9 @@ import (
 	"github.com/slipway-build/slipway/internal/frontend"
 )
 
-// addHTTP adds the copy of a file fetched from a URL, as ADD does.
-func (cs *copyStep) addHTTP(src string) error {
+// addHTTP adds the copy of a file fetched from a URL, as ADD does; the
+// fetch is placed at the ADD's call, as every op of an instruction is.
+func (cs *copyStep) addHTTP(d *stageState, src string) error {
 	if !cs.in.add {
 		return fmt.Errorf("source %q: COPY cannot fetch a URL, use Add: %w", src, ErrInvalid)
 	}
@@ -25,7 +26,7 @@ func (cs *copyStep) addHTTP(src string) error {
 			return fmt.Errorf("--checksum %q: %v: %w", cs.o.checksum, err, ErrInvalid)
 		}
 	}
-	st := llb.HTTP(src, llb.Filename(f), llb.WithCustomName(cs.pgName), llb.Checksum(sum))
+	st := llb.HTTP(src, llb.Filename(f), llb.WithCustomName(cs.pgName), llb.Checksum(sum), d.source())
 	unpack := false
 	if cs.o.unpack != nil {
 		unpack = *cs.o.unpack
@@ -39,9 +40,11 @@ var errNotRemote = fmt.Errorf("not a remote source")
 // gitSource is the git checkout an ADD of a git URL fetches, with the
 // options the URL and the flags give, as the frontend builds it. A
 // keep-git-dir or checksum in the URL's query is kept in o, as the
-// frontend's dispatchCopy keeps it for the sources after this one.
-func gitSource(ref *dfgitutil.GitRef, o *copyOpts, name string) (llb.State, error) {
-	opts := []llb.GitOption{llb.WithCustomName(name), llb.GitRef(ref.Ref)}
+// frontend's dispatchCopy keeps it for the sources after this one. The
+// checkout is placed at the ADD's call (at), as every op of an instruction
+// is.
+func gitSource(ref *dfgitutil.GitRef, o *copyOpts, name string, at llb.ConstraintsOpt) (llb.State, error) {
+	opts := []llb.GitOption{llb.WithCustomName(name), llb.GitRef(ref.Ref), at}
 	keep := o.keepGitDir
 	if keep != nil && ref.KeepGitDir != nil && *keep != *ref.KeepGitDir {
 		return llb.State{}, fmt.Errorf("--keep-git-dir disagrees with the URL's keep-git-dir: %w", ErrInvalid)

@@ -120,19 +120,7 @@ var fileLine = regexp.MustCompile(`(?m)^\./(case\d+)\.go:\d+`)
 // error is in the second map, by function name.
 func runGenerated(t *testing.T, generated map[string][]byte) (map[string]compiled, map[string]string) {
 	t.Helper()
-	root, err := filepath.Abs("..")
-	require.NoError(t, err)
-	dir := t.TempDir()
-	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
-	require.NoError(t, err)
-	mod := strings.Replace(string(gomod), "module github.com/slipway-build/slipway", "module slipway.test/generated", 1)
-	mod += "\nrequire github.com/slipway-build/slipway v0.0.0-00010101000000-000000000000\n" +
-		"replace github.com/slipway-build/slipway => " + root + "\n"
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644))
-	gosum, err := os.ReadFile(filepath.Join(root, "go.sum"))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.sum"), gosum, 0o644))
-
+	dir := generatedModule(t)
 	buildErrs := map[string]string{}
 	byFile := map[string]string{}
 	for fn, src := range generated {
@@ -173,6 +161,25 @@ func runGenerated(t *testing.T, generated map[string][]byte) (map[string]compile
 		got[c.Name] = c
 	}
 	return got, buildErrs
+}
+
+// generatedModule is a new temporary module for generated programs, with
+// this module's requirements and this module replaced by its checkout.
+func generatedModule(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	require.NoError(t, err)
+	mod := strings.Replace(string(gomod), "module github.com/slipway-build/slipway", "module slipway.test/generated", 1)
+	mod += "\nrequire github.com/slipway-build/slipway v0.0.0-00010101000000-000000000000\n" +
+		"replace github.com/slipway-build/slipway => " + root + "\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644))
+	gosum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.sum"), gosum, 0o644))
+	return dir
 }
 
 func firstLine(out, file string) string {

@@ -104,6 +104,7 @@ func Generate(dt []byte, o Options) ([]byte, error) {
 	}
 	g := &generator{
 		opt:      o,
+		file:     commentText(o.Filename),
 		nodes:    nodes,
 		escape:   res.EscapeToken,
 		stages:   stages,
@@ -284,12 +285,14 @@ func located(file string, err error) error {
 
 type generator struct {
 	opt      Options
+	file     string               // opt.Filename as a comment may hold it
 	nodes    map[int]*parser.Node // by start line, for raw flags
 	escape   rune
 	stages   []instructions.Stage
 	metaArgs []instructions.ArgCommand
 	lex      *shell.Lex
 	usesTime bool            // the build function names package time
+	raws     int             // raw strings written, see text
 	meta     shell.EnvGetter // see metaEnv
 	bases    map[int]base    // see base
 	vars     map[int]string  // stage index → Go variable
@@ -346,18 +349,25 @@ func (g *generator) build() (*jen.Statement, error) {
 		body = append(body, jen.Commentf("Not needed by the target, so not written here: stage %s.", strings.Join(left, ", ")))
 	}
 	for _, i := range order {
-		st, err := g.stage(i)
+		st, place, err := g.stage(i)
 		if err != nil {
 			return nil, err
 		}
 		for _, c := range g.stages[i].Comments {
 			body = append(body, jen.Comment(commentText(c)))
 		}
-		if i == target {
-			body = append(body, jen.Return(st))
-		} else {
-			body = append(body, jen.Id(g.vars[i]).Op(":=").Add(st))
+		if from := g.place(g.stages[i].Location); from != "" {
+			body = append(body, jen.Comment(from))
 		}
+		if i == target {
+			st = jen.Return(st)
+		} else {
+			st = jen.Id(g.vars[i]).Op(":=").Add(st)
+		}
+		if place != "" {
+			st = st.Comment(place)
+		}
+		body = append(body, st)
 	}
 	name := g.funcName()
 	return jen.Func().Id(name).Params().Qual(dslPath, "Stage").Block(body...), nil

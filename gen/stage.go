@@ -14,43 +14,88 @@ import (
 )
 
 // call is one method of a stage's chain, with the comments above its
-// instruction in the Dockerfile.
+// instruction in the Dockerfile and the place of the instruction.
 type call struct {
 	comments []string
 	name     string
 	args     []jen.Code
+	place    string
+	// above is set for a call whose place goes on the line above it: one
+	// that spans lines (a raw string), or a wide one.
+	above bool
 }
 
-// stage is the chain of DSL calls for stage i.
-func (g *generator) stage(i int) (*jen.Statement, error) {
+// wideInstruction is the length of an instruction's text beyond which its
+// call gets its place on the line above: gofmt aligns the comments that end
+// consecutive lines, so one wide line would push its neighbors' far right.
+const wideInstruction = 72
+
+// stage is the chain of DSL calls for stage i, and the place of its last
+// instruction when it is a comment for the end of the statement the chain
+// is in.
+//
+// A failed step shows the Go lines around the line its call starts on, so
+// that line names the instruction's place in the Dockerfile: at its end, or
+// on the line above for a call that spans lines (whose end may be out of
+// sight), a wide one (see wideInstruction) and the FROM (see build: gofmt
+// indents a chain whose first line ends with a comment far to the right).
+func (g *generator) stage(i int) (*jen.Statement, string, error) {
 	s := g.stages[i]
 	head, err := g.from(i)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var calls []call
 	if s.Name != "" {
 		calls = append(calls, call{name: "As", args: []jen.Code{jen.Lit(s.Name)}})
 	}
 	for _, cmd := range s.Commands {
+		raws := g.raws
 		cs, err := g.command(i, cmd)
 		if err != nil {
-			return nil, withLine(err, cmd.Location())
+			return nil, "", withLine(err, cmd.Location())
 		}
 		if len(cs) > 0 {
 			cs[0].comments = cmd.Comments()
 		}
+		place := g.place(cmd.Location())
+		above := g.raws > raws
+		if code, ok := cmd.(fmt.Stringer); ok && len(code.String()) > wideInstruction {
+			above = true
+		}
+		for k := range cs {
+			cs[k].place, cs[k].above = place, above
+		}
 		calls = append(calls, cs...)
 	}
 	st := head
+	trailing := "" // the comment that ends the line of the call before
 	for _, c := range calls {
-		st = st.Op(".").Line()
+		st = st.Op(".")
+		if trailing != "" {
+			st = st.Comment(trailing)
+		}
+		st = st.Line()
 		for _, text := range c.comments {
 			st = st.Comment(commentText(text)).Line()
 		}
+		trailing = c.place
+		if c.above && c.place != "" {
+			st = st.Comment(c.place).Line()
+			trailing = ""
+		}
 		st = st.Id(c.name).Call(c.args...)
 	}
-	return st, nil
+	return st, trailing, nil
+}
+
+// place is an instruction's place in the Dockerfile as a comment's text,
+// FILE:LINE as compilers write it; "" when the parser gave none.
+func (g *generator) place(loc []parser.Range) string {
+	if len(loc) == 0 || loc[0].Start.Line <= 0 {
+		return ""
+	}
+	return g.file + ":" + strconv.Itoa(loc[0].Start.Line)
 }
 
 // commentText makes a Dockerfile comment safe for a Go comment: bytes Go
@@ -109,8 +154,9 @@ func (g *generator) from(i int) (*jen.Statement, error) {
 // raw literal, so the literal is checked with Go's own strconv.Unquote
 // (which drops carriage returns, and has no way to say a backquote) before
 // it is used; NUL and a byte order mark are refused by the compiler, and
-// invalid UTF-8 by gofmt.
-func text(s string) jen.Code {
+// invalid UTF-8 by gofmt. A raw string is counted in g.raws: the call that
+// holds it spans lines.
+func (g *generator) text(s string) jen.Code {
 	raw := "`" + s + "`"
 	if !strings.Contains(s, "\n") || !utf8.ValidString(s) || strings.ContainsAny(s, "\x00\ufeff") {
 		return jen.Lit(s)
@@ -118,6 +164,7 @@ func text(s string) jen.Code {
 	if v, err := strconv.Unquote(raw); err != nil || v != s {
 		return jen.Lit(s)
 	}
+	g.raws++
 	return jen.Op(raw)
 }
 
@@ -272,7 +319,7 @@ func (g *generator) copy(method string, sd instructions.SourcesAndDest, opts []j
 		if f.Expand {
 			fn = "InlineExpanded"
 		}
-		inline = append(inline, dsl(fn, jen.Lit(f.Path), text(f.Data)))
+		inline = append(inline, dsl(fn, jen.Lit(f.Path), g.text(f.Data)))
 	}
 	if len(sd.SourcePaths) == 1 && len(inline) == 0 {
 		return []call{{name: method, args: append([]jen.Code{g.word(sd.SourcePaths[0]), g.word(sd.DestPath)}, opts...)}}, nil
@@ -332,14 +379,14 @@ func (g *generator) run(i int, c *instructions.RunCommand) ([]call, error) {
 			if c.Files[0].Chomp {
 				data = parser.ChompHeredocContent(data)
 			}
-			return []call{{name: "RunScript", args: append([]jen.Code{jen.Lit(c.Files[0].Name), text(data)}, opts...)}}, nil
+			return []call{{name: "RunScript", args: append([]jen.Code{jen.Lit(c.Files[0].Name), g.text(data)}, opts...)}}, nil
 		}
 		// Any other heredoc goes to the shell as the frontend hands it over.
 		cmd := c.CmdLine[0]
 		for _, f := range c.Files {
 			cmd += "\n" + f.Data + f.Name
 		}
-		return []call{{name: "Run", args: append([]jen.Code{text(cmd)}, opts...)}}, nil
+		return []call{{name: "Run", args: append([]jen.Code{g.text(cmd)}, opts...)}}, nil
 	}
 	if c.PrependShell {
 		return []call{{name: "Run", args: append([]jen.Code{jen.Lit(strings.Join(c.CmdLine, " "))}, opts...)}}, nil

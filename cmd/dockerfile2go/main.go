@@ -10,7 +10,8 @@
 // `go run` of it builds the image; -func NAME writes a function of that name
 // returning the build instead, for an existing package. The output goes to
 // standard output, or to -o FILE, which is written only when the conversion
-// succeeds.
+// succeeds. Each step's Go line names its Dockerfile line in a comment
+// (// Dockerfile:12, with the name given), so a failing step shows both.
 //
 // A Dockerfile that BuildKit's Dockerfile frontend rejects is rejected here
 // too, as FILE:LINE: message, with exit code 1; a usage error exits 2.
