@@ -151,10 +151,24 @@ func (c *Client) Build(ctx context.Context, s dsl.Stage, o BuildOptions) (*Resul
 	}
 	resp, err := c.solve(ctx, s, o, entries, func(ctx context.Context, gw gwclient.Client, r *dsl.Result, contextID string, _ func()) (*gwclient.Result, error) {
 		compiled = r
+		var res *gwclient.Result
+		var err error
 		if perPlatform == nil {
-			return solveResult(ctx, gw, r, o)
+			res, err = solveResult(ctx, gw, r, o)
+		} else {
+			res, err = solveIndex(ctx, gw, s, o, contextID, r, perPlatform)
 		}
-		return solveIndex(ctx, gw, s, o, contextID, r, perPlatform)
+		if err != nil {
+			return nil, err
+		}
+		scanned := perPlatform
+		if scanned == nil {
+			scanned = map[string]*dsl.Result{"": r}
+		}
+		if err := o.addStageSBOMs(ctx, gw, res, scanned, contextID); err != nil {
+			return nil, err
+		}
+		return res, nil
 	})
 	if err != nil {
 		return nil, err
