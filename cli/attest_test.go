@@ -62,6 +62,7 @@ func TestAttestFlags(t *testing.T) {
 			f.attest.Set("type=provenance,mode=max")
 		}, local, driver.Attestations{Provenance: &driver.ProvenanceAttestation{Mode: "max"}, SBOM: &driver.SBOMAttestation{Generator: "scan"}}},
 		{"--attest scan-stage", func(f *attestFlags) { f.attest.Set(`type=sbom,"scan-stage=build,test"`) }, local, driver.Attestations{SBOM: &driver.SBOMAttestation{ScanStage: "build,test"}}},
+		{"--sbom=scan-stage=false", func(f *attestFlags) { f.sbom.Set("scan-stage=false") }, local, driver.Attestations{SBOM: &driver.SBOMAttestation{}}},
 		{"--attest-index=false", func(f *attestFlags) { f.index = false }, oci, driver.Attestations{Provenance: &driver.ProvenanceAttestation{Mode: "min"}, Unindexed: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -174,6 +174,9 @@ func ParseAttest(a Attestations, s string) (Attestations, error) {
 					g.Generator = v
 				}
 			case "scan-stage":
+				if b, err := strconv.ParseBool(v); err == nil && !b {
+					v = ""
+				}
 				g.ScanStage = v
 			case "scan-context":
 				return a, fmt.Errorf("sbom: scan-context is not supported: slipway scans the final image and, with scan-stage, the stages")
