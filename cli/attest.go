@@ -24,10 +24,10 @@ type attestFlags struct {
 }
 
 func (o *attestFlags) register(fs *flag.FlagSet) {
-	fs.Var(&o.attest, "attest", "add an attestation: type=provenance[,mode=min|max] or type=sbom[,generator=IMAGE] (repeatable; provenance mode=min is on by default for image and OCI outputs)")
+	fs.Var(&o.attest, "attest", "add an attestation: type=provenance[,mode=min|max] or type=sbom[,generator=IMAGE][,scan-stage=true|NAMES] (repeatable; provenance mode=min is on by default for image and OCI outputs)")
 	o.provenance.typ, o.sbom.typ = "provenance", "sbom"
 	fs.Var(&o.provenance, "provenance", "shorthand for --attest type=provenance: true, false, or mode=min|max")
-	fs.Var(&o.sbom, "sbom", "shorthand for --attest type=sbom: true, false, or generator=IMAGE")
+	fs.Var(&o.sbom, "sbom", "shorthand for --attest type=sbom: true, false, or generator=IMAGE[,scan-stage=true]")
 	fs.BoolVar(&o.index, "attest-index", true, "with false, a single-platform image stays a plain manifest: provenance is left out instead of making an image index (no SBOM then)")
 	fs.StringVar(&o.epoch, "source-date-epoch", "", "SOURCE_DATE_EPOCH, seconds since 1970 (default: $SOURCE_DATE_EPOCH): the build argument, image times and every layer file's time, for a reproducible digest")
 }

@@ -24,7 +24,7 @@ func TestAttestBadInputExitsTwo(t *testing.T) {
 		{[]string{"--attest", "type=sbom,generator=Not A Ref"}, `--attest "type=sbom,generator=Not A Ref": sbom generator "Not A Ref": not an image reference`},
 		{[]string{"--sbom=generator=scan@sha256:abc"}, `--sbom "generator=scan@sha256:abc": sbom generator "scan@sha256:abc": not an image reference`},
 		{[]string{"--attest", "type=provenance,colour=red"}, `provenance: unknown field "colour" (want mode)`},
-		{[]string{"--sbom=scan-stage=true"}, `--sbom "scan-stage=true": sbom: scan-stage is not supported yet: slipway scans the final image`},
+		{[]string{"--sbom=scan-context=true"}, `--sbom "scan-context=true": sbom: scan-context is not supported`},
 		{[]string{"--sbom", "--attest-index=false"}, "--attest-index=false: an SBOM attestation always makes an image index"},
 		{[]string{"--source-date-epoch", "yesterday"}, `--source-date-epoch "yesterday": want seconds since 1970`},
 	} {
@@ -61,6 +61,8 @@ func TestAttestFlags(t *testing.T) {
 			f.attest.Set("type=sbom,generator=scan")
 			f.attest.Set("type=provenance,mode=max")
 		}, local, driver.Attestations{Provenance: &driver.ProvenanceAttestation{Mode: "max"}, SBOM: &driver.SBOMAttestation{Generator: "scan"}}},
+		{"--attest scan-stage", func(f *attestFlags) { f.attest.Set(`type=sbom,"scan-stage=build,test"`) }, local, driver.Attestations{SBOM: &driver.SBOMAttestation{ScanStage: "build,test"}}},
+		{"--sbom=scan-stage=false", func(f *attestFlags) { f.sbom.Set("scan-stage=false") }, local, driver.Attestations{SBOM: &driver.SBOMAttestation{}}},
 		{"--attest-index=false", func(f *attestFlags) { f.index = false }, oci, driver.Attestations{Provenance: &driver.ProvenanceAttestation{Mode: "min"}, Unindexed: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

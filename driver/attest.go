@@ -2,6 +2,7 @@ package driver
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -44,6 +45,24 @@ type SBOMAttestation struct {
 	// Generator is the scanner image; empty means BuildKit's default,
 	// docker/buildkit-syft-scanner.
 	Generator string
+	// ScanStage also scans the other stages the build reached, each in
+	// an SBOM of its own beside the final image's: "true" scans every
+	// one, a comma-separated list of stage names those of them that the
+	// build reached, as BuildKit's BUILDKIT_SBOM_SCAN_STAGE does; empty
+	// or "false" scans the final image only.
+	ScanStage string
+}
+
+// scanStages reports whether the stage named name is to be scanned, as
+// the Dockerfile frontend reads BUILDKIT_SBOM_SCAN_STAGE.
+func (s *SBOMAttestation) scanStages(name string) bool {
+	if s == nil || s.ScanStage == "" {
+		return false
+	}
+	if b, err := strconv.ParseBool(s.ScanStage); err == nil {
+		return b
+	}
+	return slices.Contains(strings.Split(s.ScanStage, ","), name)
 }
 
 // check reports attestations BuildKit would refuse, before any solve.
@@ -120,7 +139,8 @@ func (o BuildOptions) epochAttrs(attrs map[string]string) {
 }
 
 // ParseAttest parses one value of buildx's --attest flag:
-// type=provenance[,mode=min|max] or type=sbom[,generator=IMAGE], with
+// type=provenance[,mode=min|max] or
+// type=sbom[,generator=IMAGE][,scan-stage=true|false|NAMES], with
 // BuildKit's own parser. It returns a into which the value is merged.
 func ParseAttest(a Attestations, s string) (Attestations, error) {
 	typ, rest, err := splitType(s)
@@ -153,10 +173,15 @@ func ParseAttest(a Attestations, s string) (Attestations, error) {
 				if v != attestationsDefaultGenerator {
 					g.Generator = v
 				}
-			case "scan-stage", "scan-context":
-				return a, fmt.Errorf("sbom: %s is not supported yet: slipway scans the final image", k)
+			case "scan-stage":
+				if b, err := strconv.ParseBool(v); err == nil && !b {
+					v = ""
+				}
+				g.ScanStage = v
+			case "scan-context":
+				return a, fmt.Errorf("sbom: scan-context is not supported: slipway scans the final image and, with scan-stage, the stages")
 			default:
-				return a, fmt.Errorf("sbom: unknown field %q (want generator)", k)
+				return a, fmt.Errorf("sbom: unknown field %q (want generator or scan-stage)", k)
 			}
 		}
 		a.SBOM = g

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -245,4 +246,63 @@ func TestProvenance(t *testing.T) {
 		requireMaterials(t, p, baseDigests(t, res.Compiled))
 		require.NotNil(t, p.BuildDefinition.InternalParameters.BuildConfig)
 	})
+}
+
+// sourceMetadata is the part of a SLSA v1 provenance's run details where
+// BuildKit puts the definition's source map in mode=max.
+type sourceMetadata struct {
+	RunDetails struct {
+		Metadata struct {
+			BuildKit struct {
+				Source *struct {
+					Locations map[string]*pb.Locations `json:"locations"`
+					Infos     []struct {
+						Filename string `json:"filename"`
+						Language string `json:"language"`
+					} `json:"infos"`
+				} `json:"source"`
+			} `json:"buildkit_metadata"`
+		} `json:"metadata"`
+	} `json:"runDetails"`
+}
+
+// The mode=max provenance carries the build's Go source locations: the Go
+// file and line of the builder call that made a step.
+func TestProvenanceSourceLocations(t *testing.T) {
+	testenv.Get(t)
+	c := connect(t)
+	marker := time.Now().Format(time.RFC3339Nano)
+	_, file, line, _ := runtime.Caller(0)
+	stage := dsl.From("busybox").Run("echo " + marker + " > /located") // line+1
+	line++
+	archive := filepath.Join(t.TempDir(), "max.tar")
+	_, err := c.Build(t.Context(), stage, driver.BuildOptions{
+		Progress: "quiet",
+		Outputs:  []driver.Output{{Type: "oci", Dest: archive, Attrs: map[string]string{"name": "provenance-source-test:latest"}}},
+		Attest:   driver.Attestations{Provenance: &driver.ProvenanceAttestation{Mode: "max"}},
+	})
+	require.NoError(t, err)
+	var src sourceMetadata
+	for _, s := range archiveAttestations(t, archive) {
+		if s.PredicateType == predicateSLSA1 {
+			require.NoError(t, json.Unmarshal(s.Predicate, &src))
+		}
+	}
+	source := src.RunDetails.Metadata.BuildKit.Source
+	require.NotNil(t, source, "buildkit_metadata.source in the mode=max provenance")
+	var found []string
+	for step, locs := range source.Locations {
+		for _, l := range locs.Locations {
+			require.Less(t, int(l.SourceIndex), len(source.Infos), "step %s names a source file", step)
+			info := source.Infos[l.SourceIndex]
+			for _, r := range l.Ranges {
+				found = append(found, fmt.Sprintf("%s:%d", info.Filename, r.Start.Line))
+				if strings.HasSuffix(file, "/"+info.Filename) && int(r.Start.Line) == line {
+					require.Equal(t, "Go", info.Language)
+					return
+				}
+			}
+		}
+	}
+	t.Fatalf("no step is placed at %s:%d; the provenance places steps at %v", filepath.Base(file), line, found)
 }

@@ -159,10 +159,24 @@ func (c *Client) Build(ctx context.Context, s dsl.Stage, o BuildOptions) (*Resul
 		if o.OnCompiled != nil {
 			o.OnCompiled(r)
 		}
+		var res *gwclient.Result
+		var err error
 		if perPlatform == nil {
-			return solveResult(ctx, gw, r, o)
+			res, err = solveResult(ctx, gw, r, o)
+		} else {
+			res, err = solveIndex(ctx, gw, s, o, contextID, r, perPlatform)
 		}
-		return solveIndex(ctx, gw, s, o, contextID, r, perPlatform)
+		if err != nil {
+			return nil, err
+		}
+		scanned := perPlatform
+		if scanned == nil {
+			scanned = map[string]*dsl.Result{"": r}
+		}
+		if err := o.addStageSBOMs(ctx, gw, res, scanned, contextID); err != nil {
+			return nil, err
+		}
+		return res, nil
 	})
 	if err != nil {
 		if compiled != nil {

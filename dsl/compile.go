@@ -37,6 +37,22 @@ type Result struct {
 	// Epoch is SOURCE_DATE_EPOCH when the build args set it: the time every
 	// history entry, created directory and exported file carries.
 	Epoch *time.Time
+	// Stages are the other stages the compile reached, the ones the
+	// target needs, in the order they were dispatched (the order a
+	// Dockerfile would list them), for callers that act on a stage and
+	// not only on the image: an SBOM scan of each stage, say.
+	Stages []CompiledStage
+}
+
+// CompiledStage is one stage a compile reached.
+type CompiledStage struct {
+	// Name is the stage's [Stage.As] name, or stage-N, N counting the
+	// stages in dispatch order, as the frontend names an unnamed stage.
+	Name string
+	// State is the stage's final file system, with the compile's platform
+	// as its marshal default, so it marshals to the ops the target's
+	// definition holds.
+	State llb.State
 }
 
 // Compile turns a stage into LLB and an image config.
@@ -77,10 +93,12 @@ type compiler struct {
 	// frontend's do.
 	epochResolved bool
 	stages        map[*node]*stageState
-	nextIndex     int
-	context       *lateOutput
-	contextPaths  map[string]struct{}
-	named         map[string]*namedCtx
+	// order are the stages in the order they were named.
+	order        []*stageState
+	nextIndex    int
+	context      *lateOutput
+	contextPaths map[string]struct{}
+	named        map[string]*namedCtx
 	// triggerFrom are the stages the triggers being parsed may name: those
 	// of the base stage's ONBUILD instructions (see TriggerFrom).
 	triggerFrom []triggerStage
@@ -240,6 +258,7 @@ func (c *compiler) nameStage(d *stageState, ins []instruction) error {
 		return argError(asPos, "AS", "stage name %q: must start with a letter and hold only lowercase letters, digits, '-', '_' and '.'", d.name)
 	}
 	c.nextIndex++
+	c.order = append(c.order, d)
 	return nil
 }
 
@@ -353,7 +372,13 @@ func (c *compiler) finish(ctx context.Context, d *stageState) (*Result, error) {
 	if err := attachImageConfig(def, last, &img); err != nil {
 		return nil, err
 	}
-	return &Result{State: st, Definition: def, Image: &img, Epoch: c.epoch}, nil
+	var stages []CompiledStage
+	for _, o := range c.order {
+		if o != d {
+			stages = append(stages, CompiledStage{Name: o.name, State: o.state.SetMarshalDefaults(defaults...)})
+		}
+	}
+	return &Result{State: st, Definition: def, Image: &img, Epoch: c.epoch, Stages: stages}, nil
 }
 
 // attachImageConfig stores the image config in the metadata of the

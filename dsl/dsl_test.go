@@ -468,3 +468,29 @@ func TestDeviceRequired(t *testing.T) {
 	require.Equal(t, "vendor.com/gpu=1", devices[1].Name)
 	require.True(t, devices[1].Optional, "a device is optional unless Required")
 }
+
+// The stages a compile reached are the target's dependencies, named as the
+// frontend names them, each marshaling to ops the target's definition
+// holds; the target itself is not among them.
+func TestCompiledStages(t *testing.T) {
+	t.Parallel()
+	deps := dsl.From("golang").Run("go mod download")
+	builder := dsl.FromStage(deps).As("builder").Run("go build -o /app")
+	final := dsl.From("alpine").Copy("/app", "/app", builder)
+	res := compile(t, final)
+	var names []string
+	have := map[string]bool{}
+	for _, dt := range res.Definition.Def {
+		have[digest.FromBytes(dt).String()] = true
+	}
+	for _, s := range res.Stages {
+		names = append(names, s.Name)
+		def, err := s.State.Marshal(t.Context())
+		require.NoError(t, err)
+		// the last op of a definition is its output, not an op of the build
+		last := def.Def[len(def.Def)-2]
+		require.True(t, have[digest.FromBytes(last).String()], "stage %s: its tip op is in the target's definition", s.Name)
+	}
+	require.Equal(t, []string{"stage-0", "builder"}, names)
+	require.Empty(t, compile(t, dsl.From("alpine")).Stages, "a single stage reaches no other")
+}
