@@ -88,7 +88,8 @@ func TestOnErrorShellAtTerminal(t *testing.T) {
 	slave.Close() // the program holds its own copy
 	t.Cleanup(func() { cmd.Process.Kill() })
 	var screen testenv.Buffer
-	go func() { _, _ = io.Copy(&screen, pty) }()
+	copied := make(chan struct{})
+	go func() { _, _ = io.Copy(&screen, pty); close(copied) }()
 	prog := testenv.Start("the program", cmd.Wait)
 	prog.Log = screen.String
 	typeIn := func(s string) {
@@ -120,6 +121,13 @@ func TestOnErrorShellAtTerminal(t *testing.T) {
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit)
 	require.Equal(t, 1, exit.ExitCode(), "the program exits with the build's failure")
+	// The program's last words may still be in the terminal: the copy ends
+	// when the last holder of the terminal has closed it.
+	select {
+	case <-copied:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the terminal stayed open 10 s after the program exited; it showed:\n%s", screen.String())
+	}
 	require.Contains(t, screen.String(), "exit code: 7")
 }
 
