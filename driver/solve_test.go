@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/moby/buildkit/client/llb"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/require"
 )
 
@@ -33,4 +34,15 @@ func TestRequestNoCacheAndCacheImports(t *testing.T) {
 	for _, md := range def.ToPB().Metadata {
 		require.False(t, md.IgnoreCache, "the compiled definition is not changed")
 	}
+}
+
+// The solve names the platforms it asks for in the frontend attribute the
+// daemon's platform check reads; none given leaves it to the daemon.
+func TestSolveOptRequestedPlatforms(t *testing.T) {
+	t.Parallel()
+	require.NotContains(t, BuildOptions{}.solveOpt(nil).FrontendAttrs, "platform")
+	one := BuildOptions{Platform: &ocispecs.Platform{OS: "linux", Architecture: "386"}}
+	require.Equal(t, "linux/386", one.solveOpt(nil).FrontendAttrs["platform"])
+	two := BuildOptions{Platforms: []ocispecs.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm", Variant: "v7"}}}
+	require.Equal(t, "linux/amd64,linux/arm/v7", two.solveOpt(nil).FrontendAttrs["platform"])
 }
