@@ -123,12 +123,18 @@ func registryAuth() session.Attachable {
 // request is the gateway solve of a compiled definition. A gateway build
 // gets no frontend to read "no-cache" and "cache-imports", so both are
 // applied here: the cache imports go with the request, and no-cache marks
-// every op to ignore the cache, as the Dockerfile frontend does; op
-// metadata changes no digest.
+// the steps (run and file ops) to ignore the cache, as the Dockerfile
+// frontend marks its RUN, COPY and ADD; sources are left alone, as it
+// leaves them: an image is not pulled again and a context is synced as
+// always, not copied afresh. Op metadata changes no digest.
 func (o BuildOptions) request(def *llb.Definition) gwclient.SolveRequest {
 	pbDef := def.ToPB()
 	if o.NoCache {
 		for _, dt := range pbDef.Def {
+			var op pb.Op
+			if err := op.UnmarshalVT(dt); err != nil || op.GetExec() == nil && op.GetFile() == nil {
+				continue // an undecodable op fails the solve, with the daemon's error
+			}
 			d := string(digest.FromBytes(dt))
 			if pbDef.Metadata[d] == nil {
 				pbDef.Metadata[d] = &pb.OpMetadata{}
