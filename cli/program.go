@@ -64,6 +64,11 @@ type Target struct {
 	Build dsl.Stage
 	// Description is shown by list.
 	Description string
+	// Context is the target's build context directory, as bake's
+	// context: relative to --context (itself "." when not given), or
+	// absolute. Empty means --context. Targets built together read each
+	// directory once.
+	Context string
 	// Tags are the image's names (REPO[:TAG]): the name in its OCI
 	// archive, the references Push pushes to.
 	Tags []string
@@ -110,7 +115,7 @@ type programOptions struct {
 }
 
 func (o *programOptions) register(fs *flag.FlagSet) {
-	fs.Var(&o.sets, "set", "override one target's field: TARGET.FIELD=VALUE, TARGET may be * (fields: tags, push, platform, args.NAME, output, cache-from, cache-to, no-cache, target) (repeatable)")
+	fs.Var(&o.sets, "set", "override one target's field: TARGET.FIELD=VALUE, TARGET may be * (fields: tags, push, platform, args.NAME, output, cache-from, cache-to, no-cache, target, context) (repeatable)")
 	fs.BoolVar(&o.failFast, "fail-fast", false, "cancel the other targets when one fails, and write no output file")
 }
 

@@ -180,3 +180,20 @@ func TestOwnFlagClash(t *testing.T) {
 		require.Equal(t, 2, exitCode(err, &stderr), prog)
 	}
 }
+
+// A target's own context is relative to --context, which is the default;
+// --set TARGET.context replaces it the same way.
+func TestTargetContext(t *testing.T) {
+	t.Parallel()
+	p := testProgram()
+	p.Targets[0].Context = "services/api" // api
+	p.Targets[1].Context = "/abs/worker"  // worker
+	stdout, stderr, code := runProgram(t, p, "--context", "repo", "--set", "test.context=tools", "list", "--format", "json")
+	require.Equal(t, 0, code, stderr)
+	var got struct{ Target map[string]printedTarget }
+	require.NoError(t, json.Unmarshal([]byte(stdout), &got))
+	require.Equal(t, "repo/services/api", got.Target["api"].Context)
+	require.Equal(t, "/abs/worker", got.Target["worker"].Context)
+	require.Equal(t, "repo", got.Target["api-debug"].Context, "--context is the default")
+	require.Equal(t, "repo/tools", got.Target["test"].Context)
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,6 +26,9 @@ type resolved struct {
 	opts              options
 	tags              []string
 	push              bool
+	// baseContext is the command line's --context, which a target's own
+	// context is relative to.
+	baseContext string
 }
 
 // resolveAll resolves targets against the command line and the --set
@@ -67,8 +71,9 @@ func (p Program) resolveAll(targets []Target, cmd options, given map[string]bool
 // resolveTarget is the target as declared, with the flags given on the
 // command line over it.
 func resolveTarget(t Target, cmd options, given map[string]bool) *resolved {
-	r := &resolved{name: t.Name, description: t.Description, stage: t.Build, opts: cmd, tags: slices.Clone(t.Tags), push: t.Push}
+	r := &resolved{name: t.Name, description: t.Description, stage: t.Build, opts: cmd, tags: slices.Clone(t.Tags), push: t.Push, baseContext: cmd.build.solve.contextDir}
 	o := &r.opts
+	o.build.solve.contextDir = targetContext(r.baseContext, t.Context)
 	o.buildArgs = append(argList(t.Args), cmd.buildArgs...)
 	if !given["platform"] {
 		o.platform = strings.Join(t.Platforms, ",")
@@ -122,6 +127,8 @@ func (r *resolved) set(field, value string, touched map[string]bool) error {
 		list(&o.build.solve.exportCache, value)
 	case "target":
 		o.target = value
+	case "context":
+		o.build.solve.contextDir = targetContext(r.baseContext, value)
 	case "no-cache", "push":
 		b, err := strconv.ParseBool(value)
 		if err != nil {
@@ -133,9 +140,21 @@ func (r *resolved) set(field, value string, touched map[string]bool) error {
 			o.build.solve.noCache = b
 		}
 	default:
-		return fmt.Errorf("unknown field %q (want tags, push, platform, args.NAME, output, cache-from, cache-to, no-cache or target)", field)
+		return fmt.Errorf("unknown field %q (want tags, push, platform, args.NAME, output, cache-from, cache-to, no-cache, target or context)", field)
 	}
 	return nil
+}
+
+// targetContext is a target's build context: its own directory, relative
+// to the command line's --context, or --context itself.
+func targetContext(cmd, own string) string {
+	if own == "" {
+		return cmd
+	}
+	if filepath.IsAbs(own) {
+		return filepath.Clean(own)
+	}
+	return filepath.Join(cmd, own)
 }
 
 func splitList(v string) []string {

@@ -146,7 +146,7 @@ func (o BuildOptions) contextsStillThere(compiled *dsl.Result, perPlatform map[s
 				continue
 			}
 			dir := o.Contexts[name]
-			if name == contextName {
+			if name == contextName || o.member != nil && name == o.member.contextName {
 				dir = o.ContextDir
 				if dir == "" {
 					dir = "."

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/containerd/platforms"
 	"github.com/docker/cli/cli/config"
@@ -16,6 +17,7 @@ import (
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/slipway-build/slipway/dsl"
@@ -88,7 +90,28 @@ func (o BuildOptions) solveOpt(entries []client.ExportEntry) client.SolveOpt {
 	}
 	o.Attest.frontendAttrs(opt.FrontendAttrs)
 	o.epochAttrs(opt.FrontendAttrs)
+	if p := o.requestedPlatforms(); p != "" {
+		opt.FrontendAttrs["platform"] = p
+	}
 	return opt
+}
+
+// requestedPlatforms are the platforms the build asks for, as the
+// frontend attribute "platform" says them (os/arch[/variant],
+// comma-separated), or "" for the daemon's. The daemon compares them with
+// the platforms of the result before it exports, and warns "Requested
+// platforms ... do not match" when the attribute is missing and it
+// assumes its own; buildx sets it the same way.
+func (o BuildOptions) requestedPlatforms() string {
+	ps := o.Platforms
+	if len(ps) == 0 && o.Platform != nil {
+		ps = []ocispecs.Platform{*o.Platform}
+	}
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = platforms.Format(platforms.Normalize(p))
+	}
+	return strings.Join(ids, ",")
 }
 
 // registryAuth lets the daemon use this user's registry credentials
@@ -104,12 +127,18 @@ func registryAuth() session.Attachable {
 // request is the gateway solve of a compiled definition. A gateway build
 // gets no frontend to read "no-cache" and "cache-imports", so both are
 // applied here: the cache imports go with the request, and no-cache marks
-// every op to ignore the cache, as the Dockerfile frontend does; op
-// metadata changes no digest.
+// the steps (run and file ops) to ignore the cache, as the Dockerfile
+// frontend marks its RUN, COPY and ADD; sources are left alone, as it
+// leaves them: an image is not pulled again and a context is synced as
+// always, not copied afresh. Op metadata changes no digest.
 func (o BuildOptions) request(def *llb.Definition) gwclient.SolveRequest {
 	pbDef := def.ToPB()
 	if o.NoCache {
 		for _, dt := range pbDef.Def {
+			var op pb.Op
+			if err := op.UnmarshalVT(dt); err != nil || op.GetExec() == nil && op.GetFile() == nil {
+				continue // an undecodable op fails the solve, with the daemon's error
+			}
 			d := string(digest.FromBytes(dt))
 			if pbDef.Metadata[d] == nil {
 				pbDef.Metadata[d] = &pb.OpMetadata{}

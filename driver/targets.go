@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -74,18 +75,19 @@ var errCanceledByFailFast = errors.New("canceled: another target failed (--fail-
 // session that all targets share, so a context is sent once and the steps
 // the targets have in common are the same ops, which the daemon runs once.
 // Each target exports where its Outputs say. The results come in the
-// targets' order; the error joins a *TargetError per failed target. All
-// targets must use the same ContextDir and Contexts.
+// targets' order; the error joins a *TargetError per failed target. Each
+// target may have its own ContextDir (the session serves every directory
+// once, however many targets read it); all must have the same Contexts.
 func (c *Client) BuildTargets(ctx context.Context, targets []Target, o TargetsOptions) ([]TargetResult, error) {
 	if len(targets) == 0 {
 		return nil, errors.New("building targets: no target given")
 	}
 	for _, t := range targets[1:] {
-		if t.Options.ContextDir != targets[0].Options.ContextDir || !maps.Equal(t.Options.Contexts, targets[0].Options.Contexts) {
-			return nil, fmt.Errorf("targets %s and %s use different build contexts: targets built together share theirs", targets[0].Name, t.Name)
+		if !maps.Equal(t.Options.Contexts, targets[0].Options.Contexts) {
+			return nil, fmt.Errorf("targets %s and %s use different named build contexts: targets built together share theirs", targets[0].Name, t.Name)
 		}
 	}
-	shared, err := c.contextSession(ctx, targets[0].Options)
+	shared, err := c.contextSession(ctx, targets)
 	if err != nil {
 		return nil, err
 	}
@@ -112,9 +114,9 @@ func (c *Client) BuildTargets(ctx context.Context, targets []Target, o TargetsOp
 	for i, t := range targets {
 		results[i].Name = t.Name
 		to := t.Options
-		to.Compile = append(append([]dsl.CompileOption{}, to.Compile...), dsl.WithContextSession(shared.id))
+		to.Compile = append(append([]dsl.CompileOption{}, to.Compile...), dsl.WithContextSession(shared.id), dsl.WithContextName(shared.names[i]))
 		to.Progress, to.ProgressOut = progressui.QuietMode, io.Discard
-		to.member = &groupMember{group: g, name: t.Name}
+		to.member = &groupMember{group: g, name: t.Name, contextName: shared.names[i]}
 		to.OnError = g.onError(to.OnError, tc, i, t.Name)
 		wg.Go(func() {
 			res, err := c.Build(tc.ctxs[i], t.Stage, to)
@@ -142,6 +144,9 @@ func (c *Client) BuildTargets(ctx context.Context, targets []Target, o TargetsOp
 type groupMember struct {
 	group *targetGroup
 	name  string
+	// contextName is the target's build context's name in the shared
+	// session.
+	contextName string
 }
 
 // targetGroup is the state the targets of one BuildTargets share.
@@ -328,20 +333,52 @@ func (g *targetGroup) finish(results []TargetResult) error {
 
 // contextSession is the session the targets' contexts are read from.
 type contextSession struct {
-	id    string
+	id string
+	// names are the local names of the targets' build contexts, in the
+	// targets' order.
+	names []string
 	s     *session.Session
 	done  chan error
 	close func()
 }
 
-// contextSession starts a session on the daemon that serves the build
-// context and the named directory contexts o names, with their ownership
-// reset to root as BuildKit's client does for a solve's own session.
-func (c *Client) contextSession(ctx context.Context, o BuildOptions) (*contextSession, error) {
+// contextSession starts a session on the daemon that serves the targets'
+// build contexts and the named directory contexts, with their ownership
+// reset to root as BuildKit's client does for a solve's own session. A
+// context directory is served once, under "context" when every target
+// reads the same one, else under a name per directory.
+func (c *Client) contextSession(ctx context.Context, targets []Target) (*contextSession, error) {
 	var opt client.SolveOpt
-	if _, err := o.addContexts(&opt); err != nil {
+	if _, err := targets[0].Options.addContexts(&opt); err != nil {
 		return nil, err
 	}
+	cs := &contextSession{names: make([]string, len(targets))}
+	byDir := map[string]string{}
+	mounts := map[string]fsutil.FS{}
+	for i, t := range targets {
+		fs, id, err := t.Options.buildContext()
+		if err != nil {
+			return nil, fmt.Errorf("target %s: %w", t.Name, err)
+		}
+		name, ok := byDir[id]
+		if !ok {
+			name = contextName + "-" + strings.TrimPrefix(id, "slipway-")
+			if _, clash := opt.LocalMounts[name]; clash {
+				return nil, fmt.Errorf("target %s: a named context is called %s, the name of a build context", t.Name, name)
+			}
+			byDir[id] = name
+			mounts[name] = fs
+		}
+		cs.names[i] = name
+	}
+	if len(byDir) == 1 { // one directory: the name a single build gives it
+		for i := range cs.names {
+			cs.names[i] = contextName
+		}
+		mounts = map[string]fsutil.FS{contextName: opt.LocalMounts[contextName]}
+	}
+	delete(opt.LocalMounts, contextName)
+	maps.Copy(opt.LocalMounts, mounts)
 	dirs := filesync.StaticDirSource{}
 	for name, fs := range opt.LocalMounts {
 		f, err := fsutil.NewFilterFS(fs, &fsutil.FilterOpt{Map: func(_ string, st *fstypes.Stat) fsutil.MapResult {
@@ -361,7 +398,7 @@ func (c *Client) contextSession(ctx context.Context, o BuildOptions) (*contextSe
 		return nil, fmt.Errorf("starting the build session: %w", err)
 	}
 	s.Allow(filesync.NewFSSyncProvider(dirs))
-	cs := &contextSession{id: s.ID(), s: s, done: make(chan error, 1)}
+	cs.id, cs.s, cs.done = s.ID(), s, make(chan error, 1)
 	go func() { cs.done <- s.Run(sctx, c.bk.Dialer()) }()
 	cs.close = func() {
 		s.Close()

@@ -129,7 +129,7 @@ func (c *compiler) compile(ctx context.Context, s Stage) (*Result, error) {
 		return nil, err
 	}
 	if c.contextUsed {
-		c.context.Output = mainContext(c.contextPaths, c.opt.ignore, c.opt.localOptions()...).Output()
+		c.context.Output = mainContext(c.opt.contextName, c.contextPaths, c.opt.ignore, c.opt.localOptions()...).Output()
 	}
 	for name, nc := range c.named {
 		nc.out.Output = namedContext(name, nc.paths, c.opt.namedIgnore[name], c.opt.localOptions()...).Output()

@@ -104,7 +104,7 @@ func followPaths(paths map[string]struct{}) []string {
 
 // mainContext is the build context as the frontend names it, limited to the
 // paths the build copies from it, so a build sends only what it uses.
-func mainContext(paths map[string]struct{}, ignore []string, more ...llb.LocalOption) llb.State {
+func mainContext(name string, paths map[string]struct{}, ignore []string, more ...llb.LocalOption) llb.State {
 	opts := []llb.LocalOption{
 		llb.SharedKeyHint("context"),
 		llb.WithCustomName("[internal] load build context"),
@@ -115,7 +115,10 @@ func mainContext(paths map[string]struct{}, ignore []string, more ...llb.LocalOp
 	if include := followPaths(paths); len(include) > 0 {
 		opts = append(opts, llb.FollowPaths(include))
 	}
-	return llb.Local("context", append(opts, more...)...)
+	if name == "" {
+		name = "context"
+	}
+	return llb.Local(name, append(opts, more...)...)
 }
 
 // namedSpec is the named context a FROM word names, looked up as the

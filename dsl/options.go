@@ -24,6 +24,8 @@ type compileOptions struct {
 	sources SourceResolver
 	// session is the session the local contexts are read from (WithContextSession).
 	session string
+	// contextName is the main context's local name (WithContextName).
+	contextName string
 }
 
 // WithCaps tells the compiler what the daemon supports, as the frontend is

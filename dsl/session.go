@@ -13,6 +13,14 @@ func WithContextSession(id string) CompileOption {
 	return func(o *compileOptions) { o.session = id }
 }
 
+// WithContextName names the build context's local source in the client
+// session, "context" when not given. Several builds that share one session
+// (WithContextSession) but read different context directories give each
+// directory its own name; the driver does.
+func WithContextName(name string) CompileOption {
+	return func(o *compileOptions) { o.contextName = name }
+}
+
 // localOptions are the options every local source of the build gets.
 func (o *compileOptions) localOptions() []llb.LocalOption {
 	if o.session == "" {

@@ -6,10 +6,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // FreePort is a TCP port on 127.0.0.1 that nothing listens on now.
@@ -43,7 +46,7 @@ func Unpack(t testing.TB, archive string) string {
 	}
 	Run(t, "tar", "-xf", archive, "-C", layout)
 	bundle := filepath.Join(dir, "bundle")
-	Run(t, "umoci", "unpack", "--image", layout+":latest", bundle)
+	Run(t, "umoci", "unpack", "--image", layout+":"+unpackTag(t, layout), bundle)
 	EditBundle(t, bundle, func(cfg map[string]any) {
 		linux := cfg["linux"].(map[string]any)
 		var namespaces []any
@@ -127,4 +130,53 @@ func RunBundle(t testing.TB, bundle string, args ...string) (stop func(), logs f
 		}
 	}
 	return stop, logs
+}
+
+// unpackTag is the tag umoci is to unpack in an OCI layout: "latest", or,
+// when latest is an image index (BuildKit writes one when the image has
+// attestations, such as the default provenance), a tag it adds for the
+// index's manifest for this machine's platform. umoci resolves a tag to
+// every manifest under it, the attestation manifest too, and refuses to
+// choose ("tag is ambiguous").
+func unpackTag(t testing.TB, layout string) string {
+	t.Helper()
+	p := filepath.Join(layout, "index.json")
+	var top ocispec.Index
+	readJSON(t, p, &top)
+	for _, d := range top.Manifests {
+		if d.Annotations[ocispec.AnnotationRefName] != "latest" || d.MediaType != ocispec.MediaTypeImageIndex {
+			continue
+		}
+		var idx ocispec.Index
+		readJSON(t, filepath.Join(layout, "blobs", d.Digest.Algorithm().String(), d.Digest.Encoded()), &idx)
+		for _, m := range idx.Manifests {
+			if m.Platform == nil || m.Platform.OS != runtime.GOOS || m.Platform.Architecture != runtime.GOARCH {
+				continue // an attestation manifest is for unknown/unknown
+			}
+			const tag = "unpack"
+			m.Annotations = map[string]string{ocispec.AnnotationRefName: tag}
+			top.Manifests = append(top.Manifests, m)
+			dt, err := json.Marshal(top)
+			if err == nil {
+				err = os.WriteFile(p, dt, 0o644)
+			}
+			if err != nil {
+				t.Fatalf("tagging the image to unpack: %v", err)
+			}
+			return tag
+		}
+		t.Fatalf("%s: the image index tagged latest has no manifest for %s/%s", layout, runtime.GOOS, runtime.GOARCH)
+	}
+	return "latest"
+}
+
+func readJSON(t testing.TB, path string, v any) {
+	t.Helper()
+	dt, err := os.ReadFile(path)
+	if err == nil {
+		err = json.Unmarshal(dt, v)
+	}
+	if err != nil {
+		t.Fatalf("reading %s: %v", path, err)
+	}
 }
