@@ -82,63 +82,57 @@ func (inv *invocation) statCache(s *explain.Store) *explain.StatCache {
 	return explain.LoadStatCache(filepath.Join(filepath.Dir(s.Dir), "statcache.json"))
 }
 
-// recorder collects the solve's status for the build's record, and
-// hashes the build's contexts while the daemon solves it.
+// recorder collects the solve's status for the build's record, keeps
+// the file sync's walks of the contexts (so the record lists the files the
+// daemon got without walking them again) and loads the stat cache while
+// the daemon solves.
 type recorder struct {
 	mu       sync.Mutex
 	vertexes map[string]*client.Vertex
-	pre      *prehashed
+	walks    *explain.Walks
+	cache    chan *explain.StatCache
 }
 
-// prehashed is the record of the compiled build, made during the solve.
-type prehashed struct {
-	done   chan struct{}
-	res    *dsl.Result
-	cache  *explain.StatCache
-	rec    *explain.Record
-	solved map[digest.Digest]digest.Digest
-	err    error
-}
-
-// prehash makes the record of so's build (its contexts hashed) as soon
-// as the build is compiled, beside the solve, which spends its time
-// waiting on the daemon: a cached rebuild then barely waits for its
-// record.
-func (r *recorder) prehash(ctx context.Context, inv *invocation, so *driver.BuildOptions) {
+// prehash makes so's build keep its walks and load the stat cache as soon
+// as the build is compiled, beside the solve, which spends its time waiting
+// on the daemon. Targets built together share walks (and their session):
+// nil gives the build walks of its own.
+func (r *recorder) prehash(inv *invocation, so *driver.BuildOptions, walks *explain.Walks) {
 	if !inv.opts.explain.record {
 		return
 	}
-	opts := *so
+	if walks == nil {
+		walks = &explain.Walks{}
+	}
+	r.walks = walks
+	so.WrapContext = walks.Wrap
+	r.cache = make(chan *explain.StatCache, 1)
 	var once sync.Once
-	so.OnCompiled = func(res *dsl.Result) {
+	so.OnCompiled = func(*dsl.Result) {
 		once.Do(func() {
-			p := &prehashed{done: make(chan struct{}), res: res}
-			r.mu.Lock()
-			r.pre = p
-			r.mu.Unlock()
 			go func() {
-				defer close(p.done)
-				s, err := inv.store()
-				if err != nil {
-					p.err = err
-					return
+				var c *explain.StatCache
+				if s, err := inv.store(); err == nil {
+					c = inv.statCache(s)
 				}
-				p.cache = inv.statCache(s)
-				p.rec, p.solved, p.err = inv.newRecord(ctx, res, opts, p.cache)
+				r.cache <- c
 			}()
 		})
 	}
 }
 
-// prepared waits for prehash's record, if the build got that far.
-func (r *recorder) prepared() *prehashed {
+// statCache is the stat cache prehash loaded, or else the store's.
+func (r *recorder) statCache(inv *invocation, s *explain.Store) *explain.StatCache {
 	r.mu.Lock()
-	p := r.pre
+	ch := r.cache
+	r.cache = nil
 	r.mu.Unlock()
-	if p != nil {
-		<-p.done
+	if ch != nil {
+		if c := <-ch; c != nil {
+			return c
+		}
 	}
-	return p
+	return inv.statCache(s)
 }
 
 // watch makes so's status updates reach the recorder too.
@@ -174,10 +168,10 @@ func (r *recorder) steps() map[string]*explain.StepResult {
 }
 
 // newRecord is the record of a compiled build, its contexts hashed as the
-// build sends them. The definition is kept without the session of its
+// build sends them (read from walks, the file sync's, where they serve). The definition is kept without the session of its
 // local sources (explain.WithoutSessions); solved maps the digests it
 // changed back to those the solve reports.
-func (inv *invocation) newRecord(ctx context.Context, res *dsl.Result, so driver.BuildOptions, cache *explain.StatCache) (r *explain.Record, solved map[digest.Digest]digest.Digest, err error) {
+func (inv *invocation) newRecord(ctx context.Context, res *dsl.Result, so driver.BuildOptions, cache *explain.StatCache, walks *explain.Walks) (r *explain.Record, solved map[digest.Digest]digest.Digest, err error) {
 	contextID, err := so.ContextID()
 	if err != nil {
 		return nil, nil, err
@@ -208,7 +202,7 @@ func (inv *invocation) newRecord(ctx context.Context, res *dsl.Result, so driver
 		if dir == "" {
 			continue
 		}
-		files, err := explain.HashContext(ctx, dir, src, cache)
+		files, err := explain.HashContext(ctx, dir, src, cache, walks)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -235,13 +229,7 @@ func (inv *invocation) saveRecord(ctx context.Context, res *driver.Result, build
 		warn(err)
 		return nil
 	}
-	pre := rec.prepared()
-	var cache *explain.StatCache
-	if pre != nil && pre.cache != nil {
-		cache = pre.cache
-	} else {
-		cache = inv.statCache(s)
-	}
+	cache := rec.statCache(inv, s)
 	builds := []*dsl.Result{res.Compiled}
 	plats := []string{""}
 	if len(res.PerPlatform) > 1 {
@@ -256,13 +244,7 @@ func (inv *invocation) saveRecord(ctx context.Context, res *driver.Result, build
 	now := time.Now()
 	var first *explain.Record
 	for i, b := range builds {
-		var r *explain.Record
-		var solved map[digest.Digest]digest.Digest
-		if pre != nil && pre.res == b {
-			r, solved, err = pre.rec, pre.solved, pre.err
-		} else {
-			r, solved, err = inv.newRecord(ctx, b, so, cache)
-		}
+		r, solved, err := inv.newRecord(ctx, b, so, cache, rec.walks)
 		if err != nil {
 			warn(err)
 			return first

@@ -72,7 +72,7 @@ func (inv *invocation) plan(ctx context.Context, c *driver.Client, so driver.Bui
 		return nil, err
 	}
 	cache := inv.statCache(s)
-	cur, _, err := inv.newRecord(ctx, res, so, cache)
+	cur, _, err := inv.newRecord(ctx, res, so, cache, nil)
 	if err != nil {
 		return nil, err
 	}

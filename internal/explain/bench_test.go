@@ -65,7 +65,7 @@ func benchRecord(b *testing.B, dir string, cache *StatCache) *Record {
 	for _, s := range g.Steps {
 		r.Steps[s.Digest.String()] = &StepResult{Name: s.Name, Cached: true}
 		if s.LocalName() != "" {
-			files, err := HashContext(b.Context(), dir, s.Op.GetSource(), cache)
+			files, err := HashContext(b.Context(), dir, s.Op.GetSource(), cache, nil)
 			require.NoError(b, err)
 			r.Contexts = map[string]*Context{s.LocalName(): {Dir: dir, Files: files}}
 		}

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	gofs "io/fs"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/tonistiigi/fsutil"
+	"github.com/tonistiigi/fsutil/types"
 
 	"github.com/slipway-build/slipway/internal/atomicfile"
 )
@@ -116,8 +118,10 @@ func patterns(attrs map[string]string, key string) ([]string, error) {
 }
 
 // HashContext lists the files of dir that the local source src sends,
-// with their digests, sorted by path.
-func HashContext(ctx context.Context, dir string, src *pb.SourceOp, cache *StatCache) ([]File, error) {
+// with their digests, sorted by path. When walks holds a finished walk of
+// the source's directory (the build's file sync), the list is read from it
+// rather than from the disk; else dir is walked with the source's filter.
+func HashContext(ctx context.Context, dir string, src *pb.SourceOp, cache *StatCache, walks *Walks) ([]File, error) {
 	if cache == nil {
 		cache = LoadStatCache("")
 	}
@@ -137,13 +141,28 @@ func HashContext(ctx context.Context, dir string, src *pb.SourceOp, cache *StatC
 	if err != nil {
 		return nil, fmt.Errorf("hashing the context %s: %w", dir, err)
 	}
+	name, _ := strings.CutPrefix(src.GetIdentifier(), "local://")
+	for _, w := range walks.finished(name) {
+		w.mu.Lock()
+		files, err := hashWalk(ctx, abs, replayFS{walk: w}, &opt, cache)
+		w.mu.Unlock()
+		if !errors.Is(err, errIncomplete) {
+			return files, err
+		}
+	}
 	base, err := fsutil.NewFS(abs)
 	if err != nil {
 		return nil, fmt.Errorf("hashing the context %s: %w", dir, err)
 	}
-	fs, err := fsutil.NewFilterFS(base, &opt)
+	return hashWalk(ctx, abs, base, &opt, cache)
+}
+
+// hashWalk walks base through the filter opt and hashes the files it
+// lists; abs is the directory base reads.
+func hashWalk(ctx context.Context, abs string, base fsutil.FS, opt *fsutil.FilterOpt, cache *StatCache) ([]File, error) {
+	fs, err := fsutil.NewFilterFS(base, opt)
 	if err != nil {
-		return nil, fmt.Errorf("hashing the context %s: %w", dir, err)
+		return nil, fmt.Errorf("hashing the context %s: %w", abs, err)
 	}
 	var files []File
 	err = fs.Walk(ctx, "", func(p string, d gofs.DirEntry, err error) error {
@@ -162,7 +181,7 @@ func HashContext(ctx context.Context, dir string, src *pb.SourceOp, cache *StatC
 				return err
 			}
 		case fi.Mode()&os.ModeSymlink != 0:
-			target, err := os.Readlink(filepath.Join(abs, p))
+			target, err := linkTarget(abs, p, fi)
 			if err != nil {
 				return err
 			}
@@ -171,9 +190,21 @@ func HashContext(ctx context.Context, dir string, src *pb.SourceOp, cache *StatC
 		files = append(files, f)
 		return nil
 	})
+	if errors.Is(err, errIncomplete) {
+		return nil, err
+	}
 	if err != nil {
-		return nil, fmt.Errorf("hashing the context %s: %w", dir, err)
+		return nil, fmt.Errorf("hashing the context %s: %w", abs, err)
 	}
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 	return files, nil
+}
+
+// linkTarget is where the symlink p points: from its stat, read as the
+// file sync read it, or else from the disk.
+func linkTarget(abs, p string, fi os.FileInfo) (string, error) {
+	if st, ok := fi.Sys().(*types.Stat); ok && st.Linkname != "" {
+		return st.Linkname, nil
+	}
+	return os.Readlink(filepath.Join(abs, p))
 }

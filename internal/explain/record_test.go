@@ -110,7 +110,7 @@ func TestHashContext(t *testing.T) {
 		pb.AttrExcludePatterns: `["**/*.log"]`,
 	}}
 	cache := LoadStatCache(filepath.Join(t.TempDir(), "stat.json"))
-	files, err := HashContext(t.Context(), dir, src, cache)
+	files, err := HashContext(t.Context(), dir, src, cache, nil)
 	require.NoError(t, err)
 	var paths []string
 	for _, f := range files {
@@ -125,12 +125,12 @@ func TestHashContext(t *testing.T) {
 	e := cache.entries[abs]
 	e.Digest = "sha256:cached"
 	cache.entries[abs] = e
-	files, err = HashContext(t.Context(), dir, src, cache)
+	files, err = HashContext(t.Context(), dir, src, cache, nil)
 	require.NoError(t, err)
 	require.Equal(t, "sha256:cached", files[1].Digest)
 	// A changed file is read again.
 	write("app/a.txt", "bb", 0o644)
-	files, err = HashContext(t.Context(), dir, src, cache)
+	files, err = HashContext(t.Context(), dir, src, cache, nil)
 	require.NoError(t, err)
 	require.NotEqual(t, "sha256:cached", files[1].Digest)
 	require.Equal(t, int64(2), files[1].Size)
