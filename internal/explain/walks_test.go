@@ -14,7 +14,7 @@ import (
 
 // syncWalk walks fs as the session's file sync does: through a filter
 // with the request's patterns, reading each entry's stat.
-func syncWalk(t *testing.T, fs fsutil.FS, opt *fsutil.FilterOpt) {
+func syncWalk(t testing.TB, fs fsutil.FS, opt *fsutil.FilterOpt) {
 	t.Helper()
 	f, err := fsutil.NewFilterFS(fs, opt)
 	require.NoError(t, err)
@@ -92,5 +92,28 @@ func TestHashContextReusesTheFileSyncWalk(t *testing.T) {
 		files, err := HashContext(t.Context(), dir, src, cache, &whole)
 		require.NoError(t, err)
 		require.Equal(t, paths(want[src]), paths(files))
+	}
+}
+
+// The stat cache reads back what it saved, reads its first (JSON) format,
+// and is empty when damaged.
+func TestStatCacheFormats(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "stat")
+	c := LoadStatCache(p)
+	want := map[string]statEntry{
+		"/a/b c":     {Size: 3, Mtime: 1765152000123456789, Ino: 7, Digest: "sha256:ab"},
+		"/a/\nweird": {Size: 0, Mtime: -1, Digest: "sha256:e3"},
+	}
+	c.entries, c.dirty = want, true
+	require.NoError(t, c.Save())
+	require.Equal(t, want, LoadStatCache(p).entries)
+
+	require.NoError(t, os.WriteFile(p, []byte(`{"/a":{"s":1,"t":2,"i":3,"d":"sha256:x"}}`), 0o644))
+	require.Equal(t, map[string]statEntry{"/a": {Size: 1, Mtime: 2, Ino: 3, Digest: "sha256:x"}}, LoadStatCache(p).entries)
+
+	for _, damaged := range []string{statCacheHeader + "/a\x001\x002\x00", statCacheHeader + "/a\x00x\x002\x003\x00d\x00", "{"} {
+		require.NoError(t, os.WriteFile(p, []byte(damaged), 0o644))
+		require.Empty(t, LoadStatCache(p).entries, "%q", damaged)
 	}
 }
