@@ -10,12 +10,14 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
 	"google.golang.org/protobuf/proto"
 
@@ -84,20 +86,33 @@ func (inv *invocation) statCache(s *explain.Store) *explain.StatCache {
 
 // recorder collects the solve's status for the build's record, keeps
 // the file sync's walks of the contexts (so the record lists the files the
-// daemon got without walking them again) and loads the stat cache while
-// the daemon solves.
+// daemon got without walking them again), and makes the record while the
+// daemon solves, as soon as the file sync has walked.
 type recorder struct {
 	mu       sync.Mutex
 	vertexes map[string]*client.Vertex
 	walks    *explain.Walks
-	cache    chan *explain.StatCache
+	solved   chan struct{} // closed when the solve has ended
+	end      sync.Once
+	pre      chan *prehashed // the record made during the solve, once compiled
 }
 
-// prehash makes so's build keep its walks and load the stat cache as soon
-// as the build is compiled, beside the solve, which spends its time waiting
-// on the daemon. Targets built together share walks (and their session):
-// nil gives the build walks of its own.
-func (r *recorder) prehash(inv *invocation, so *driver.BuildOptions, walks *explain.Walks) {
+// prehashed is the record of the compiled build, made during the solve.
+type prehashed struct {
+	res    *dsl.Result
+	cache  *explain.StatCache
+	rec    *explain.Record
+	solved map[digest.Digest]digest.Digest
+	kept   int // the walks kept when it was made
+	err    error
+}
+
+// prehash makes so's build keep its walks and, once it is compiled, load
+// the stat cache and make its record beside the solve, which spends its
+// time waiting on the daemon: when the file sync has walked every context
+// the build reads (or the solve has ended). Targets built together share
+// walks (and their session): nil gives the build walks of its own.
+func (r *recorder) prehash(ctx context.Context, inv *invocation, so *driver.BuildOptions, walks *explain.Walks) {
 	if !inv.opts.explain.record {
 		return
 	}
@@ -106,33 +121,75 @@ func (r *recorder) prehash(inv *invocation, so *driver.BuildOptions, walks *expl
 	}
 	r.walks = walks
 	so.WrapContext = walks.Wrap
-	r.cache = make(chan *explain.StatCache, 1)
+	r.solved = make(chan struct{})
+	opts := *so
 	var once sync.Once
-	so.OnCompiled = func(*dsl.Result) {
+	so.OnCompiled = func(res *dsl.Result) {
 		once.Do(func() {
+			pre := make(chan *prehashed, 1)
+			r.mu.Lock()
+			r.pre = pre
+			r.mu.Unlock()
 			go func() {
-				var c *explain.StatCache
-				if s, err := inv.store(); err == nil {
-					c = inv.statCache(s)
+				p := &prehashed{res: res}
+				defer func() { pre <- p }()
+				s, err := inv.store()
+				if err != nil {
+					p.err = err
+					return
 				}
-				r.cache <- c
+				p.cache = inv.statCache(s)
+				r.waitWalks(ctx, res, opts)
+				p.kept, _ = walks.Kept()
+				p.rec, p.solved, p.err = inv.newRecord(ctx, res, opts, p.cache, walks)
 			}()
 		})
 	}
 }
 
-// statCache is the stat cache prehash loaded, or else the store's.
-func (r *recorder) statCache(inv *invocation, s *explain.Store) *explain.StatCache {
-	r.mu.Lock()
-	ch := r.cache
-	r.cache = nil
-	r.mu.Unlock()
-	if ch != nil {
-		if c := <-ch; c != nil {
-			return c
+// waitWalks waits until the file sync has walked every local directory res
+// reads, or the solve has ended.
+func (r *recorder) waitWalks(ctx context.Context, res *dsl.Result, so driver.BuildOptions) {
+	var names []string
+	for _, dt := range res.Definition.Def {
+		var op pb.Op
+		if op.UnmarshalVT(dt) != nil {
+			return
+		}
+		if n, ok := strings.CutPrefix(op.GetSource().GetIdentifier(), "local://"); ok && so.LocalContextDir(n) != "" {
+			names = append(names, n)
 		}
 	}
-	return inv.statCache(s)
+	for {
+		_, changed := r.walks.Kept()
+		if !slices.ContainsFunc(names, func(n string) bool { return !r.walks.Walked(n) }) {
+			return
+		}
+		select {
+		case <-changed:
+		case <-r.solved:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// prepared ends the solve for prehash and waits for its record, if the
+// build got that far; nil when none was started.
+func (r *recorder) prepared() *prehashed {
+	if r.solved == nil {
+		return nil
+	}
+	r.end.Do(func() { close(r.solved) })
+	r.mu.Lock()
+	pre := r.pre
+	r.pre = nil
+	r.mu.Unlock()
+	if pre == nil {
+		return nil
+	}
+	return <-pre
 }
 
 // watch makes so's status updates reach the recorder too.
@@ -229,7 +286,13 @@ func (inv *invocation) saveRecord(ctx context.Context, res *driver.Result, build
 		warn(err)
 		return nil
 	}
-	cache := rec.statCache(inv, s)
+	pre := rec.prepared()
+	var cache *explain.StatCache
+	if pre != nil && pre.cache != nil {
+		cache = pre.cache
+	} else {
+		cache = inv.statCache(s)
+	}
 	builds := []*dsl.Result{res.Compiled}
 	plats := []string{""}
 	if len(res.PerPlatform) > 1 {
@@ -244,7 +307,13 @@ func (inv *invocation) saveRecord(ctx context.Context, res *driver.Result, build
 	now := time.Now()
 	var first *explain.Record
 	for i, b := range builds {
-		r, solved, err := inv.newRecord(ctx, b, so, cache, rec.walks)
+		var r *explain.Record
+		var solved map[digest.Digest]digest.Digest
+		if kept, _ := rec.walks.Kept(); pre != nil && pre.res == b && pre.kept == kept {
+			r, solved, err = pre.rec, pre.solved, pre.err
+		} else { // made before the file sync walked, or not at all
+			r, solved, err = inv.newRecord(ctx, b, so, cache, rec.walks)
+		}
 		if err != nil {
 			warn(err)
 			return first

@@ -221,7 +221,7 @@ func buildTargets(ctx context.Context, rs []*resolved, o options, po programOpti
 		inv.recordKey = r.name
 		records[i] = targetRecord{inv: inv, rec: &recorder{}}
 		records[i].rec.watch(&so)
-		records[i].rec.prehash(inv, &so, walks) // the session of targets[0] serves all
+		records[i].rec.prehash(ctx, inv, &so, walks) // the session of targets[0] serves all
 		records[i].so = so
 		targets[i] = driver.Target{Name: r.name, Stage: inv.stage(), Options: so}
 	}

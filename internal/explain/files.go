@@ -61,6 +61,8 @@ func LoadStatCache(path string) *StatCache {
 		}
 	} else if json.Unmarshal(dt, &c.entries) != nil { // the first format
 		c.entries = map[string]statEntry{}
+	} else {
+		c.dirty = true // saved again in this one
 	}
 	return c
 }

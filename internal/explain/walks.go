@@ -24,8 +24,34 @@ import (
 // patterns enter; else (or when the daemon never asked for the directory)
 // HashContext walks it itself.
 type Walks struct {
-	mu    sync.Mutex
-	walks map[string][]*walk
+	mu      sync.Mutex
+	walks   map[string][]*walk
+	n       int           // walks kept so far
+	changed chan struct{} // closed at the next kept walk
+}
+
+// Kept is how many walks are kept so far, and a channel closed when the
+// next one is.
+func (w *Walks) Kept() (int, <-chan struct{}) {
+	if w == nil {
+		return 0, nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.changed == nil {
+		w.changed = make(chan struct{})
+	}
+	return w.n, w.changed
+}
+
+// Walked reports whether a walk of the local source name is kept.
+func (w *Walks) Walked(name string) bool {
+	if w == nil {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.walks[name]) > 0
 }
 
 // walk is one Walk of a local directory, entry by entry, as the
@@ -92,6 +118,11 @@ func (k *keptFS) Walk(ctx context.Context, target string, fn gofs.WalkDirFunc) e
 			k.walks.walks = map[string][]*walk{}
 		}
 		k.walks.walks[k.name] = append(k.walks.walks[k.name], wk)
+		k.walks.n++
+		if k.walks.changed != nil {
+			close(k.walks.changed)
+			k.walks.changed = nil
+		}
 		k.walks.mu.Unlock()
 	}
 	return err
