@@ -81,7 +81,12 @@ func (inv *invocation) store() (*explain.Store, error) {
 
 // statCache is the program's stat cache, beside its records.
 func (inv *invocation) statCache(s *explain.Store) *explain.StatCache {
-	return explain.LoadStatCache(filepath.Join(filepath.Dir(s.Dir), "statcache.json"))
+	return explain.LoadStatCache(inv.statCachePath(s))
+}
+
+// statCachePath is where the program's stat cache is kept.
+func (inv *invocation) statCachePath(s *explain.Store) string {
+	return filepath.Join(filepath.Dir(s.Dir), "statcache.json")
 }
 
 // recorder collects the solve's status for the build's record, keeps

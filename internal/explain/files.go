@@ -32,6 +32,7 @@ import (
 // read again.
 type StatCache struct {
 	path    string
+	ready   chan struct{} // closed once entries are read; nil: read
 	mu      sync.Mutex
 	entries map[string]statEntry
 	dirty   bool
@@ -96,8 +97,28 @@ func parseStatCache(s string) (map[string]statEntry, bool) {
 	return m, true
 }
 
+// LoadStatCacheAsync is LoadStatCache reading the file in the background:
+// the cache's first use waits for it.
+func LoadStatCacheAsync(path string) *StatCache {
+	c := &StatCache{path: path, ready: make(chan struct{})}
+	go func() {
+		l := LoadStatCache(path)
+		c.entries, c.dirty = l.entries, l.dirty
+		close(c.ready)
+	}()
+	return c
+}
+
+// wait waits until the entries are read.
+func (c *StatCache) wait() {
+	if c.ready != nil {
+		<-c.ready
+	}
+}
+
 // Save writes the cache back if it changed.
 func (c *StatCache) Save() error {
+	c.wait()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.dirty || c.path == "" {
@@ -127,6 +148,7 @@ func (c *StatCache) Save() error {
 
 func (c *StatCache) digest(abs string, fi os.FileInfo) (string, error) {
 	key := statEntry{Size: fi.Size(), Mtime: fi.ModTime().UnixNano(), Ino: inode(fi)}
+	c.wait()
 	c.mu.Lock()
 	e, ok := c.entries[abs]
 	c.mu.Unlock()
@@ -210,7 +232,14 @@ func hashWalk(ctx context.Context, abs string, base fsutil.FS, opt *fsutil.Filte
 	if err != nil {
 		return nil, fmt.Errorf("hashing the context %s: %w", abs, err)
 	}
+	// The walk first, then the digests: a stat cache still being read
+	// holds up only the second part.
 	var files []File
+	type regular struct {
+		i  int
+		fi os.FileInfo
+	}
+	var regulars []regular
 	err = fs.Walk(ctx, "", func(p string, d gofs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -223,9 +252,7 @@ func hashWalk(ctx context.Context, abs string, base fsutil.FS, opt *fsutil.Filte
 		switch {
 		case fi.Mode().IsRegular():
 			f.Size = fi.Size()
-			if f.Digest, err = cache.digest(filepath.Join(abs, p), fi); err != nil {
-				return err
-			}
+			regulars = append(regulars, regular{len(files), fi})
 		case fi.Mode()&os.ModeSymlink != 0:
 			target, err := linkTarget(abs, p, fi)
 			if err != nil {
@@ -236,6 +263,12 @@ func hashWalk(ctx context.Context, abs string, base fsutil.FS, opt *fsutil.Filte
 		files = append(files, f)
 		return nil
 	})
+	for _, r := range regulars {
+		if err != nil {
+			break
+		}
+		files[r.i].Digest, err = cache.digest(filepath.Join(abs, filepath.FromSlash(files[r.i].Path)), r.fi)
+	}
 	if errors.Is(err, errIncomplete) {
 		return nil, err
 	}

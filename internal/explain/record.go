@@ -426,3 +426,17 @@ func appendJSONString(b []byte, s string) ([]byte, error) {
 	b = append(b, s...)
 	return append(b, '"'), nil
 }
+
+// Prefetch reads the file lists of the newest records (those a plan or an
+// explanation compares with), so that a caller can do it beside other work.
+func Prefetch(records []*Record) {
+	if len(records) == 0 {
+		return
+	}
+	newest := records[len(records)-1].Time
+	for i := len(records) - 1; i >= 0 && records[i].Time.Equal(newest); i-- {
+		for name := range records[i].Contexts {
+			records[i].context(name)
+		}
+	}
+}
