@@ -68,7 +68,15 @@ func TestHashContextReusesTheFileSyncWalk(t *testing.T) {
 	base, err := fsutil.NewFS(dir)
 	require.NoError(t, err)
 	var walks Walks
+	n, changed := walks.Kept()
+	require.Zero(t, n)
+	require.False(t, walks.Walked("context"))
 	syncWalk(t, walks.Wrap("context", base), &fsutil.FilterOpt{IncludePatterns: []string{"app"}, ExcludePatterns: []string{"**/*.log"}, FollowPaths: []string{"app"}})
+	<-changed // a kept walk is told
+	n, _ = walks.Kept()
+	require.Equal(t, 1, n)
+	require.True(t, walks.Walked("context"))
+	require.False(t, walks.Walked("named"))
 	// What the daemon got is recorded, not what is on the disk now.
 	require.NoError(t, os.Remove(filepath.Join(dir, "app/sub/c.txt")))
 	files, err := HashContext(t.Context(), dir, appOnly, cache, &walks)
