@@ -218,7 +218,7 @@ func HashContext(ctx context.Context, dir string, src *pb.SourceOp, cache *StatC
 			return files, err
 		}
 	}
-	base, err := fsutil.NewFS(abs)
+	base, err := newStatFS(abs)
 	if err != nil {
 		return nil, fmt.Errorf("hashing the context %s: %w", dir, err)
 	}

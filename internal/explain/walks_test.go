@@ -45,6 +45,7 @@ func TestHashContextReusesTheFileSyncWalk(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, p), []byte(s), 0o644))
 	}
 	require.NoError(t, os.Symlink("app/a.txt", filepath.Join(dir, "link")))
+	require.NoError(t, os.Link(filepath.Join(dir, "top.txt"), filepath.Join(dir, "hard.txt")))
 	appOnly := &pb.SourceOp{Identifier: "local://context", Attrs: map[string]string{
 		pb.AttrFollowPaths:     `["app"]`,
 		pb.AttrIncludePatterns: `["app"]`,
@@ -62,8 +63,8 @@ func TestHashContextReusesTheFileSyncWalk(t *testing.T) {
 		want[src] = files
 	}
 	require.Equal(t, []string{"app", "app/a.txt", "app/sub", "app/sub/c.txt"}, paths(want[appOnly]))
-	require.Equal(t, []string{"app", "app/a.txt", "app/skip.log", "app/sub", "app/sub/c.txt", "link", "other", "other/b.txt", "top.txt"}, paths(want[all]))
-	require.Equal(t, "link:app/a.txt", want[all][5].Digest)
+	require.Equal(t, []string{"app", "app/a.txt", "app/skip.log", "app/sub", "app/sub/c.txt", "hard.txt", "link", "other", "other/b.txt", "top.txt"}, paths(want[all]))
+	require.Equal(t, "link:app/a.txt", want[all][6].Digest)
 
 	base, err := fsutil.NewFS(dir)
 	require.NoError(t, err)
@@ -96,10 +97,12 @@ func TestHashContextReusesTheFileSyncWalk(t *testing.T) {
 	var whole Walks
 	syncWalk(t, whole.Wrap("context", base), &fsutil.FilterOpt{})
 	require.NoError(t, os.RemoveAll(filepath.Join(dir, "other")))
-	for _, src := range []*pb.SourceOp{appOnly, otherOnly} {
+	// Every field as the walk of the disk (statFS) gave it: fsutil's stat
+	// and ours agree.
+	for _, src := range []*pb.SourceOp{appOnly, otherOnly, all} {
 		files, err := HashContext(t.Context(), dir, src, cache, &whole)
 		require.NoError(t, err)
-		require.Equal(t, paths(want[src]), paths(files))
+		require.Equal(t, want[src], files)
 	}
 }
 
