@@ -139,7 +139,7 @@ func (c *StatCache) Save() error {
 	if err := os.MkdirAll(filepath.Dir(c.path), 0o755); err != nil {
 		return err
 	}
-	if err := atomicfile.Write(c.path, dt, 0o644); err != nil {
+	if err := atomicfile.WriteCache(c.path, dt, 0o644); err != nil {
 		return fmt.Errorf("saving the stat cache: %w", err)
 	}
 	c.dirty = false

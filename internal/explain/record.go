@@ -206,7 +206,7 @@ func (s *Store) Save(r *Record) error {
 		name += "-" + strings.ReplaceAll(safeName(r.Platform), ",", "+")
 	}
 	name += ".json"
-	if err := atomicfile.Write(filepath.Join(s.Dir, name), dt, 0o644); err != nil {
+	if err := atomicfile.WriteCache(filepath.Join(s.Dir, name), dt, 0o644); err != nil {
 		return fmt.Errorf("saving the build record: %w", err)
 	}
 	names, err := s.names()
@@ -335,7 +335,7 @@ func (s *Store) writeFiles(files []File) (string, error) {
 	if err := os.MkdirAll(s.filesDir(), 0o755); err != nil {
 		return "", err
 	}
-	return ref, atomicfile.Write(p, dt, 0o644)
+	return ref, atomicfile.WriteCache(p, dt, 0o644)
 }
 
 func (s *Store) readFiles(ref string) ([]File, error) {
