@@ -182,7 +182,7 @@ func runBuild(ctx context.Context, inv *invocation) error {
 	}
 	var rec recorder // the build's record: explain.go
 	rec.watch(&so)
-	rec.prehash(ctx, inv, &so)
+	rec.prehash(ctx, inv, &so, nil)
 	res, err := c.Build(ctx, inv.stage(), so)
 	if err != nil {
 		inv.saveRecord(ctx, res, err, so, &rec) // explain says why the steps ran

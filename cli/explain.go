@@ -10,12 +10,14 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
 	"google.golang.org/protobuf/proto"
 
@@ -79,66 +81,120 @@ func (inv *invocation) store() (*explain.Store, error) {
 
 // statCache is the program's stat cache, beside its records.
 func (inv *invocation) statCache(s *explain.Store) *explain.StatCache {
-	return explain.LoadStatCache(filepath.Join(filepath.Dir(s.Dir), "statcache.json"))
+	return explain.LoadStatCache(inv.statCachePath(s))
 }
 
-// recorder collects the solve's status for the build's record, and
-// hashes the build's contexts while the daemon solves it.
+// statCachePath is where the program's stat cache is kept.
+func (inv *invocation) statCachePath(s *explain.Store) string {
+	return filepath.Join(filepath.Dir(s.Dir), "statcache.json")
+}
+
+// recorder collects the solve's status for the build's record, keeps
+// the file sync's walks of the contexts (so the record lists the files the
+// daemon got without walking them again), and makes the record while the
+// daemon solves, as soon as the file sync has walked.
 type recorder struct {
 	mu       sync.Mutex
 	vertexes map[string]*client.Vertex
-	pre      *prehashed
+	walks    *explain.Walks
+	solved   chan struct{} // closed when the solve has ended
+	end      sync.Once
+	pre      chan *prehashed // the record made during the solve, once compiled
 }
 
 // prehashed is the record of the compiled build, made during the solve.
 type prehashed struct {
-	done   chan struct{}
 	res    *dsl.Result
 	cache  *explain.StatCache
 	rec    *explain.Record
 	solved map[digest.Digest]digest.Digest
+	kept   int // the walks kept when it was made
 	err    error
 }
 
-// prehash makes the record of so's build (its contexts hashed) as soon
-// as the build is compiled, beside the solve, which spends its time
-// waiting on the daemon: a cached rebuild then barely waits for its
-// record.
-func (r *recorder) prehash(ctx context.Context, inv *invocation, so *driver.BuildOptions) {
+// prehash makes so's build keep its walks and, once it is compiled, load
+// the stat cache and make its record beside the solve, which spends its
+// time waiting on the daemon: when the file sync has walked every context
+// the build reads (or the solve has ended). Targets built together share
+// walks (and their session): nil gives the build walks of its own.
+func (r *recorder) prehash(ctx context.Context, inv *invocation, so *driver.BuildOptions, walks *explain.Walks) {
 	if !inv.opts.explain.record {
 		return
 	}
+	if walks == nil {
+		walks = &explain.Walks{}
+	}
+	r.walks = walks
+	so.WrapContext = walks.Wrap
+	r.solved = make(chan struct{})
 	opts := *so
 	var once sync.Once
 	so.OnCompiled = func(res *dsl.Result) {
 		once.Do(func() {
-			p := &prehashed{done: make(chan struct{}), res: res}
+			pre := make(chan *prehashed, 1)
 			r.mu.Lock()
-			r.pre = p
+			r.pre = pre
 			r.mu.Unlock()
 			go func() {
-				defer close(p.done)
+				p := &prehashed{res: res}
+				defer func() { pre <- p }()
 				s, err := inv.store()
 				if err != nil {
 					p.err = err
 					return
 				}
 				p.cache = inv.statCache(s)
-				p.rec, p.solved, p.err = inv.newRecord(ctx, res, opts, p.cache)
+				r.waitWalks(ctx, res, opts)
+				p.kept, _ = walks.Kept()
+				p.rec, p.solved, p.err = inv.newRecord(ctx, res, opts, p.cache, walks)
 			}()
 		})
 	}
 }
 
-// prepared waits for prehash's record, if the build got that far.
-func (r *recorder) prepared() *prehashed {
-	r.mu.Lock()
-	p := r.pre
-	r.mu.Unlock()
-	if p != nil {
-		<-p.done
+// waitWalks waits until the file sync has walked every local directory res
+// reads, or the solve has ended.
+func (r *recorder) waitWalks(ctx context.Context, res *dsl.Result, so driver.BuildOptions) {
+	var names []string
+	for _, dt := range res.Definition.Def {
+		var op pb.Op
+		if op.UnmarshalVT(dt) != nil {
+			return
+		}
+		if n, ok := strings.CutPrefix(op.GetSource().GetIdentifier(), "local://"); ok && so.LocalContextDir(n) != "" {
+			names = append(names, n)
+		}
 	}
-	return p
+	for {
+		_, changed := r.walks.Kept()
+		if !slices.ContainsFunc(names, func(n string) bool { return !r.walks.Walked(n) }) {
+			return
+		}
+		select {
+		case <-changed:
+		case <-r.solved:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// prepared ends the solve for prehash and waits for its record, if the
+// build got that far; nil when none was started.
+func (r *recorder) prepared() *prehashed {
+	if r.solved == nil {
+		return nil
+	}
+	r.end.Do(func() { close(r.solved) })
+	r.mu.Lock()
+	pre := r.pre
+	r.pre = nil
+	r.mu.Unlock()
+	if pre == nil {
+		return nil
+	}
+	return <-pre
 }
 
 // watch makes so's status updates reach the recorder too.
@@ -174,10 +230,10 @@ func (r *recorder) steps() map[string]*explain.StepResult {
 }
 
 // newRecord is the record of a compiled build, its contexts hashed as the
-// build sends them. The definition is kept without the session of its
+// build sends them (read from walks, the file sync's, where they serve). The definition is kept without the session of its
 // local sources (explain.WithoutSessions); solved maps the digests it
 // changed back to those the solve reports.
-func (inv *invocation) newRecord(ctx context.Context, res *dsl.Result, so driver.BuildOptions, cache *explain.StatCache) (r *explain.Record, solved map[digest.Digest]digest.Digest, err error) {
+func (inv *invocation) newRecord(ctx context.Context, res *dsl.Result, so driver.BuildOptions, cache *explain.StatCache, walks *explain.Walks) (r *explain.Record, solved map[digest.Digest]digest.Digest, err error) {
 	contextID, err := so.ContextID()
 	if err != nil {
 		return nil, nil, err
@@ -208,7 +264,7 @@ func (inv *invocation) newRecord(ctx context.Context, res *dsl.Result, so driver
 		if dir == "" {
 			continue
 		}
-		files, err := explain.HashContext(ctx, dir, src, cache)
+		files, err := explain.HashContext(ctx, dir, src, cache, walks)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -258,10 +314,10 @@ func (inv *invocation) saveRecord(ctx context.Context, res *driver.Result, build
 	for i, b := range builds {
 		var r *explain.Record
 		var solved map[digest.Digest]digest.Digest
-		if pre != nil && pre.res == b {
+		if kept, _ := rec.walks.Kept(); pre != nil && pre.res == b && pre.kept == kept {
 			r, solved, err = pre.rec, pre.solved, pre.err
-		} else {
-			r, solved, err = inv.newRecord(ctx, b, so, cache)
+		} else { // made before the file sync walked, or not at all
+			r, solved, err = inv.newRecord(ctx, b, so, cache, rec.walks)
 		}
 		if err != nil {
 			warn(err)

@@ -50,6 +50,23 @@ func (inv *invocation) plan(ctx context.Context, c *driver.Client, so driver.Bui
 	if err := lock.check(); err != nil {
 		return nil, err
 	}
+	s, err := inv.store()
+	if err != nil {
+		return nil, err
+	}
+	// The records and the stat cache are read while the build compiles
+	// and its context is walked.
+	type loaded struct {
+		history []*explain.Record
+		err     error
+	}
+	records := make(chan loaded, 1)
+	go func() {
+		h, err := s.Load()
+		explain.Prefetch(h)
+		records <- loaded{h, err}
+	}()
+	cache := explain.LoadStatCacheAsync(inv.statCachePath(s))
 	var res *dsl.Result
 	if lock.offline() {
 		r, err := lock.resolver(nil)
@@ -63,22 +80,18 @@ func (inv *invocation) plan(ctx context.Context, c *driver.Client, so driver.Bui
 	} else if res, err = c.Compile(ctx, inv.stage(), lock.wrapper(), opts...); err != nil {
 		return nil, err
 	}
-	s, err := inv.store()
-	if err != nil {
-		return nil, err
-	}
-	history, err := s.Load()
-	if err != nil {
-		return nil, err
-	}
-	cache := inv.statCache(s)
-	cur, _, err := inv.newRecord(ctx, res, so, cache)
+	cur, _, err := inv.newRecord(ctx, res, so, cache, nil)
 	if err != nil {
 		return nil, err
 	}
 	if err := cache.Save(); err != nil {
 		fmt.Fprintf(inv.stderr, "warning: %v\n", err)
 	}
+	l := <-records
+	if l.err != nil {
+		return nil, l.err
+	}
+	history := l.history
 	lines, err := explain.Plan(explain.History(history, cur), cur)
 	if err != nil {
 		return nil, err

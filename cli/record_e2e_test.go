@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/moby/buildkit/solver/pb"
 	"github.com/stretchr/testify/require"
 
+	"github.com/slipway-build/slipway/driver"
 	"github.com/slipway-build/slipway/dsl"
 	"github.com/slipway-build/slipway/internal/explain"
 	"github.com/slipway-build/slipway/internal/testenv"
@@ -139,4 +141,67 @@ func TestProgramTargetsAreRecorded(t *testing.T) {
 	require.Equal(t, explain.Runs, l.State)
 	require.Equal(t, explain.CauseContext, l.Cause, l.Reason)
 	require.Nil(t, explain.FirstRun(lines("explain", "b")))
+}
+
+// TestRecordReadsTheFileSyncWalk: a build keeps the file sync's walk of its
+// context, and a record made from it lists what the daemon got (a file
+// removed after the build is still listed), the same list as a walk of the
+// disk made before, for each local source, .dockerignore applied.
+func TestRecordReadsTheFileSyncWalk(t *testing.T) {
+	env := testenv.Get(t)
+	dir := t.TempDir()
+	for p, s := range map[string]string{"app/a.txt": "a", "app/sub/b.txt": "b", "app/x.log": "x", "top.txt": "t", "unread/u.txt": "u", ".dockerignore": "*/*.log\n"} {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, p), []byte(s), 0o644))
+	}
+	c, err := driver.Connect(t.Context(), driver.ConnectOptions{Addr: env.BuildkitHost})
+	require.NoError(t, err)
+	defer c.Close()
+	var walks explain.Walks
+	so := driver.BuildOptions{ContextDir: dir, Progress: "quiet", WrapContext: walks.Wrap}
+	stage := dsl.From("busybox").Copy("app", "/app").Copy("top.txt", "/top.txt").Run("cat /app/a.txt /top.txt > /out")
+	res, err := c.Build(t.Context(), stage, so)
+	require.NoError(t, err)
+	require.True(t, walks.Walked("context"), "the daemon's file sync walked the context")
+
+	g, err := (&explain.Record{Definition: mustMarshal(t, res.Compiled)}).Graph()
+	require.NoError(t, err)
+	var srcs []*pb.SourceOp
+	for _, s := range g.Steps {
+		if s.LocalName() == "context" {
+			srcs = append(srcs, s.Op.GetSource())
+		}
+	}
+	require.NotEmpty(t, srcs)
+	disk := map[*pb.SourceOp][]explain.File{}
+	cache := explain.LoadStatCache("") // knows b.txt's digest once it is gone
+	for _, src := range srcs {
+		disk[src], err = explain.HashContext(t.Context(), dir, src, cache, nil)
+		require.NoError(t, err)
+	}
+	require.NoError(t, os.Remove(filepath.Join(dir, "app/sub/b.txt")))
+	for _, src := range srcs {
+		kept, err := explain.HashContext(t.Context(), dir, src, cache, &walks)
+		require.NoError(t, err)
+		require.Equal(t, disk[src], kept, "source %v", src.GetAttrs())
+	}
+	var all []string
+	for _, f := range disk[srcs[0]] {
+		all = append(all, f.Path)
+	}
+	for _, src := range srcs[1:] {
+		for _, f := range disk[src] {
+			all = append(all, f.Path)
+		}
+	}
+	require.Contains(t, all, "app/sub/b.txt")
+	require.NotContains(t, all, "app/x.log")
+	require.NotContains(t, all, "unread/u.txt")
+}
+
+func mustMarshal(t *testing.T, r *dsl.Result) []byte {
+	t.Helper()
+	dt, err := r.Definition.ToPB().MarshalVT()
+	require.NoError(t, err)
+	return dt
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/slipway-build/slipway/driver"
 	"github.com/slipway-build/slipway/dsl"
 	"github.com/slipway-build/slipway/internal/cmdutil"
+	"github.com/slipway-build/slipway/internal/explain"
 )
 
 // resolved is one target with everything that applies to it folded into
@@ -205,6 +206,7 @@ func buildTargets(ctx context.Context, rs []*resolved, o options, po programOpti
 	}
 	targets := make([]driver.Target, len(rs))
 	records := make([]targetRecord, len(rs)) // each target's build record
+	walks := &explain.Walks{}                // the file sync's walks, shared as the session is
 	dests := map[string]string{}
 	outputs := make([][]driver.Output, len(rs))
 	for i, r := range rs {
@@ -238,7 +240,7 @@ func buildTargets(ctx context.Context, rs []*resolved, o options, po programOpti
 		inv.recordKey = r.name
 		records[i] = targetRecord{inv: inv, rec: &recorder{}}
 		records[i].rec.watch(&so)
-		records[i].rec.prehash(ctx, inv, &so)
+		records[i].rec.prehash(ctx, inv, &so, walks) // the session of targets[0] serves all
 		records[i].so = so
 		targets[i] = driver.Target{Name: r.name, Stage: inv.stage(), Options: so}
 	}

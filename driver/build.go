@@ -12,6 +12,7 @@ import (
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/util/progress/progressui"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/tonistiigi/fsutil"
 
 	"github.com/slipway-build/slipway/dsl"
 )
@@ -37,6 +38,10 @@ type BuildOptions struct {
 	// OnCompiled, if set, is told the build (the first platform's) as
 	// soon as it is compiled, while the daemon solves it.
 	OnCompiled func(*dsl.Result)
+	// WrapContext, if set, wraps each local directory the build's session
+	// serves (the build context and the named directory contexts, by the
+	// local source's name): to see the file sync's walks of them.
+	WrapContext func(name string, fs fsutil.FS) fsutil.FS
 	// Resolver, if set, chooses where base image configs come from, given
 	// the daemon's resolver: an image lock file, say. Nil means the daemon.
 	Resolver ResolverWrapper

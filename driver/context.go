@@ -220,6 +220,11 @@ func (o BuildOptions) addContexts(opt *client.SolveOpt) (string, error) {
 			return "", fmt.Errorf("build context %s: %w", name, err)
 		}
 	}
+	if o.WrapContext != nil {
+		for name, fs := range opt.LocalMounts {
+			opt.LocalMounts[name] = o.WrapContext(name, fs)
+		}
+	}
 	return contextID, nil
 }
 

@@ -10,10 +10,16 @@ import (
 
 func TestWrite(t *testing.T) {
 	t.Parallel()
+	for _, write := range []func(string, []byte, os.FileMode) error{Write, WriteCache} {
+		testWrite(t, write)
+	}
+}
+
+func testWrite(t *testing.T, write func(string, []byte, os.FileMode) error) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "f.txt")
-	require.NoError(t, Write(p, []byte("one"), 0o600))
-	require.NoError(t, Write(p, []byte("two"), 0o644))
+	require.NoError(t, write(p, []byte("one"), 0o600))
+	require.NoError(t, write(p, []byte("two"), 0o644))
 	dt, err := os.ReadFile(p)
 	require.NoError(t, err)
 	require.Equal(t, "two", string(dt))
@@ -25,7 +31,7 @@ func TestWrite(t *testing.T) {
 	// behind and the directory as it was.
 	sub := filepath.Join(dir, "sub")
 	require.NoError(t, os.MkdirAll(filepath.Join(sub, "inner"), 0o755))
-	require.Error(t, Write(sub, []byte("x"), 0o644))
+	require.Error(t, write(sub, []byte("x"), 0o644))
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Len(t, entries, 2, "no temporary file left")

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/tonistiigi/fsutil"
 
 	"github.com/slipway-build/slipway/dsl"
 	"github.com/slipway-build/slipway/internal/offline"
@@ -54,6 +55,10 @@ func setupHistory(b *testing.B, dir string) (*Store, *StatCache, *Record) {
 }
 
 func benchRecord(b *testing.B, dir string, cache *StatCache) *Record {
+	return benchRecordWalked(b, dir, cache, nil)
+}
+
+func benchRecordWalked(b *testing.B, dir string, cache *StatCache, walks *Walks) *Record {
 	b.Helper()
 	res, err := dsl.Compile(b.Context(), benchStage(), benchCompileOptions()...)
 	require.NoError(b, err)
@@ -65,7 +70,7 @@ func benchRecord(b *testing.B, dir string, cache *StatCache) *Record {
 	for _, s := range g.Steps {
 		r.Steps[s.Digest.String()] = &StepResult{Name: s.Name, Cached: true}
 		if s.LocalName() != "" {
-			files, err := HashContext(b.Context(), dir, s.Op.GetSource(), cache)
+			files, err := HashContext(b.Context(), dir, s.Op.GetSource(), cache, walks)
 			require.NoError(b, err)
 			r.Contexts = map[string]*Context{s.LocalName(): {Dir: dir, Files: files}}
 		}
@@ -123,6 +128,23 @@ func BenchmarkPlanAndExplain(b *testing.B) {
 			benchRecord(b, dir, cache)
 		}
 	})
+}
+
+// BenchmarkRecord is what a cached rebuild adds for its record once the
+// daemon has solved it: the context's files read from the file sync's kept
+// walk (warm stat cache), and the record saved among 20.
+func BenchmarkRecord(b *testing.B) {
+	dir := benchContext(b, 10000, 20<<10)
+	store, cache, _ := setupHistory(b, dir)
+	base, err := fsutil.NewFS(dir)
+	require.NoError(b, err)
+	var walks Walks
+	syncWalk(b, walks.Wrap("context", base), &fsutil.FilterOpt{IncludePatterns: []string{"src"}, FollowPaths: []string{"src"}})
+	for b.Loop() {
+		r := benchRecordWalked(b, dir, cache, &walks)
+		require.NoError(b, store.Save(r))
+		require.NoError(b, cache.Save())
+	}
 }
 
 var benchCaches = map[string]*StatCache{}

@@ -206,7 +206,7 @@ func (s *Store) Save(r *Record) error {
 		name += "-" + strings.ReplaceAll(safeName(r.Platform), ",", "+")
 	}
 	name += ".json"
-	if err := atomicfile.Write(filepath.Join(s.Dir, name), dt, 0o644); err != nil {
+	if err := atomicfile.WriteCache(filepath.Join(s.Dir, name), dt, 0o644); err != nil {
 		return fmt.Errorf("saving the build record: %w", err)
 	}
 	names, err := s.names()
@@ -217,13 +217,50 @@ func (s *Store) Save(r *Record) error {
 	if keep <= 0 {
 		keep = Keep
 	}
+	// A file list can fall out of use only with a removed record that
+	// names one the new record does not.
+	unused := false
 	for len(names) > keep {
-		if err := os.Remove(filepath.Join(s.Dir, names[0])); err != nil && !errors.Is(err, os.ErrNotExist) {
+		p := filepath.Join(s.Dir, names[0])
+		for _, ref := range fileRefs(p) {
+			if stored.Contexts[ref.name] == nil || stored.Contexts[ref.name].FilesRef != ref.ref {
+				unused = true
+			}
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("removing an old build record: %w", err)
 		}
 		names = names[1:]
 	}
+	if !unused {
+		return nil
+	}
 	return s.removeUnusedFiles(names)
+}
+
+// fileRef is the file list a record keeps for one local source.
+type fileRef struct{ name, ref string }
+
+// fileRefs are the file lists the record file p names; nil for a record
+// that cannot be read.
+func fileRefs(p string) []fileRef {
+	dt, err := os.ReadFile(p)
+	if err != nil {
+		return nil
+	}
+	var r struct {
+		Contexts map[string]*Context `json:"contexts"`
+	}
+	if json.Unmarshal(dt, &r) != nil {
+		return nil
+	}
+	var out []fileRef
+	for n, c := range r.Contexts {
+		if c != nil {
+			out = append(out, fileRef{n, c.FilesRef})
+		}
+	}
+	return out
 }
 
 // names are the record files, oldest first.
@@ -284,7 +321,7 @@ func (s *Store) filesDir() string { return filepath.Join(s.Dir, "files") }
 
 // writeFiles keeps a file list under its digest, once.
 func (s *Store) writeFiles(files []File) (string, error) {
-	dt, err := json.Marshal(files)
+	dt, err := encodeFiles(files)
 	if err != nil {
 		return "", err
 	}
@@ -298,7 +335,7 @@ func (s *Store) writeFiles(files []File) (string, error) {
 	if err := os.MkdirAll(s.filesDir(), 0o755); err != nil {
 		return "", err
 	}
-	return ref, atomicfile.Write(p, dt, 0o644)
+	return ref, atomicfile.WriteCache(p, dt, 0o644)
 }
 
 func (s *Store) readFiles(ref string) ([]File, error) {
@@ -324,18 +361,8 @@ func (s *Store) readFiles(ref string) ([]File, error) {
 func (s *Store) removeUnusedFiles(names []string) error {
 	used := map[string]bool{}
 	for _, n := range names {
-		dt, err := os.ReadFile(filepath.Join(s.Dir, n))
-		if err != nil {
-			continue
-		}
-		var r struct {
-			Contexts map[string]*Context `json:"contexts"`
-		}
-		if json.Unmarshal(dt, &r) != nil {
-			continue
-		}
-		for _, c := range r.Contexts {
-			used[c.FilesRef+".json"] = true
+		for _, ref := range fileRefs(filepath.Join(s.Dir, n)) {
+			used[ref.ref+".json"] = true
 		}
 	}
 	ents, err := os.ReadDir(s.filesDir())
@@ -350,4 +377,66 @@ func (s *Store) removeUnusedFiles(names []string) error {
 		}
 	}
 	return nil
+}
+
+// encodeFiles is json.Marshal(files), byte for byte, without reflection:
+// a file list of 10,000 paths is encoded at every build.
+func encodeFiles(files []File) ([]byte, error) {
+	if files == nil {
+		return []byte("null"), nil
+	}
+	b := make([]byte, 0, len(files)*(len(`{"p":"","d":"sha256:","s":,"m":},`)+64+48))
+	b = append(b, '[')
+	for i, f := range files {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"p":`...)
+		var err error
+		if b, err = appendJSONString(b, f.Path); err != nil {
+			return nil, err
+		}
+		if f.Digest != "" {
+			b = append(b, `,"d":`...)
+			if b, err = appendJSONString(b, f.Digest); err != nil {
+				return nil, err
+			}
+		}
+		if f.Size != 0 {
+			b = append(b, `,"s":`...)
+			b = strconv.AppendInt(b, f.Size, 10)
+		}
+		b = append(b, `,"m":`...)
+		b = strconv.AppendUint(b, uint64(f.Mode), 10)
+		b = append(b, '}')
+	}
+	return append(b, ']'), nil
+}
+
+// appendJSONString appends s as encoding/json writes it: printable ASCII
+// that it does not escape as is, anything else through it.
+func appendJSONString(b []byte, s string) ([]byte, error) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			dt, err := json.Marshal(s)
+			return append(b, dt...), err
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"'), nil
+}
+
+// Prefetch reads the file lists of the newest records (those a plan or an
+// explanation compares with), so that a caller can do it beside other work.
+func Prefetch(records []*Record) {
+	if len(records) == 0 {
+		return
+	}
+	newest := records[len(records)-1].Time
+	for i := len(records) - 1; i >= 0 && records[i].Time.Equal(newest); i-- {
+		for name := range records[i].Contexts {
+			records[i].context(name)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -110,7 +111,7 @@ func TestHashContext(t *testing.T) {
 		pb.AttrExcludePatterns: `["**/*.log"]`,
 	}}
 	cache := LoadStatCache(filepath.Join(t.TempDir(), "stat.json"))
-	files, err := HashContext(t.Context(), dir, src, cache)
+	files, err := HashContext(t.Context(), dir, src, cache, nil)
 	require.NoError(t, err)
 	var paths []string
 	for _, f := range files {
@@ -125,12 +126,12 @@ func TestHashContext(t *testing.T) {
 	e := cache.entries[abs]
 	e.Digest = "sha256:cached"
 	cache.entries[abs] = e
-	files, err = HashContext(t.Context(), dir, src, cache)
+	files, err = HashContext(t.Context(), dir, src, cache, nil)
 	require.NoError(t, err)
 	require.Equal(t, "sha256:cached", files[1].Digest)
 	// A changed file is read again.
 	write("app/a.txt", "bb", 0o644)
-	files, err = HashContext(t.Context(), dir, src, cache)
+	files, err = HashContext(t.Context(), dir, src, cache, nil)
 	require.NoError(t, err)
 	require.NotEqual(t, "sha256:cached", files[1].Digest)
 	require.Equal(t, int64(2), files[1].Size)
@@ -171,4 +172,22 @@ func TestStoreFileLists(t *testing.T) {
 	require.Nil(t, got[0].context("context"))
 	require.Len(t, warned, 1)
 	require.Contains(t, warned[0], "content does not match its name")
+}
+
+// A file list is encoded as encoding/json does, since its digest names it.
+func TestEncodeFiles(t *testing.T) {
+	t.Parallel()
+	for _, files := range [][]File{nil, {}, {
+		{Path: "src", Mode: 0x800001ed},
+		{Path: "src/a b.txt", Digest: "sha256:ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb", Size: 20480, Mode: 0o644},
+		{Path: "src/empty", Digest: "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", Mode: 0o600},
+		{Path: "link", Digest: "link:../x <&> \"q\" \\", Mode: 0x80000000 | 0o777},
+		{Path: "ünï\u2028\n\t\x01\xff", Digest: "sha256:00", Size: -1, Mode: 0},
+	}} {
+		want, err := json.Marshal(files)
+		require.NoError(t, err)
+		got, err := encodeFiles(files)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got))
+	}
 }
