@@ -234,34 +234,45 @@ func (g *generator) command(i int, cmd instructions.Command) ([]call, error) {
 	case *instructions.MaintainerCommand:
 		return one("Maintainer", jen.Lit(c.Maintainer))
 	case *instructions.OnbuildCommand:
-		args := []jen.Code{jen.Lit(c.Expression)}
-		if g.fires[i] { // a trigger that never runs here builds nothing
-			names, stages := g.triggerStages(i, c.Expression)
-			for k, name := range names {
-				args = append(args, dsl("TriggerFrom", jen.Lit(name), jen.Id(g.vars[stages[k]])))
-			}
-		}
-		return one("OnBuild", args...)
+		return one("OnBuild", g.onbuildArgs(i, c)...)
 	case *instructions.HealthCheckCommand:
 		return g.healthcheck(c)
 	case *instructions.CopyCommand:
 		opts := g.copyFlags(i, c.From, c.Chown, c.Chmod, c.Link, c.Parents, c.ExcludePatterns)
 		return g.copy("Copy", c.SourcesAndDest, opts)
 	case *instructions.AddCommand:
-		opts := g.copyFlags(i, "", c.Chown, c.Chmod, c.Link, false, c.ExcludePatterns)
-		if c.Checksum != "" {
-			opts = append(opts, dsl("Checksum", jen.Lit(c.Checksum)))
-		}
-		if c.KeepGitDir != nil {
-			opts = append(opts, dsl("KeepGitDir", jen.Lit(*c.KeepGitDir)))
-		}
-		if c.Unpack != nil {
-			opts = append(opts, dsl("Unpack", jen.Lit(*c.Unpack)))
-		}
-		return g.copy("Add", c.SourcesAndDest, opts)
+		return g.copy("Add", c.SourcesAndDest, g.addFlags(i, c))
 	default:
 		return nil, fmt.Errorf("%s has no DSL form yet", cmd.Name())
 	}
+}
+
+// onbuildArgs are OnBuild's arguments: the trigger, and the stages it
+// reads where it fires here (a trigger that never runs here builds nothing).
+func (g *generator) onbuildArgs(i int, c *instructions.OnbuildCommand) []jen.Code {
+	args := []jen.Code{jen.Lit(c.Expression)}
+	if g.fires[i] {
+		names, stages := g.triggerStages(i, c.Expression)
+		for k, name := range names {
+			args = append(args, dsl("TriggerFrom", jen.Lit(name), jen.Id(g.vars[stages[k]])))
+		}
+	}
+	return args
+}
+
+// addFlags are ADD's options: COPY's, and those only ADD has.
+func (g *generator) addFlags(i int, c *instructions.AddCommand) []jen.Code {
+	opts := g.copyFlags(i, "", c.Chown, c.Chmod, c.Link, false, c.ExcludePatterns)
+	if c.Checksum != "" {
+		opts = append(opts, dsl("Checksum", jen.Lit(c.Checksum)))
+	}
+	if c.KeepGitDir != nil {
+		opts = append(opts, dsl("KeepGitDir", jen.Lit(*c.KeepGitDir)))
+	}
+	if c.Unpack != nil {
+		opts = append(opts, dsl("Unpack", jen.Lit(*c.Unpack)))
+	}
+	return opts
 }
 
 func (g *generator) argArgs(kv instructions.KeyValuePairOptional) []jen.Code {
