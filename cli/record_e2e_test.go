@@ -131,7 +131,7 @@ func TestProgramTargetsAreRecorded(t *testing.T) {
 	require.Nil(t, explain.FirstRun(lines("explain", "a")), "the second build of a is cached")
 	require.Nil(t, explain.FirstRun(lines("plan", "b")), "nothing changed for b")
 
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.txt"), []byte("A"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.txt"), []byte("A "+marker()), 0o644)) // new to the daemon, also under -count
 	planned := lines("plan", "a")
 	require.NotEqual(t, explain.Cached, findLine(t, planned, "cat /a.txt").State, "%+v", planned)
 	require.Nil(t, explain.FirstRun(lines("plan", "b")), "b does not read a.txt")

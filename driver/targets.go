@@ -192,16 +192,26 @@ func (g *targetGroup) forward() {
 			close(out)
 		}
 	}()
-	for st := range g.statuses {
-		if out == nil {
-			continue
-		}
+	// The stop is awaited while no status comes too: a target whose step
+	// failed sends none while its --on-error process waits for the display.
+	for out != nil {
 		select {
-		case out <- st:
+		case st, ok := <-g.statuses:
+			if !ok {
+				return
+			}
+			select {
+			case out <- st:
+			case <-g.stop:
+				close(out)
+				out = nil
+			}
 		case <-g.stop:
 			close(out)
 			out = nil
 		}
+	}
+	for range g.statuses { // unseen, so that no target blocks on its sends
 	}
 }
 
